@@ -1,0 +1,153 @@
+#include "dnsd/answer/answer.h"
+
+namespace dnsd::answer {
+namespace {
+
+using wire::Rcode;
+using wire::Section;
+namespace type = wire::type;
+
+constexpr int kMaxChain = 8;  // CNAME hops followed inside our zones
+
+// One response in the making: the stages of RFC 1034 §4.3.2 step 3, each short
+// (Knot internet.c: answer, authority, additional).
+class Responder {
+ public:
+  Responder(const wire::QueryView& q, const zone::Snapshot& snap, Response& r, uint32_t rotate)
+      : q_(q), snap_(snap), r_(r), rotate_(rotate) {}
+
+  void run(int zone) {
+    w_.begin(r_.buffer, r_.capacity, q_);
+    w_.setAuthoritative();  // AA on every answer from our zones, negatives included
+    const zone::Node* node = snap_.find(q_.qname_lower, q_.qname_size, q_.suffix_hash[0]);
+    if (!node) return negative(Rcode::NxDomain, zone, qnameOwner(zone));
+    answerAt(*node, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0);
+  }
+
+  size_t finish() {
+    w_.setRcode(r_.rcode);
+    return w_.finish();
+  }
+
+ private:
+  // Step 3a/3b: the qtype's RRset at the node, else a CNAME to follow, else NODATA.
+  void answerAt(const zone::Node& node, wire::Owner owner, int depth) {
+    if (q_.qtype == type::ANY) return anyAt(node, owner);
+    if (const zone::StoredRRset* rrset = snap_.rrset(node, q_.qtype)) {
+      if (!w_.put(Section::Answer, rrset->view, owner, rotation(*rrset))) return;
+      return additional(*rrset);
+    }
+    const zone::StoredRRset* cname = snap_.rrset(node, type::CNAME);
+    if (cname && depth < kMaxChain) return followCname(*cname, owner, depth);
+    negative(Rcode::NoError, node.zone, apexOwner(node.zone, owner));
+  }
+
+  // RFC 8482 §4.2: answer ANY with one RRset of the name.
+  void anyAt(const zone::Node& node, wire::Owner owner) {
+    if (node.rrset_count == 0) return negative(Rcode::NoError, node.zone, apexOwner(node.zone, owner));
+    w_.put(Section::Answer, snap_.rrsetsOf(node)[0].view, owner, 0);
+  }
+
+  // RFC 1034 §4.3.2 3a: the CNAME, then the target's answer when the target is ours.
+  void followCname(const zone::StoredRRset& cname, wire::Owner owner, int depth) {
+    if (!w_.put(Section::Answer, cname.view, owner, 0)) return;
+    uint32_t target = snap_.link(cname.links, 0);
+    wire::Owner next{w_.namesWritten()[0], nullptr, 0};
+    if (target != zone::kNoNode) return answerAt(snap_.node(target), ownerOf(target, next), depth + 1);
+    // A target in one of our zones that does not exist is NXDOMAIN (RFC 6604 §2.1);
+    // one outside them stays a bare CNAME until forwarding resolves it.
+    const uint8_t* name = r_.buffer + next.pointer;
+    int zone = snap_.zoneOfName(name, r_.capacity - next.pointer);
+    if (zone >= 0) negative(Rcode::NxDomain, zone, wire::Owner{0, snap_.zone(zone).apex.data(),
+                                                static_cast<uint8_t>(snap_.zone(zone).apex.size())});
+  }
+
+  // SRV and NS targets' addresses (k8s DNS spec §2.3.2 "may include").
+  void additional(const zone::StoredRRset& rrset) {
+    uint16_t n = w_.namesWrittenCount();
+    if (n == 0 || rrset.view.type == type::CNAME || rrset.view.type == type::PTR) return;
+    uint16_t names[wire::ResponseWriter::kMaxTracked];
+    for (uint16_t i = 0; i < n; ++i) names[i] = w_.namesWritten()[i];
+    for (uint16_t i = 0; i < n; ++i) {
+      uint32_t target = snap_.link(rrset.links, i);
+      if (target == zone::kNoNode || seenBefore(rrset, i, target)) continue;
+      const zone::Node& t = snap_.node(target);
+      wire::Owner owner = ownerOf(target, wire::Owner{names[i], nullptr, 0});
+      for (uint16_t family : {type::A, type::AAAA})
+        if (const zone::StoredRRset* a = snap_.rrset(t, family))
+          w_.put(Section::Additional, a->view, owner, 0);
+    }
+  }
+
+  bool seenBefore(const zone::StoredRRset& rrset, uint16_t i, uint32_t target) const {
+    for (uint16_t j = 0; j < i; ++j)
+      if (snap_.link(rrset.links, j) == target) return true;
+    return false;
+  }
+
+  // RFC 2308 §2.1/§2.2: NXDOMAIN or NODATA with the zone's SOA in the authority section.
+  void negative(Rcode rcode, int zone, wire::Owner apex) {
+    r_.rcode = rcode;
+    w_.put(Section::Authority, snap_.zone(zone).negative_soa.view, apex, 0);
+  }
+
+  // The apex as a suffix of the question name, by pointer.
+  wire::Owner qnameOwner(int zone) const {
+    const auto& apex = snap_.zone(zone).apex;
+    return wire::Owner{static_cast<uint16_t>(wire::kHeaderSize + q_.qname_size - apex.size()),
+                       apex.data(), static_cast<uint8_t>(apex.size())};
+  }
+  wire::Owner apexOwner(int zone, wire::Owner owner) const {
+    if (owner.pointer == wire::kHeaderSize) return qnameOwner(zone);
+    const auto& apex = snap_.zone(zone).apex;
+    return wire::Owner{0, apex.data(), static_cast<uint8_t>(apex.size())};
+  }
+  // A pointer to where the name already is, with the name itself as the fallback.
+  wire::Owner ownerOf(uint32_t node, wire::Owner at) const {
+    const zone::Node& n = snap_.node(node);
+    return wire::Owner{at.pointer, snap_.nameOf(n), n.name_size};
+  }
+  uint16_t rotation(const zone::StoredRRset& rrset) const {
+    bool address = rrset.view.type == type::A || rrset.view.type == type::AAAA;
+    return address ? static_cast<uint16_t>(rotate_ % rrset.view.count) : 0;
+  }
+
+  const wire::QueryView& q_;
+  const zone::Snapshot& snap_;
+  Response& r_;
+  uint32_t rotate_;
+  wire::ResponseWriter w_;
+};
+
+bool errorResponse(const wire::QueryView& q, Rcode rcode, Response& r) {
+  wire::ResponseWriter w;
+  r.rcode = rcode;
+  r.size = w.error(r.buffer, r.capacity, q, rcode);
+  return true;
+}
+
+}  // namespace
+
+Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::Snapshot* snapshot,
+               Response& r, uint32_t rotate) noexcept {
+  r.rcode = Rcode::NoError;
+  switch (status) {
+    case wire::ParseStatus::Drop: return Outcome::Drop;
+    case wire::ParseStatus::FormErr: return errorResponse(q, Rcode::FormErr, r), Outcome::Answered;
+    case wire::ParseStatus::NotImp: return errorResponse(q, Rcode::NotImp, r), Outcome::Answered;
+    case wire::ParseStatus::BadVers: return errorResponse(q, Rcode::BadVers, r), Outcome::Answered;
+    case wire::ParseStatus::Ok: break;
+  }
+  // Only class IN is served (CoreDNS: CH/HS REFUSED); zone transfers are not offered.
+  if (q.qclass != wire::kClassIn || q.qtype == type::AXFR || q.qtype == type::IXFR ||
+      q.qtype == type::OPT || !snapshot)
+    return errorResponse(q, Rcode::Refused, r), Outcome::Answered;
+  int zone = snapshot->zoneOf(q);
+  if (zone < 0) return errorResponse(q, Rcode::Refused, r), Outcome::Answered;
+  Responder responder(q, *snapshot, r, rotate);
+  responder.run(zone);
+  r.size = responder.finish();
+  return Outcome::Answered;
+}
+
+}  // namespace dnsd::answer

@@ -1,0 +1,13 @@
+// Which strings Kubernetes accepts as names: the DNS-1123 label rule that object names,
+// namespaces, hostnames and subdomains must follow before they can appear in the zone.
+#pragma once
+
+#include <string_view>
+
+namespace dnsd::cluster {
+
+// 1-63 characters of [a-z0-9-], starting and ending with [a-z0-9] (RFC 1123 §2.1 as
+// Kubernetes checks it: apimachinery validation.IsDNS1123Label).
+bool isDnsLabel(std::string_view text);
+
+}  // namespace dnsd::cluster

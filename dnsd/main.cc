@@ -1,0 +1,107 @@
+// dnsd: flags and sub-commands → Config → server::run(). No logic of its own.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "dnsd/server/loader.h"
+#include "dnsd/server/server.h"
+
+namespace {
+
+using dnsd::server::Config;
+
+// Validators that turn text into the typed Config fields.
+template <typename T, typename Parse>
+std::function<bool(const std::vector<std::string>&)> into(T& field, Parse parse, const char* what) {
+  return [&field, parse, what](const std::vector<std::string>& values) {
+    auto v = parse(values.back());
+    if (!v) throw CLI::ValidationError(what, "\"" + values.back() + "\" is not valid");
+    field = *v;
+    return true;
+  };
+}
+
+void addZoneOptions(CLI::App& app, Config& c) {
+  app.add_option("--cluster-domain", c.cluster_domain, "the cluster zone")
+      ->default_val("cluster.local");
+  app.add_option("--ttl", c.ttl, "TTL of the cluster records, in seconds")
+      ->default_val(5)->check(CLI::Range(0, 3600));
+  app.add_option_function<std::string>("--service-cidr", [&c](const std::string& v) {
+    auto cidr = dnsd::base::Cidr::parse(v);
+    if (!cidr) throw CLI::ValidationError("--service-cidr", "\"" + v + "\" is not a CIDR");
+    c.cluster.service_cidr = *cidr;
+  }, "where ClusterIPs the manifests leave out are allocated (default 10.96.0.0/12)");
+  app.add_option_function<std::string>("--pod-cidr", [&c](const std::string& v) {
+    auto cidr = dnsd::base::Cidr::parse(v);
+    if (!cidr) throw CLI::ValidationError("--pod-cidr", "\"" + v + "\" is not a CIDR");
+    c.cluster.pod_cidr = *cidr;
+  }, "where Pod IPs the manifests leave out are allocated (default 10.244.0.0/16)");
+  app.add_option_function<std::string>("--dns-ip", [&c](const std::string& v) {
+    auto ip = dnsd::base::IpAddress::parse(v);
+    if (!ip) throw CLI::ValidationError("--dns-ip", "\"" + v + "\" is not an IP address");
+    c.dns_ip = *ip;
+  }, "address of ns.dns.DOMAIN (default: the ClusterIP of kube-dns.kube-system, if loaded)");
+}
+
+int check(const Config& config) {
+  auto loaded = dnsd::server::loadZone(config, 1);
+  if (!loaded) {
+    std::fprintf(stderr, "dnsd check: %s\n", loaded.error().str().c_str());
+    return 1;
+  }
+  for (const auto& w : loaded->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  std::printf("ok: %s\n", loaded->summary().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config;
+  std::vector<std::string> listens;
+  std::string log_level = "info";
+  CLI::App app{"dnsd: cluster DNS for Kubernetes manifests (the job CoreDNS does)"};
+  app.add_option("--manifests", config.manifests,
+                 "manifest file or directory (*.yaml, *.yml, *.json, recursive); repeatable")
+      ->check(CLI::ExistingPath);
+  app.add_option("--listen", listens, "ADDR:PORT to serve UDP and TCP on; repeatable")
+      ->default_str(":53");
+  app.add_option("--threads", config.threads, "UDP workers (0: one per core)")
+      ->default_val(0)->check(CLI::Range(0, 256));
+  app.add_option("--tcp-idle-timeout", config.tcp_idle_timeout_ms,
+                 "close idle TCP connections after this many milliseconds")
+      ->default_val(10000)->check(CLI::Range(100, 3600000));
+  app.add_option("--tcp-max-conns", config.tcp_max_connections, "TCP connections at most")
+      ->default_val(1024)->check(CLI::Range(1, 1000000));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->default_val("info")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  addZoneOptions(app, config);
+
+  Config check_config;
+  auto* check_cmd = app.add_subcommand("check", "validate manifests, print the first error");
+  check_cmd->add_option("paths", check_config.manifests, "manifest files or directories")
+      ->required();
+  addZoneOptions(*check_cmd, check_config);
+
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (*check_cmd) return check(check_config);
+
+  if (config.manifests.empty()) {
+    std::fprintf(stderr, "dnsd: give at least one --manifests PATH (see --help)\n");
+    return 2;
+  }
+  if (listens.empty()) listens.push_back(":53");
+  for (const auto& l : listens) {
+    auto a = dnsd::server::ListenAddress::parse(l);
+    if (!a) {
+      std::fprintf(stderr, "dnsd: --listen \"%s\": expected ADDR:PORT, e.g. 127.0.0.1:5353\n",
+                   l.c_str());
+      return 2;
+    }
+    config.listens.push_back(*a);
+  }
+  return dnsd::server::run(config);
+}

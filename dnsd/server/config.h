@@ -1,0 +1,36 @@
+// Everything dnsd is told on its command line, as one value passed to the server.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dnsd/base/ip.h"
+#include "dnsd/cluster/cluster.h"
+
+namespace dnsd::server {
+
+struct ListenAddress {
+  base::IpAddress ip;    // for ":PORT", the IPv6 any address, dual-stack
+  uint16_t port = 53;
+  bool any = false;
+
+  // "127.0.0.1:5353", "[::1]:5353", ":53", "0.0.0.0:53".
+  static std::optional<ListenAddress> parse(const std::string& text);
+  std::string str() const;
+};
+
+struct Config {
+  std::vector<std::string> manifests;
+  std::vector<ListenAddress> listens;
+  std::string cluster_domain = "cluster.local";
+  uint32_t ttl = 5;
+  cluster::Options cluster;
+  std::optional<base::IpAddress> dns_ip;
+  int threads = 0;  // UDP workers; 0: one per core
+  int tcp_idle_timeout_ms = 10000;
+  int tcp_max_connections = 1024;
+};
+
+}  // namespace dnsd::server

@@ -1,0 +1,55 @@
+#include "dnsd/server/loader.h"
+
+#include <chrono>
+
+#include "dnsd/manifest/load.h"
+#include "dnsd/zone/records.h"
+
+namespace dnsd::server {
+
+std::string Loaded::summary() const {
+  std::string kinds;
+  for (const auto& [kind, n] : inputs_summary.read_kinds)
+    kinds += (kinds.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
+  int skipped = 0;
+  for (const auto& [kind, n] : inputs_summary.skipped_kinds) skipped += n;
+  return "loaded " + std::to_string(inputs_summary.files) + " files (" +
+         (kinds.empty() ? "no objects" : kinds) + "; " + std::to_string(skipped) +
+         " objects of other kinds skipped): " + std::to_string(services) + " services, " +
+         std::to_string(endpoints) + " endpoints, " + std::to_string(pods) + " pods, " +
+         std::to_string(snapshot->recordCount()) + " records at " +
+         std::to_string(snapshot->nodeCount()) + " names, " +
+         std::to_string(snapshot->bytes() / 1024) + " KiB, serial " +
+         std::to_string(snapshot->serial()) + ", in " + std::to_string(seconds * 1000).substr(0, 6) +
+         " ms";
+}
+
+base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
+  auto start = std::chrono::steady_clock::now();
+  auto inputs = manifest::load(config.manifests);
+  if (!inputs) return inputs.error();
+  Loaded loaded;
+  loaded.inputs_summary.files = inputs->files;
+  loaded.inputs_summary.read_kinds = inputs->read_kinds;
+  loaded.inputs_summary.skipped_kinds = inputs->skipped_kinds;
+  auto cluster = cluster::normalize(std::move(*inputs), config.cluster);
+  if (!cluster) return cluster.error();
+  auto domain = wire::Name::parse(config.cluster_domain);
+  if (!domain || domain->isRoot())
+    return base::Error{"--cluster-domain: \"" + config.cluster_domain + "\" is not a domain", ""};
+  zone::RecordOptions options{*domain, config.ttl, config.dns_ip, serial};
+  std::vector<zone::ZoneContent> zones;
+  zones.push_back(zone::clusterZone(*cluster, options));
+  auto snapshot = zone::buildSnapshot(std::move(zones), serial);
+  if (!snapshot) return snapshot.error();
+  loaded.snapshot = *snapshot;
+  loaded.services = cluster->services.size();
+  for (const auto& s : cluster->services) loaded.endpoints += s.endpoints.size();
+  loaded.pods = cluster->pods.size();
+  loaded.warnings = std::move(cluster->warnings);
+  loaded.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return loaded;
+}
+
+}  // namespace dnsd::server

@@ -1,0 +1,28 @@
+// The control-plane pipeline: manifests → cluster → records → snapshot. Used at startup, by
+// `dnsd check`, and for reloads; a failure anywhere returns the error and builds nothing.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "dnsd/base/result.h"
+#include "dnsd/cluster/cluster.h"
+#include "dnsd/server/config.h"
+#include "dnsd/zone/snapshot.h"
+
+namespace dnsd::server {
+
+struct Loaded {
+  std::shared_ptr<const zone::Snapshot> snapshot;
+  cluster::Inputs inputs_summary;  // counts only (objects moved out)
+  size_t services = 0;
+  size_t endpoints = 0;
+  size_t pods = 0;
+  std::vector<std::string> warnings;
+  double seconds = 0;
+  std::string summary() const;  // one line for the startup log
+};
+
+base::Result<Loaded> loadZone(const Config& config, uint32_t serial);
+
+}  // namespace dnsd::server

@@ -1,0 +1,13 @@
+// Runs dnsd: binds every listen address, starts the UDP workers and the TCP thread, and
+// waits for signals: SIGHUP reloads the manifests, SIGINT/SIGTERM stop cleanly.
+#pragma once
+
+#include "dnsd/server/config.h"
+
+namespace dnsd::server {
+
+// Loads the zone first, then binds (F12: never serve before the data is there). Returns the
+// process exit code.
+int run(const Config& config);
+
+}  // namespace dnsd::server

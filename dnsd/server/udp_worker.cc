@@ -1,0 +1,89 @@
+#include "dnsd/server/udp_worker.h"
+
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace dnsd::server {
+namespace {
+
+// Port 0 cannot be answered, and answering it would only serve reflection.
+bool validPeer(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(ss).sin_port != 0;
+  if (ss.ss_family == AF_INET6) return reinterpret_cast<const sockaddr_in6&>(ss).sin6_port != 0;
+  return false;
+}
+
+}  // namespace
+
+UdpWorker::UdpWorker(std::vector<int> fds, int stop_fd, const zone::SnapshotHolder& holder)
+    : fds_(std::move(fds)), stop_fd_(stop_fd), snapshot_(holder) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  for (int fd : fds_) {
+    epoll_event ev{EPOLLIN, {.fd = fd}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  epoll_event ev{EPOLLIN, {.fd = stop_fd_}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+  for (int i = 0; i < kBatch; ++i) {
+    in_iov_[i] = {in_[i].data(), kMaxQuery};
+    in_msgs_[i].msg_hdr.msg_iov = &in_iov_[i];
+    in_msgs_[i].msg_hdr.msg_iovlen = 1;
+    in_msgs_[i].msg_hdr.msg_name = &peers_[i];
+  }
+}
+
+UdpWorker::~UdpWorker() {
+  for (int fd : fds_) close(fd);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+void UdpWorker::run() {
+  epoll_event events[16];
+  for (;;) {
+    int n = epoll_wait(epoll_fd_, events, 16, -1);
+    if (n < 0 && errno != EINTR) return;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == stop_fd_) return;
+      drain(events[i].data.fd);
+    }
+  }
+}
+
+// Reads batches until the socket is empty. The snapshot is looked at once per batch.
+void UdpWorker::drain(int fd) {
+  for (;;) {
+    for (int i = 0; i < kBatch; ++i) {
+      in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      in_msgs_[i].msg_hdr.msg_flags = 0;
+    }
+    int got = recvmmsg(fd, in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (got <= 0) return;
+    const zone::Snapshot* snapshot = snapshot_.current();
+    int out = 0;
+    for (int i = 0; i < got; ++i) {
+      if (!validPeer(peers_[i]) || (in_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
+      size_t size = handler_.handle(in_[i].data(), in_msgs_[i].msg_len, out_[out].data(),
+                                    kMaxResponse, false, snapshot);
+      if (size == 0) continue;
+      out_iov_[out] = {out_[out].data(), size};
+      msghdr& h = out_msgs_[out].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &peers_[i];
+      h.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
+      h.msg_iov = &out_iov_[out];
+      h.msg_iovlen = 1;
+      ++out;
+    }
+    for (int sent = 0; sent < out;) {
+      int n = sendmmsg(fd, out_msgs_.data() + sent, out - sent, 0);
+      // A message the kernel refuses is skipped; UDP clients retry.
+      sent += n > 0 ? n : 1;
+    }
+    if (got < kBatch) return;
+  }
+}
+
+}  // namespace dnsd::server

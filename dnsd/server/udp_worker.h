@@ -1,0 +1,43 @@
+// A UDP worker: its own sockets (one per listen address), its own buffers, batches of
+// recvmmsg/sendmmsg, and its own view of the snapshot. Nothing is shared with other workers.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <vector>
+
+#include "dnsd/server/handler.h"
+#include "dnsd/zone/snapshot_holder.h"
+
+namespace dnsd::server {
+
+class UdpWorker {
+ public:
+  static constexpr int kBatch = 32;
+  static constexpr size_t kMaxQuery = 4096;
+  static constexpr size_t kMaxResponse = wire::kEdnsUdpSize;
+
+  UdpWorker(std::vector<int> fds, int stop_fd, const zone::SnapshotHolder& holder);
+  ~UdpWorker();
+  void run();  // returns when stop_fd becomes readable
+
+ private:
+  void drain(int fd);
+
+  std::vector<int> fds_;
+  int stop_fd_;
+  int epoll_fd_ = -1;
+  zone::SnapshotReader snapshot_;
+  Handler handler_;
+  // Buffers are reused for every batch: answering allocates nothing.
+  std::array<mmsghdr, kBatch> in_msgs_{};
+  std::array<mmsghdr, kBatch> out_msgs_{};
+  std::array<iovec, kBatch> in_iov_{};
+  std::array<iovec, kBatch> out_iov_{};
+  std::array<sockaddr_storage, kBatch> peers_{};
+  std::array<std::array<uint8_t, kMaxQuery>, kBatch> in_{};
+  std::array<std::array<uint8_t, kMaxResponse>, kBatch> out_{};
+};
+
+}  // namespace dnsd::server

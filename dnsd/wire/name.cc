@@ -1,0 +1,91 @@
+#include "dnsd/wire/name.h"
+
+#include <cstdio>
+#include <vector>
+
+#include "dnsd/wire/dns.h"
+
+namespace dnsd::wire {
+
+std::optional<Name> Name::parse(std::string_view text) {
+  if (!text.empty() && text.back() == '.') text.remove_suffix(1);
+  std::string wire;
+  while (!text.empty()) {
+    size_t dot = text.find('.');
+    std::string_view label = text.substr(0, dot);
+    if (label.empty() || label.size() > kMaxLabelLength) return std::nullopt;
+    wire.push_back(static_cast<char>(label.size()));
+    for (char c : label) wire.push_back(static_cast<char>(toLower(static_cast<uint8_t>(c))));
+    if (dot == std::string_view::npos) break;
+    text.remove_prefix(dot + 1);
+    if (text.empty()) return std::nullopt;  // "a..": an empty label
+  }
+  wire.push_back('\0');
+  if (wire.size() > kMaxNameLength) return std::nullopt;
+  return Name(std::move(wire));
+}
+
+int Name::labelCount() const {
+  int n = 0;
+  for (size_t i = 0; wire_[i] != 0; i += static_cast<uint8_t>(wire_[i]) + 1u) ++n;
+  return n;
+}
+
+Name Name::parent() const {
+  if (isRoot()) return *this;
+  return Name(wire_.substr(static_cast<uint8_t>(wire_[0]) + 1u));
+}
+
+std::optional<Name> Name::child(std::string_view label) const {
+  if (label.empty() || label.size() > kMaxLabelLength) return std::nullopt;
+  if (wire_.size() + label.size() + 1 > kMaxNameLength) return std::nullopt;
+  std::string w;
+  w.push_back(static_cast<char>(label.size()));
+  for (char c : label) w.push_back(static_cast<char>(toLower(static_cast<uint8_t>(c))));
+  return Name(w + wire_);
+}
+
+bool Name::isSubdomainOf(const Name& apex) const {
+  if (apex.size() > size()) return false;
+  size_t start = size() - apex.size();
+  if (wire_.compare(start, apex.size(), apex.wire_) != 0) return false;
+  // The suffix must start on a label boundary.
+  for (size_t i = 0; i <= start; i += static_cast<uint8_t>(wire_[i]) + 1u)
+    if (i == start) return true;
+  return false;
+}
+
+uint64_t Name::hash() const {
+  std::vector<size_t> starts;
+  for (size_t i = 0; wire_[i] != 0; i += static_cast<uint8_t>(wire_[i]) + 1u) starts.push_back(i);
+  uint64_t h = kRootHash;
+  for (auto it = starts.rbegin(); it != starts.rend(); ++it)
+    h = hashLabel(h, reinterpret_cast<const uint8_t*>(wire_.data()) + *it);
+  return h;
+}
+
+std::string Name::text() const {
+  if (isRoot()) return ".";
+  std::string out;
+  for (size_t i = 0; wire_[i] != 0;) {
+    size_t n = static_cast<uint8_t>(wire_[i]);
+    for (size_t j = 1; j <= n; ++j) {
+      unsigned char c = static_cast<unsigned char>(wire_[i + j]);
+      if (c == '.' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c <= ' ' || c >= 0x7f) {
+        char buf[5];
+        snprintf(buf, sizeof buf, "\\%03u", c);
+        out += buf;
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+    }
+    out.push_back('.');
+    i += n + 1;
+  }
+  return out;
+}
+
+}  // namespace dnsd::wire

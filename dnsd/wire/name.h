@@ -1,0 +1,57 @@
+// Domain names: the lowercase wire form used as keys, text conversion, and the suffix hash
+// the query parser and the zone share (one hash probe per name, DESIGN "The hot path").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dnsd::wire {
+
+// Hash of a name built label by label from the root, so every suffix of a query name is
+// hashed in one right-to-left pass. `h` is the hash of the parent (kRootHash for the root).
+inline constexpr uint64_t kRootHash = 0xcbf29ce484222325ULL;
+inline uint64_t hashLabel(uint64_t h, const uint8_t* label_with_length) noexcept {
+  size_t n = label_with_length[0] + 1u;
+  for (size_t i = 0; i < n; ++i) {
+    h ^= label_with_length[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h ^ (h >> 29);
+}
+
+inline uint8_t toLower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+// A name in lowercase uncompressed wire form, e.g. "\x03web\x07default\x03svc\x00".
+class Name {
+ public:
+  Name() : wire_(1, '\0') {}
+  // "web.default.svc.cluster.local" (a trailing dot is allowed; "." or "" is the root).
+  // Lowercased. nullopt for an empty label, a label over 63 bytes or a name over 255.
+  static std::optional<Name> parse(std::string_view text);
+  static Name fromWire(std::string wire_lowercase) { return Name(std::move(wire_lowercase)); }
+
+  const std::string& wire() const { return wire_; }
+  const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(wire_.data()); }
+  size_t size() const { return wire_.size(); }
+  int labelCount() const;
+  bool isRoot() const { return wire_.size() == 1; }
+  // The name without its first label; the root stays the root.
+  Name parent() const;
+  // This name with `label` prepended; nullopt when too long or the label is invalid.
+  std::optional<Name> child(std::string_view label) const;
+  bool isSubdomainOf(const Name& apex) const;  // true when equal, too
+  uint64_t hash() const;
+  // Presentation form with a trailing dot; "." for the root.
+  std::string text() const;
+
+  bool operator==(const Name& o) const { return wire_ == o.wire_; }
+  bool operator<(const Name& o) const { return wire_ < o.wire_; }
+
+ private:
+  explicit Name(std::string w) : wire_(std::move(w)) {}
+  std::string wire_;
+};
+
+}  // namespace dnsd::wire

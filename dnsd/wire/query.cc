@@ -1,0 +1,116 @@
+#include "dnsd/wire/query.h"
+
+#include "dnsd/wire/name.h"
+
+namespace dnsd::wire {
+namespace {
+
+// The question name must be uncompressed: it is the first name in the message, so a
+// pointer could only point into the header.
+bool parseQname(const uint8_t* p, size_t size, size_t& pos, QueryView& q) noexcept {
+  size_t out = 0;
+  q.label_count = 0;
+  for (;;) {
+    if (pos >= size) return false;
+    uint8_t len = p[pos];
+    if (len == 0) break;
+    if (len > kMaxLabelLength) return false;  // compression or reserved label type
+    if (pos + 1 + len > size || out + 1 + len + 1 > kMaxNameLength) return false;
+    if (q.label_count == kMaxLabels) return false;
+    q.label_offset[q.label_count++] = static_cast<uint8_t>(out);
+    q.qname_lower[out++] = len;
+    for (size_t i = 1; i <= len; ++i) q.qname_lower[out++] = toLower(p[pos + i]);
+    pos += 1 + len;
+  }
+  q.qname_lower[out++] = 0;
+  ++pos;
+  q.qname_size = static_cast<uint8_t>(out);
+  // Suffix hashes, right to left.
+  q.suffix_hash[q.label_count] = kRootHash;
+  for (int i = q.label_count - 1; i >= 0; --i)
+    q.suffix_hash[i] = hashLabel(q.suffix_hash[i + 1], q.qname_lower + q.label_offset[i]);
+  return true;
+}
+
+// Skips a possibly compressed name in a record after the question.
+bool skipName(const uint8_t* p, size_t size, size_t& pos) noexcept {
+  for (int labels = 0; labels < 128; ++labels) {
+    if (pos >= size) return false;
+    uint8_t len = p[pos];
+    if (len == 0) {
+      ++pos;
+      return true;
+    }
+    if ((len & 0xC0) == 0xC0) {
+      if (pos + 2 > size) return false;
+      pos += 2;  // we never follow it: only the record's extent matters here
+      return true;
+    }
+    if (len > kMaxLabelLength) return false;
+    pos += 1 + len;
+  }
+  return false;
+}
+
+ParseStatus parseAdditional(const uint8_t* p, size_t size, size_t pos, uint16_t count,
+                            QueryView& q) noexcept {
+  for (uint16_t i = 0; i < count; ++i) {
+    bool root_owner = pos < size && p[pos] == 0;
+    if (!skipName(p, size, pos) || pos + 10 > size) return ParseStatus::FormErr;
+    uint16_t type = load16(p + pos);
+    uint16_t rdlen = load16(p + pos + 8);
+    if (pos + 10 + rdlen > size) return ParseStatus::FormErr;
+    if (type == type::OPT) {
+      // RFC 6891 §6.1.1: one OPT, owned by the root.
+      if (q.has_edns || !root_owner) return ParseStatus::FormErr;
+      q.has_edns = true;
+      q.udp_size = load16(p + pos + 2);
+      q.edns_version = p[pos + 5];
+      q.do_bit = (p[pos + 6] & 0x80) != 0;
+    }
+    pos += 10 + rdlen;
+  }
+  if (pos != size) return ParseStatus::FormErr;  // trailing garbage
+  return q.has_edns && q.edns_version != 0 ? ParseStatus::BadVers : ParseStatus::Ok;
+}
+
+}  // namespace
+
+size_t QueryView::udpLimit() const noexcept {
+  if (!has_edns) return kMinUdpSize;
+  if (udp_size < kMinUdpSize) return kMinUdpSize;
+  return udp_size > kEdnsUdpSize ? kEdnsUdpSize : udp_size;
+}
+
+ParseStatus parseQuery(const uint8_t* p, size_t size, QueryView& q) noexcept {
+  q.packet = p;
+  q.size = size;
+  q.has_question = false;
+  q.has_edns = false;
+  q.do_bit = false;
+  q.edns_version = 0;
+  if (size < kHeaderSize) return ParseStatus::Drop;
+  if (p[2] & 0x80) return ParseStatus::Drop;  // QR: a response; answering could loop
+  q.id = load16(p);
+  q.opcode = (p[2] >> 3) & 0x0F;
+  q.rd = p[2] & 0x01;
+  q.cd = p[3] & 0x10;
+  uint16_t qdcount = load16(p + 4), ancount = load16(p + 6), nscount = load16(p + 8);
+  uint16_t arcount = load16(p + 10);
+  bool query = q.opcode == static_cast<uint8_t>(Opcode::Query);
+  size_t pos = kHeaderSize;
+  if (qdcount != 1 || !parseQname(p, size, pos, q) || pos + 4 > size) {
+    return query ? ParseStatus::FormErr : ParseStatus::NotImp;
+  }
+  q.qtype = load16(p + pos);
+  q.qclass = load16(p + pos + 2);
+  pos += 4;
+  q.question_end = pos;
+  q.has_question = true;
+  // An unknown opcode gets NOTIMP with its question echoed (RFC 1035 §4.1.1).
+  if (!query) return ParseStatus::NotImp;
+  if (ancount != 0 || nscount != 0) return ParseStatus::FormErr;
+  return parseAdditional(p, size, pos, arcount, q);
+}
+
+}  // namespace dnsd::wire

@@ -1,0 +1,84 @@
+// The immutable zone snapshot the hot path reads: every name (with empty non-terminals) in
+// one open-addressing hash table, RRsets prerendered in wire form, target names linked to
+// their nodes, and each zone's negative-answer SOA. Built once by buildSnapshot().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnsd/base/result.h"
+#include "dnsd/wire/query.h"
+#include "dnsd/wire/writer.h"
+#include "dnsd/zone/records.h"
+
+namespace dnsd::zone {
+
+inline constexpr uint32_t kNoNode = 0xFFFFFFFF;
+
+struct StoredRRset {
+  wire::RRsetView view;
+  uint32_t links = 0;  // index into Snapshot link table: one node per RR (kNoNode if none)
+};
+
+struct Node {
+  uint64_t hash = 0;
+  uint32_t name_offset = 0;  // into the names blob: lowercase wire form
+  uint8_t name_size = 0;
+  uint8_t zone = 0;
+  uint16_t rrset_count = 0;
+  uint32_t first_rrset = 0;
+};
+
+struct ZoneInfo {
+  wire::Name apex;
+  uint64_t hash = 0;
+  int labels = 0;
+  uint32_t apex_node = kNoNode;
+  StoredRRset negative_soa;  // the SOA with TTL min(TTL, minimum) for the authority section
+};
+
+class Snapshot {
+ public:
+  // The node of a lowercase wire name, or nullptr.
+  const Node* find(const uint8_t* name, size_t size, uint64_t hash) const noexcept;
+  // The zone the query name falls in (the longest apex that is a suffix), or -1.
+  int zoneOf(const wire::QueryView& q) const noexcept;
+  // The zone an uncompressed lowercase wire name (at most `room` bytes readable) falls in.
+  int zoneOfName(const uint8_t* name, size_t room) const noexcept;
+  const StoredRRset* rrset(const Node& node, uint16_t type) const noexcept;
+  const StoredRRset* rrsetsOf(const Node& node) const noexcept {
+    return rrsets_.data() + node.first_rrset;
+  }
+  const Node& node(uint32_t index) const noexcept { return nodes_[index]; }
+  uint32_t link(uint32_t links, uint16_t i) const noexcept { return links_[links + i]; }
+  const uint8_t* nameOf(const Node& node) const noexcept { return names_.data() + node.name_offset; }
+  const ZoneInfo& zone(int index) const noexcept { return zones_[index]; }
+  size_t zoneCount() const noexcept { return zones_.size(); }
+
+  uint32_t serial() const { return serial_; }
+  size_t nodeCount() const { return nodes_.size(); }
+  size_t recordCount() const { return record_count_; }
+  size_t bytes() const;
+
+ private:
+  friend class SnapshotBuilder;
+  std::vector<uint8_t> names_;
+  std::vector<uint8_t> blob_;  // prerendered RRs
+  std::vector<Node> nodes_;
+  std::vector<StoredRRset> rrsets_;
+  std::vector<uint32_t> links_;
+  std::vector<uint32_t> table_;  // node index + 1; 0 is empty
+  uint64_t mask_ = 0;
+  std::vector<ZoneInfo> zones_;
+  uint32_t serial_ = 0;
+  size_t record_count_ = 0;
+};
+
+// Builds a snapshot of the given zones. Fails (and builds nothing) on records that cannot
+// coexist: a name with a CNAME and other data, an owner outside its zone.
+base::Result<std::shared_ptr<const Snapshot>> buildSnapshot(std::vector<ZoneContent> zones,
+                                                             uint32_t serial);
+
+}  // namespace dnsd::zone

@@ -1,0 +1,270 @@
+// The answer logic over a hand-built cluster, without sockets: each row a query and the
+// exact response sections in presentation format, read back by ldns (STYLE 9).
+#include "dnsd/answer/answer.h"
+
+#include <doctest/doctest.h>
+
+#include "dnsd/zone/records.h"
+#include "tests/support/dns_test_util.h"
+
+namespace {
+
+using namespace dnsd;
+
+base::IpAddress ip(const char* s) { return *base::IpAddress::parse(s); }
+
+cluster::ResolvedEndpoint endpoint(const char* addr, std::string hostname,
+                                   std::vector<cluster::EndpointPort> ports = {}) {
+  cluster::ResolvedEndpoint e;
+  e.ip = ip(addr);
+  e.hostname = std::move(hostname);
+  e.ports = std::move(ports);
+  return e;
+}
+
+cluster::ResolvedService service(const char* ns, const char* name) {
+  cluster::ResolvedService s;
+  s.service.meta.ns = ns;
+  s.service.meta.name = name;
+  return s;
+}
+
+cluster::Cluster testCluster() {
+  cluster::Cluster c;
+  c.namespaces = {"default", "other", "kube-system"};
+  auto web = service("default", "web");
+  web.service.cluster_ips = {ip("10.96.0.20")};
+  web.service.ports = {{"http", "TCP", 80, 8080, ""}, {"", "UDP", 53, 0, ""}};
+  c.services.push_back(web);
+  auto v6 = service("default", "v6svc");
+  v6.service.cluster_ips = {ip("fd00:10:96::5")};
+  c.services.push_back(v6);
+  auto db = service("default", "db-headless");
+  db.service.headless = true;
+  db.endpoints = {endpoint("10.244.1.10", "cassandra-0", {{"cql", "TCP", 9042}}),
+                  endpoint("10.244.1.11", "cassandra-1", {{"cql", "TCP", 9042}}),
+                  endpoint("10.244.1.12", "", {{"cql", "TCP", 9042}})};
+  c.services.push_back(db);
+  auto empty = service("default", "empty-headless");
+  empty.service.headless = true;
+  c.services.push_back(empty);
+  auto ext = service("default", "orders-db");
+  ext.service.type = cluster::ServiceType::ExternalName;
+  ext.service.external_name = "orders-db.production.company.net";
+  c.services.push_back(ext);
+  auto alias = service("default", "alias");
+  alias.service.type = cluster::ServiceType::ExternalName;
+  alias.service.external_name = "web.default.svc.cluster.local";
+  c.services.push_back(alias);
+  auto dangling = service("default", "dangling");
+  dangling.service.type = cluster::ServiceType::ExternalName;
+  dangling.service.external_name = "gone.default.svc.cluster.local";
+  c.services.push_back(dangling);
+  auto dns = service("kube-system", "kube-dns");
+  dns.service.cluster_ips = {ip("10.96.0.10")};
+  c.services.push_back(dns);
+  return c;
+}
+
+std::shared_ptr<const zone::Snapshot> testSnapshot() {
+  zone::RecordOptions options;
+  options.serial = 42;
+  std::vector<zone::ZoneContent> zones{zone::clusterZone(testCluster(), options)};
+  auto snap = zone::buildSnapshot(std::move(zones), 42);
+  REQUIRE(snap.ok());
+  return *snap;
+}
+
+struct Answered {
+  testing::Parsed p;
+  std::vector<uint8_t> wire;
+};
+
+Answered ask(const std::string& name, const std::string& type, testing::QueryOptions opt = {},
+             size_t capacity = 65535) {
+  static auto snap = testSnapshot();
+  auto query = testing::makeQuery(name, type, opt);
+  wire::QueryView q;
+  auto status = wire::parseQuery(query.data(), query.size(), q);
+  std::vector<uint8_t> buf(65535);
+  answer::Response r{buf.data(), capacity, 0, {}};
+  auto outcome = answer::answer(q, status, snap.get(), r, 0);
+  REQUIRE(outcome == answer::Outcome::Answered);
+  buf.resize(r.size);
+  return {testing::parse(buf.data(), buf.size()), buf};
+}
+
+const char* kSoa =
+    "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 42 7200 1800 86400 5";
+
+struct Row {
+  const char* name;
+  const char* type;
+  int rcode;
+  std::vector<std::string> answer;
+  std::vector<std::string> authority;
+  std::vector<std::string> additional;
+  const char* why;
+};
+
+}  // namespace
+
+TEST_CASE("every kind of cluster name gets the answer the spec and the RFCs call for") {
+  const std::vector<Row> rows = {
+      {"web.default.svc.cluster.local.", "A", 0,
+       {"web.default.svc.cluster.local. 5 IN A 10.96.0.20"}, {}, {}, "k8s spec 2.3.1"},
+      {"web.default.svc.cluster.local.", "AAAA", 0, {}, {kSoa}, {},
+       "RFC 2308 2.2: NODATA for the family a Service lacks (coredns#779)"},
+      {"v6svc.default.svc.cluster.local.", "AAAA", 0,
+       {"v6svc.default.svc.cluster.local. 5 IN AAAA fd00:10:96::5"}, {}, {}, "k8s spec 2.3.1"},
+      {"v6svc.default.svc.cluster.local.", "A", 0, {}, {kSoa}, {}, "NODATA"},
+      {"_http._tcp.web.default.svc.cluster.local.", "SRV", 0,
+       {"_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 100 80 web.default.svc.cluster.local."},
+       {}, {"web.default.svc.cluster.local. 5 IN A 10.96.0.20"}, "k8s spec 2.3.2"},
+      {"_tcp.web.default.svc.cluster.local.", "SRV", 0, {}, {kSoa}, {},
+       "an empty non-terminal is NODATA (RFC 8020)"},
+      {"_dns._udp.web.default.svc.cluster.local.", "SRV", 3, {}, {kSoa}, {},
+       "unnamed ports have no SRV (k8s spec 2.3.2)"},
+      {"db-headless.default.svc.cluster.local.", "A", 0,
+       {"db-headless.default.svc.cluster.local. 5 IN A 10.244.1.10",
+        "db-headless.default.svc.cluster.local. 5 IN A 10.244.1.11",
+        "db-headless.default.svc.cluster.local. 5 IN A 10.244.1.12"},
+       {}, {}, "k8s spec 2.4.1"},
+      {"cassandra-0.db-headless.default.svc.cluster.local.", "A", 0,
+       {"cassandra-0.db-headless.default.svc.cluster.local. 5 IN A 10.244.1.10"}, {}, {},
+       "k8s spec 2.4.1: the endpoint's hostname"},
+      {"10-244-1-12.db-headless.default.svc.cluster.local.", "A", 0,
+       {"10-244-1-12.db-headless.default.svc.cluster.local. 5 IN A 10.244.1.12"}, {}, {},
+       "an endpoint without hostname is named by its dashed IP (CoreDNS)"},
+      {"_cql._tcp.db-headless.default.svc.cluster.local.", "SRV", 0,
+       {"_cql._tcp.db-headless.default.svc.cluster.local. 5 IN SRV 0 33 9042 "
+        "10-244-1-12.db-headless.default.svc.cluster.local.",
+        "_cql._tcp.db-headless.default.svc.cluster.local. 5 IN SRV 0 33 9042 "
+        "cassandra-0.db-headless.default.svc.cluster.local.",
+        "_cql._tcp.db-headless.default.svc.cluster.local. 5 IN SRV 0 33 9042 "
+        "cassandra-1.db-headless.default.svc.cluster.local."},
+       {},
+       {"10-244-1-12.db-headless.default.svc.cluster.local. 5 IN A 10.244.1.12",
+        "cassandra-0.db-headless.default.svc.cluster.local. 5 IN A 10.244.1.10",
+        "cassandra-1.db-headless.default.svc.cluster.local. 5 IN A 10.244.1.11"},
+       "k8s spec 2.4.2, targets' addresses in the additional section"},
+      {"empty-headless.default.svc.cluster.local.", "A", 3, {}, {kSoa}, {},
+       "k8s spec 2.4.1: no ready endpoints is NXDOMAIN"},
+      {"orders-db.default.svc.cluster.local.", "A", 0,
+       {"orders-db.default.svc.cluster.local. 5 IN CNAME orders-db.production.company.net."}, {},
+       {}, "k8s spec 2.5"},
+      {"alias.default.svc.cluster.local.", "A", 0,
+       {"alias.default.svc.cluster.local. 5 IN CNAME web.default.svc.cluster.local.",
+        "web.default.svc.cluster.local. 5 IN A 10.96.0.20"},
+       {}, {}, "RFC 1034 4.3.2: an in-zone CNAME target is chased"},
+      {"dangling.default.svc.cluster.local.", "A", 3,
+       {"dangling.default.svc.cluster.local. 5 IN CNAME gone.default.svc.cluster.local."}, {kSoa},
+       {}, "RFC 6604: CNAME to a missing in-zone name is NXDOMAIN"},
+      {"x.orders-db.default.svc.cluster.local.", "A", 3, {}, {kSoa}, {},
+       "nothing below an ExternalName (coredns#5733)"},
+      {"nope.default.svc.cluster.local.", "A", 3, {}, {kSoa}, {}, "NXDOMAIN"},
+      {"default.svc.cluster.local.", "A", 0, {}, {kSoa}, {}, "a namespace is NODATA"},
+      {"svc.cluster.local.", "A", 0, {}, {kSoa}, {}, "empty non-terminal"},
+      {"missing.svc.cluster.local.", "A", 3, {}, {kSoa}, {}, "unknown namespace: NXDOMAIN"},
+      {"cluster.local.", "SOA", 0, {kSoa}, {}, {}, "apex SOA"},
+      {"cluster.local.", "NS", 0, {"cluster.local. 5 IN NS ns.dns.cluster.local."}, {},
+       {"ns.dns.cluster.local. 5 IN A 10.96.0.10"}, "apex NS with the kube-dns address"},
+      {"dns-version.cluster.local.", "TXT", 0,
+       {"dns-version.cluster.local. 28800 IN TXT \"1.1.0\""}, {}, {}, "k8s spec 2.2"},
+      {"dns-version.cluster.local.", "A", 0, {}, {kSoa}, {}, "RFC 2308 NODATA (CoreDNS: NXDOMAIN)"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    CAPTURE(row.type);
+    CAPTURE(row.why);
+    auto a = ask(row.name, row.type);
+    REQUIRE(a.p.ok);
+    CHECK(a.p.rcode == row.rcode);
+    CHECK(a.p.aa);
+    CHECK_FALSE(a.p.tc);
+    auto sorted = [](std::vector<std::string> v) {
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    CHECK(a.p.answer == sorted(row.answer));
+    CHECK(a.p.authority == sorted(row.authority));
+    CHECK(a.p.additional == sorted(row.additional));
+  }
+}
+
+TEST_CASE("the question is echoed with the client's case") {
+  auto a = ask("WeB.DeFault.SVC.cluster.LOCAL.", "A");
+  CHECK(a.p.question == "WeB.DeFault.SVC.cluster.LOCAL. A");
+  REQUIRE(a.p.answer.size() == 1);
+  // The owner is a pointer to the question, so it carries the client's case too.
+  CHECK(a.p.answer[0] == "WeB.DeFault.SVC.cluster.LOCAL. 5 IN A 10.96.0.20");
+}
+
+TEST_CASE("names outside our zones and other classes are refused") {
+  CHECK(ask("example.org.", "A").p.rcode == 5);
+  CHECK(ask("local.", "A").p.rcode == 5);
+}
+
+TEST_CASE("EDNS is echoed with our buffer size") {
+  auto a = ask("web.default.svc.cluster.local.", "A", {.edns = true, .udp_size = 4096});
+  CHECK(a.p.edns);
+  CHECK(a.p.edns_size == 1232);
+  CHECK(a.p.answer.size() == 1);
+}
+
+TEST_CASE("an answer that does not fit is truncated at an RRset boundary with TC") {
+  // 3 SRVs need more than 150 bytes: the whole RRset is left out and TC is set.
+  auto a = ask("_cql._tcp.db-headless.default.svc.cluster.local.", "SRV", {}, 150);
+  REQUIRE(a.p.ok);
+  CHECK(a.p.tc);
+  CHECK(a.p.answer.empty());
+  // Room for the answer but not for every additional record: no TC, extras dropped.
+  auto b = ask("_cql._tcp.db-headless.default.svc.cluster.local.", "SRV", {}, 300);
+  CHECK_FALSE(b.p.tc);
+  CHECK(b.p.answer.size() == 3);
+  CHECK(b.p.additional.size() < 3);
+}
+
+TEST_CASE("address RRsets rotate between responses") {
+  static auto snap = testSnapshot();
+  auto query = testing::makeQuery("db-headless.default.svc.cluster.local.", "A");
+  wire::QueryView q;
+  auto status = wire::parseQuery(query.data(), query.size(), q);
+  std::vector<std::string> firsts;
+  for (uint32_t rotate = 0; rotate < 3; ++rotate) {
+    std::vector<uint8_t> buf(512);
+    answer::Response r{buf.data(), buf.size(), 0, {}};
+    REQUIRE(answer::answer(q, status, snap.get(), r, rotate) == answer::Outcome::Answered);
+    auto p = testing::parse(buf.data(), r.size, false);
+    REQUIRE(p.answer.size() == 3);
+    firsts.push_back(p.answer[0]);
+  }
+  std::sort(firsts.begin(), firsts.end());
+  CHECK(std::unique(firsts.begin(), firsts.end()) == firsts.end());
+}
+
+TEST_CASE("malformed queries get FORMERR, other opcodes NOTIMP, responses are dropped") {
+  static auto snap = testSnapshot();
+  std::vector<uint8_t> buf(512);
+  auto run = [&](std::vector<uint8_t> packet) {
+    wire::QueryView q;
+    auto status = wire::parseQuery(packet.data(), packet.size(), q);
+    answer::Response r{buf.data(), buf.size(), 0, {}};
+    auto outcome = answer::answer(q, status, snap.get(), r, 0);
+    return std::pair{outcome, r.rcode};
+  };
+  auto good = testing::makeQuery("web.default.svc.cluster.local.", "A");
+  CHECK(run({1, 2, 3}).first == answer::Outcome::Drop);
+  auto qr = good;
+  qr[2] |= 0x80;
+  CHECK(run(qr).first == answer::Outcome::Drop);
+  auto two = good;
+  two[5] = 2;  // qdcount 2
+  CHECK(run(two).second == wire::Rcode::FormErr);
+  auto cut = good;
+  cut.resize(cut.size() - 3);
+  CHECK(run(cut).second == wire::Rcode::FormErr);
+  auto status = good;
+  status[2] = (status[2] & 0x87) | (2 << 3);  // opcode STATUS
+  CHECK(run(status).second == wire::Rcode::NotImp);
+}
