@@ -42,6 +42,14 @@ void addZoneOptions(CLI::App& app, Config& c) {
     if (!ip) throw CLI::ValidationError("--dns-ip", "\"" + v + "\" is not an IP address");
     c.dns_ip = *ip;
   }, "address of ns.dns.DOMAIN (default: the ClusterIP of kube-dns.kube-system, if loaded)");
+  app.add_option("--pods", c.pods,
+                 "Pod IP names A-B-C-D.NS.pod.DOMAIN: disabled, insecure (any address in an "
+                 "existing namespace, as kubeadm's CoreDNS) or verified (only a Pod's address)")
+      ->default_val("insecure")->check(CLI::IsMember({"disabled", "insecure", "verified"}));
+  app.add_flag("--endpoint-pod-names", c.endpoint_pod_names,
+               "name headless endpoints without hostname by their Pod's name, not dashed IP");
+  app.add_flag("--ptr-single", c.ptr_single,
+               "one PTR per IP: the most specific name (the headless endpoint name)");
 }
 
 int check(const Config& config) {

@@ -1,5 +1,10 @@
 #include "dnsd/answer/answer.h"
 
+#include <cstring>
+#include <optional>
+
+#include "dnsd/base/ip.h"
+
 namespace dnsd::answer {
 namespace {
 
@@ -20,7 +25,10 @@ class Responder {
     w_.begin(r_.buffer, r_.capacity, q_);
     w_.setAuthoritative();  // AA on every answer from our zones, negatives included
     const zone::Node* node = snap_.find(q_.qname_lower, q_.qname_size, q_.suffix_hash[0]);
-    if (!node) return negative(Rcode::NxDomain, zone, qnameOwner(zone));
+    if (!node) {
+      if (podName()) return;
+      return negative(Rcode::NxDomain, zone, qnameOwner(zone));
+    }
     answerAt(*node, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0);
   }
 
@@ -40,6 +48,49 @@ class Responder {
     const zone::StoredRRset* cname = snap_.rrset(node, type::CNAME);
     if (cname && depth < kMaxChain) return followCname(*cname, owner, depth);
     negative(Rcode::NoError, node.zone, apexOwner(node.zone, owner));
+  }
+
+  // `pods insecure` (REFERENCE B1): A-B-C-D.NS.pod.DOMAIN answers its own address when the
+  // namespace exists; an invalid address is NXDOMAIN, the other family NODATA.
+  bool podName() {
+    if (q_.label_count < 2) return false;
+    const uint8_t* parent_name = q_.qname_lower + q_.label_offset[1];
+    const zone::Node* parent =
+        snap_.find(parent_name, q_.qname_size - q_.label_offset[1], q_.suffix_hash[1]);
+    if (!parent || !(parent->flags & zone::kPodParent)) return false;
+    auto ip = dashedAddress(q_.qname_lower);
+    if (!ip) return false;
+    uint16_t family = ip->v6 ? type::AAAA : type::A;
+    if (q_.qtype != family && q_.qtype != type::ANY) {
+      negative(Rcode::NoError, parent->zone, qnameOwner(parent->zone));
+      return true;
+    }
+    uint8_t rr[12 + 16];
+    size_t size = ip->size();
+    wire::store16(rr, static_cast<uint16_t>(10 + size));
+    wire::store16(rr + 2, family);
+    wire::store16(rr + 4, wire::kClassIn);
+    wire::store32(rr + 6, snap_.zone(parent->zone).ttl);
+    wire::store16(rr + 10, static_cast<uint16_t>(size));
+    std::memcpy(rr + 12, ip->bytes.data(), size);
+    wire::RRsetView view{family, 1, rr, static_cast<uint32_t>(12 + size), 0xFFFF};
+    w_.put(Section::Answer, view, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0);
+    return true;
+  }
+
+  // "10-244-1-2" (exactly three dashes, no "--") is IPv4, else IPv6 with '-' for ':'.
+  static std::optional<base::IpAddress> dashedAddress(const uint8_t* label) noexcept {
+    char text[64];
+    size_t n = label[0];
+    int dashes = 0;
+    bool double_dash = false;
+    for (size_t i = 1; i <= n; ++i) {
+      dashes += label[i] == '-';
+      double_dash |= i > 1 && label[i] == '-' && label[i - 1] == '-';
+    }
+    bool v4 = dashes == 3 && !double_dash;
+    for (size_t i = 0; i < n; ++i) text[i] = label[i + 1] == '-' ? (v4 ? '.' : ':') : label[i + 1];
+    return base::IpAddress::parse(std::string_view(text, n));
   }
 
   // RFC 8482 §4.2: answer ANY with one RRset of the name.

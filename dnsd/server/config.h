@@ -28,6 +28,9 @@ struct Config {
   uint32_t ttl = 5;
   cluster::Options cluster;
   std::optional<base::IpAddress> dns_ip;
+  std::string pods = "insecure";  // disabled | insecure | verified
+  bool endpoint_pod_names = false;
+  bool ptr_single = false;
   int threads = 0;  // UDP workers; 0: one per core
   int tcp_idle_timeout_ms = 10000;
   int tcp_max_connections = 1024;

@@ -37,10 +37,18 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
   auto domain = wire::Name::parse(config.cluster_domain);
   if (!domain || domain->isRoot())
     return base::Error{"--cluster-domain: \"" + config.cluster_domain + "\" is not a domain", ""};
-  zone::RecordOptions options{*domain, config.ttl, config.dns_ip, serial};
-  std::vector<zone::ZoneContent> zones;
-  zones.push_back(zone::clusterZone(*cluster, options));
-  auto snapshot = zone::buildSnapshot(std::move(zones), serial);
+  zone::RecordOptions options;
+  options.domain = *domain;
+  options.ttl = config.ttl;
+  options.dns_ip = config.dns_ip;
+  options.serial = serial;
+  options.pods = config.pods == "disabled" ? zone::PodNames::Disabled
+                 : config.pods == "verified" ? zone::PodNames::Verified
+                                             : zone::PodNames::Insecure;
+  options.endpoint_pod_names = config.endpoint_pod_names;
+  options.ptr_single = config.ptr_single;
+  options.reverse_cidrs = {config.cluster.service_cidr, config.cluster.pod_cidr};
+  auto snapshot = zone::buildSnapshot(zone::allZones(*cluster, options), serial);
   if (!snapshot) return snapshot.error();
   loaded.snapshot = *snapshot;
   loaded.services = cluster->services.size();

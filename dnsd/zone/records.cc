@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "dnsd/wire/dns.h"
 
@@ -25,9 +26,19 @@ std::string lower(std::string s) {
 // Builds the records of one Service; `svc_name` is SVC.NS.svc.DOMAIN.
 class ServiceRecords {
  public:
-  ServiceRecords(const cluster::ResolvedService& rs, const wire::Name& svc_name, uint32_t ttl,
-                 std::vector<Record>& out)
-      : rs_(rs), svc_(rs.service), name_(svc_name), ttl_(ttl), out_(out) {}
+  ServiceRecords(const cluster::ResolvedService& rs, const wire::Name& svc_name,
+                 const RecordOptions& options, std::vector<Record>& out)
+      : rs_(rs), svc_(rs.service), name_(svc_name), ttl_(options.ttl), options_(options),
+        out_(out) {}
+
+  // The endpoint's hostname; else, with endpoint_pod_names, its Pod's name when it fits a
+  // label; else its dashed IP (CoreDNS endpointHostname).
+  std::optional<wire::Name> endpointName(const cluster::ResolvedEndpoint& ep) const {
+    if (!ep.hostname.empty()) return name_.child(ep.hostname);
+    if (options_.endpoint_pod_names && !ep.pod_name.empty() && ep.pod_name.size() < 64)
+      return name_.child(ep.pod_name);
+    return name_.child(ep.ip.dashed());
+  }
 
   void build() {
     if (svc_.type == cluster::ServiceType::ExternalName) return externalName();
@@ -52,7 +63,14 @@ class ServiceRecords {
       auto owner = srvOwner(port.name, port.protocol);
       if (owner) out_.push_back(srvRecord(*owner, ttl_, 0, 100, port.port, name_));
     }
+    // SRV at the bare name lists every port (CoreDNS; used by peer finders).
+    std::set<uint16_t> ports;
+    for (const auto& port : svc_.ports) ports.insert(static_cast<uint16_t>(port.port));
+    for (uint16_t port : ports)
+      out_.push_back(srvRecord(name_, ttl_, 0, weight(ports.size()), port, name_));
   }
+
+  static uint16_t weight(size_t n) { return n ? static_cast<uint16_t>(100 / n) : 0; }
 
   // k8s DNS spec §2.4.1: one A/AAAA per ready endpoint at the Service name and at the
   // endpoint's own name; none ready means the name does not exist (NXDOMAIN).
@@ -80,15 +98,18 @@ class ServiceRecords {
         for (const auto& p : ep.ports)
           if (p.name == port_name && p.protocol == protocol)
             if (auto n = endpointName(ep)) targets.emplace(*n, p.port);
-      uint16_t weight = targets.empty() ? 0 : static_cast<uint16_t>(100 / targets.size());
       for (const auto& [target, port] : targets)
-        out_.push_back(srvRecord(*owner, ttl_, 0, weight, static_cast<uint16_t>(port), target));
+        out_.push_back(srvRecord(*owner, ttl_, 0, weight(targets.size()),
+                                 static_cast<uint16_t>(port), target));
     }
-  }
-
-  // The endpoint's hostname, else its dashed IP (CoreDNS endpointHostname).
-  std::optional<wire::Name> endpointName(const cluster::ResolvedEndpoint& ep) const {
-    return name_.child(ep.hostname.empty() ? ep.ip.dashed() : ep.hostname);
+    // SRV at the bare name: every endpoint name with every port.
+    std::set<std::pair<wire::Name, int>> all;
+    for (const auto& ep : rs_.endpoints)
+      for (const auto& p : ep.ports)
+        if (auto n = endpointName(ep)) all.emplace(*n, p.port);
+    for (const auto& [target, port] : all)
+      out_.push_back(srvRecord(name_, ttl_, 0, weight(all.size()), static_cast<uint16_t>(port),
+                               target));
   }
 
   std::optional<wire::Name> srvOwner(const std::string& port, const std::string& protocol) {
@@ -101,8 +122,79 @@ class ServiceRecords {
   const cluster::Service& svc_;
   const wire::Name& name_;
   uint32_t ttl_;
+  const RecordOptions& options_;
   std::vector<Record>& out_;
 };
+
+wire::Name serviceName(const wire::Name& domain, const cluster::Service& svc) {
+  auto name = domain.child("svc");
+  if (name) name = name->child(svc.meta.ns);
+  if (name) name = name->child(svc.meta.name);
+  return name ? *name : wire::Name();
+}
+
+// A name a PTR may point to for one IP, ranked: lower is more specific (--ptr-single).
+struct PtrTarget {
+  base::IpAddress ip;
+  int rank = 0;  // 0 headless endpoint, 1 ClusterIP, 2 endpoint of a ClusterIP Service
+  wire::Name target;
+  bool operator<(const PtrTarget& o) const {
+    return std::tie(ip, rank, target) < std::tie(o.ip, o.rank, o.target);
+  }
+};
+
+std::set<PtrTarget> ptrTargets(const cluster::Cluster& cluster, const RecordOptions& options) {
+  std::set<PtrTarget> out;
+  std::vector<Record> unused;
+  for (const auto& rs : cluster.services) {
+    const auto& svc = rs.service;
+    if (svc.type == cluster::ServiceType::ExternalName) continue;
+    wire::Name name = serviceName(options.domain, svc);
+    if (name.isRoot()) continue;
+    for (const auto& ip : svc.cluster_ips) out.insert({ip, 1, name});
+    ServiceRecords records(rs, name, options, unused);
+    for (const auto& ep : rs.endpoints)
+      if (auto target = records.endpointName(ep)) out.insert({ep.ip, svc.headless ? 0 : 2, *target});
+  }
+  return out;
+}
+
+void podRecords(const cluster::Cluster& cluster, const RecordOptions& options, ZoneContent& zone) {
+  if (options.pods == PodNames::Disabled) return;
+  wire::Name pod = *options.domain.child("pod");
+  zone.empty_names.push_back(pod);
+  for (const auto& ns : cluster.namespaces) {
+    auto parent = pod.child(ns);
+    if (!parent) continue;
+    zone.empty_names.push_back(*parent);
+    if (options.pods == PodNames::Insecure) zone.pod_parents.push_back(*parent);
+  }
+  if (options.pods != PodNames::Verified) return;
+  // `pods verified`: a name only for an address a Pod in that namespace has.
+  for (const auto& p : cluster.pods) {
+    if (p.terminating) continue;
+    auto parent = pod.child(p.meta.ns);
+    for (const auto& ip : p.ips)
+      if (auto name = parent ? parent->child(ip.dashed()) : std::nullopt)
+        zone.records.push_back(addressRecord(*name, options.ttl, ip));
+  }
+}
+
+// One PTR per (IP, target); with ptr_single only the best-ranked target of each IP.
+void addPtrs(const std::set<PtrTarget>& targets, const RecordOptions& options,
+             std::vector<ZoneContent>& zones) {
+  const base::IpAddress* last = nullptr;
+  for (const auto& t : targets) {
+    if (options.ptr_single && last && *last == t.ip) continue;
+    last = &t.ip;
+    wire::Name owner = reverseName(t.ip);
+    for (auto& zone : zones)
+      if (owner.isSubdomainOf(zone.apex)) {
+        zone.records.push_back(nameRecord(owner, wire::type::PTR, options.ttl, t.target));
+        break;
+      }
+  }
+}
 
 std::optional<base::IpAddress> kubeDnsIp(const cluster::Cluster& cluster) {
   for (const auto& rs : cluster.services)
@@ -141,9 +233,10 @@ Record txtRecord(const wire::Name& owner, uint32_t ttl, const std::string& text)
   return r;
 }
 
-Record soaRecord(const wire::Name& apex, uint32_t ttl, uint32_t serial, uint32_t minimum) {
+Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl, uint32_t serial,
+                 uint32_t minimum) {
   Record r{apex, wire::type::SOA, ttl, {}, std::nullopt};
-  r.rdata = apex.child("dns")->child("ns")->wire() + apex.child("hostmaster")->wire();
+  r.rdata = domain.child("dns")->child("ns")->wire() + domain.child("hostmaster")->wire();
   put32(r.rdata, serial);
   put32(r.rdata, 7200);   // refresh
   put32(r.rdata, 1800);   // retry
@@ -153,11 +246,11 @@ Record soaRecord(const wire::Name& apex, uint32_t ttl, uint32_t serial, uint32_t
 }
 
 ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& options) {
-  ZoneContent zone{options.domain, {}, {}};
+  ZoneContent zone{options.domain, {}, {}, {}, options.ttl};
   const wire::Name& apex = options.domain;
   uint32_t ttl = options.ttl;
   auto ns_name = *apex.child("dns")->child("ns");
-  zone.records.push_back(soaRecord(apex, ttl, options.serial, ttl));
+  zone.records.push_back(soaRecord(apex, apex, ttl, options.serial, ttl));
   zone.records.push_back(nameRecord(apex, wire::type::NS, ttl, ns_name));
   if (auto ip = options.dns_ip ? options.dns_ip : kubeDnsIp(cluster))
     zone.records.push_back(addressRecord(ns_name, ttl, *ip));
@@ -169,11 +262,79 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
   for (const auto& ns : cluster.namespaces)
     if (auto n = svc.child(ns)) zone.empty_names.push_back(*n);
   for (const auto& rs : cluster.services) {
-    auto name = svc.child(rs.service.meta.ns);
-    if (name) name = name->child(rs.service.meta.name);
-    if (name) ServiceRecords(rs, *name, ttl, zone.records).build();
+    wire::Name name = serviceName(apex, rs.service);
+    if (!name.isRoot()) ServiceRecords(rs, name, options, zone.records).build();
   }
+  podRecords(cluster, options, zone);
   return zone;
+}
+
+wire::Name reverseName(const base::IpAddress& ip) {
+  std::string text;
+  static const char* kHex = "0123456789abcdef";
+  for (int i = static_cast<int>(ip.size()) - 1; i >= 0; --i) {
+    if (ip.v6) {
+      text += kHex[ip.bytes[i] & 0xF];
+      text += '.';
+      text += kHex[ip.bytes[i] >> 4];
+      text += '.';
+    } else {
+      text += std::to_string(ip.bytes[i]) + ".";
+    }
+  }
+  return *wire::Name::parse(text + (ip.v6 ? "ip6.arpa" : "in-addr.arpa"));
+}
+
+wire::Name reverseZoneOf(const base::Cidr& cidr) {
+  int unit = cidr.base.v6 ? 4 : 8;
+  int prefix = std::max(unit, cidr.prefix / unit * unit);
+  wire::Name name = reverseName(cidr.base);
+  // The full reverse name has one label per unit; drop the labels below the prefix.
+  int drop = static_cast<int>(cidr.base.size() * 8) / unit - prefix / unit;
+  for (int i = 0; i < drop; ++i) name = name.parent();
+  return name;
+}
+
+std::optional<base::IpAddress> parseDashedIp(std::string_view label) {
+  std::string text(label);
+  size_t dashes = std::count(text.begin(), text.end(), '-');
+  bool v4 = dashes == 3 && text.find("--") == std::string::npos;
+  for (char& c : text)
+    if (c == '-') c = v4 ? '.' : ':';
+  return base::IpAddress::parse(text);
+}
+
+std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
+                                      const RecordOptions& options) {
+  auto targets = ptrTargets(cluster, options);
+  // Apexes: the configured ranges, and a /24 or /64 for any address outside them.
+  std::set<wire::Name> apexes;
+  for (const auto& cidr : options.reverse_cidrs) apexes.insert(reverseZoneOf(cidr));
+  for (const auto& t : targets) {
+    bool covered = std::any_of(options.reverse_cidrs.begin(), options.reverse_cidrs.end(),
+                               [&](const base::Cidr& c) { return c.contains(t.ip); });
+    if (!covered) apexes.insert(reverseZoneOf(base::Cidr{t.ip, t.ip.v6 ? 64 : 24}));
+  }
+  std::vector<ZoneContent> zones;
+  for (const auto& apex : apexes) {
+    bool nested = std::any_of(apexes.begin(), apexes.end(), [&](const wire::Name& other) {
+      return !(other == apex) && apex.isSubdomainOf(other);
+    });
+    if (nested) continue;
+    ZoneContent zone{apex, {}, {}, {}, options.ttl};
+    zone.records.push_back(soaRecord(apex, options.domain, options.ttl, options.serial, options.ttl));
+    zone.records.push_back(
+        nameRecord(apex, wire::type::NS, options.ttl, *options.domain.child("dns")->child("ns")));
+    zones.push_back(std::move(zone));
+  }
+  addPtrs(targets, options, zones);
+  return zones;
+}
+
+std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options) {
+  std::vector<ZoneContent> zones{clusterZone(cluster, options)};
+  for (auto& z : reverseZones(cluster, options)) zones.push_back(std::move(z));
+  return zones;
 }
 
 }  // namespace dnsd::zone

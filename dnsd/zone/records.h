@@ -24,11 +24,19 @@ struct Record {
   std::optional<wire::Name> target;
 };
 
+// CoreDNS `pods disabled|insecure|verified` (REFERENCE B1).
+enum class PodNames : uint8_t { Disabled, Insecure, Verified };
+
 struct RecordOptions {
   wire::Name domain = *wire::Name::parse("cluster.local");
   uint32_t ttl = 5;                       // CoreDNS default
   std::optional<base::IpAddress> dns_ip;  // address of ns.dns.DOMAIN; default kube-dns
   uint32_t serial = 1;
+  PodNames pods = PodNames::Insecure;     // kubeadm's CoreDNS configuration
+  bool endpoint_pod_names = false;        // CoreDNS `endpoint_pod_names`
+  bool ptr_single = false;                // one PTR per IP: the most specific name
+  // The reverse zones dnsd is authoritative for cover these and every address it serves.
+  std::vector<base::Cidr> reverse_cidrs;
 };
 
 // What one zone holds: its records, and names that exist without records of their own
@@ -37,10 +45,31 @@ struct ZoneContent {
   wire::Name apex;
   std::vector<Record> records;
   std::vector<wire::Name> empty_names;
+  // NS.pod.DOMAIN for `pods insecure`: children of these names are Pod IP names answered
+  // at query time (REFERENCE B1).
+  std::vector<wire::Name> pod_parents;
+  uint32_t ttl = 5;  // of records made at query time
 };
 
 // The cluster zone `options.domain`: SOA, NS, schema version, and every Service's names.
 ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& options);
+
+// The reverse zones (in-addr.arpa, ip6.arpa) with a PTR for every ClusterIP and every ready
+// endpoint (k8s DNS spec §2.3.3, §2.4.3).
+std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
+                                      const RecordOptions& options);
+
+// Every zone dnsd serves for a cluster: the cluster zone, then the reverse zones.
+std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options);
+
+// "d.c.b.a.in-addr.arpa." or the 32-nibble ip6.arpa name.
+wire::Name reverseName(const base::IpAddress& ip);
+// The reverse zone of a CIDR: its prefix rounded down to a whole label (8 bits for IPv4,
+// 4 for IPv6).
+wire::Name reverseZoneOf(const base::Cidr& cidr);
+// A Pod IP name's first label back to an address: "10-244-1-2", "fd00-10--1"; nullopt when
+// it is not one.
+std::optional<base::IpAddress> parseDashedIp(std::string_view label);
 
 // Record constructors shared with zone files and tests.
 Record addressRecord(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip);
@@ -48,6 +77,8 @@ Record nameRecord(const wire::Name& owner, uint16_t type, uint32_t ttl, const wi
 Record srvRecord(const wire::Name& owner, uint32_t ttl, uint16_t priority, uint16_t weight,
                  uint16_t port, const wire::Name& target);
 Record txtRecord(const wire::Name& owner, uint32_t ttl, const std::string& text);
-Record soaRecord(const wire::Name& apex, uint32_t ttl, uint32_t serial, uint32_t minimum);
+// SOA of `apex` naming ns.dns.DOMAIN and hostmaster.DOMAIN of the cluster `domain`.
+Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl, uint32_t serial,
+                 uint32_t minimum);
 
 }  // namespace dnsd::zone

@@ -80,6 +80,7 @@ class SnapshotBuilder {
 
   std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
   std::map<wire::Name, std::pair<uint8_t, Group>> names_;  // sorted: stable layout
+  std::map<wire::Name, uint8_t> flags_;
   std::vector<std::pair<uint32_t, const Record*>> pending_links_;  // link slot, record
 };
 
@@ -89,6 +90,11 @@ base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
     addNode(zone.apex, static_cast<uint8_t>(z), zone.apex);
     for (const auto& name : zone.empty_names)
       if (name.isSubdomainOf(zone.apex)) addNode(name, static_cast<uint8_t>(z), zone.apex);
+    for (const auto& name : zone.pod_parents) {
+      if (!name.isSubdomainOf(zone.apex)) continue;
+      addNode(name, static_cast<uint8_t>(z), zone.apex);
+      flags_[name] |= kPodParent;
+    }
     for (const auto& r : zone.records) {
       if (!r.owner.isSubdomainOf(zone.apex))
         return base::Error{r.owner.text() + " is outside zone " + zone.apex.text(), ""};
@@ -152,6 +158,7 @@ void SnapshotBuilder::layout() {
     node.name_offset = static_cast<uint32_t>(snap_->names_.size());
     node.name_size = static_cast<uint8_t>(name.size());
     node.zone = entry.first;
+    if (auto f = flags_.find(name); f != flags_.end()) node.flags = f->second;
     node.first_rrset = static_cast<uint32_t>(snap_->rrsets_.size());
     node.rrset_count = static_cast<uint16_t>(entry.second.size());
     snap_->names_.insert(snap_->names_.end(), name.data(), name.data() + name.size());
@@ -185,7 +192,7 @@ void SnapshotBuilder::linkTargets() {
 
 void SnapshotBuilder::zoneInfo(const std::vector<ZoneContent>& zones) {
   for (const auto& zone : zones) {
-    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), kNoNode, {}};
+    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), kNoNode, {}, zone.ttl};
     const Node* apex = snap_->find(zone.apex.data(), zone.apex.size(), info.hash);
     info.apex_node = static_cast<uint32_t>(apex - snap_->nodes_.data());
     const StoredRRset* soa = snap_->rrset(*apex, wire::type::SOA);

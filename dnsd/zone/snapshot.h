@@ -22,11 +22,15 @@ struct StoredRRset {
   uint32_t links = 0;  // index into Snapshot link table: one node per RR (kNoNode if none)
 };
 
+// Node flags, computed at build time so the query path only tests bits.
+inline constexpr uint8_t kPodParent = 1;  // children are Pod IP names made at query time
+
 struct Node {
   uint64_t hash = 0;
   uint32_t name_offset = 0;  // into the names blob: lowercase wire form
   uint8_t name_size = 0;
   uint8_t zone = 0;
+  uint8_t flags = 0;
   uint16_t rrset_count = 0;
   uint32_t first_rrset = 0;
 };
@@ -37,6 +41,7 @@ struct ZoneInfo {
   int labels = 0;
   uint32_t apex_node = kNoNode;
   StoredRRset negative_soa;  // the SOA with TTL min(TTL, minimum) for the authority section
+  uint32_t ttl = 5;          // of records made at query time
 };
 
 class Snapshot {

@@ -35,7 +35,13 @@ cluster::Cluster testCluster() {
   auto web = service("default", "web");
   web.service.cluster_ips = {ip("10.96.0.20")};
   web.service.ports = {{"http", "TCP", 80, 8080, ""}, {"", "UDP", 53, 0, ""}};
+  web.endpoints = {endpoint("10.244.1.10", "", {{"http", "TCP", 8080}})};
+  web.endpoints[0].pod_name = "web-7d4b9";
   c.services.push_back(web);
+  cluster::Pod pod;
+  pod.meta.name = "web-7d4b9";
+  pod.ips = {ip("10.244.1.10")};
+  c.pods.push_back(pod);
   auto v6 = service("default", "v6svc");
   v6.service.cluster_ips = {ip("fd00:10:96::5")};
   c.services.push_back(v6);
@@ -66,11 +72,15 @@ cluster::Cluster testCluster() {
   return c;
 }
 
-std::shared_ptr<const zone::Snapshot> testSnapshot() {
+zone::RecordOptions defaultOptions() {
   zone::RecordOptions options;
   options.serial = 42;
-  std::vector<zone::ZoneContent> zones{zone::clusterZone(testCluster(), options)};
-  auto snap = zone::buildSnapshot(std::move(zones), 42);
+  options.reverse_cidrs = {*base::Cidr::parse("10.96.0.0/12"), *base::Cidr::parse("10.244.0.0/16")};
+  return options;
+}
+
+std::shared_ptr<const zone::Snapshot> testSnapshot(zone::RecordOptions options = defaultOptions()) {
+  auto snap = zone::buildSnapshot(zone::allZones(testCluster(), options), 42);
   REQUIRE(snap.ok());
   return *snap;
 }
@@ -81,8 +91,9 @@ struct Answered {
 };
 
 Answered ask(const std::string& name, const std::string& type, testing::QueryOptions opt = {},
-             size_t capacity = 65535) {
-  static auto snap = testSnapshot();
+             size_t capacity = 65535, std::shared_ptr<const zone::Snapshot> snap = nullptr) {
+  static auto default_snap = testSnapshot();
+  if (!snap) snap = default_snap;
   auto query = testing::makeQuery(name, type, opt);
   wire::QueryView q;
   auto status = wire::parseQuery(query.data(), query.size(), q);
@@ -172,15 +183,47 @@ TEST_CASE("every kind of cluster name gets the answer the spec and the RFCs call
       {"dns-version.cluster.local.", "TXT", 0,
        {"dns-version.cluster.local. 28800 IN TXT \"1.1.0\""}, {}, {}, "k8s spec 2.2"},
       {"dns-version.cluster.local.", "A", 0, {}, {kSoa}, {}, "RFC 2308 NODATA (CoreDNS: NXDOMAIN)"},
+      {"web.default.svc.cluster.local.", "SRV", 0,
+       {"web.default.svc.cluster.local. 5 IN SRV 0 50 53 web.default.svc.cluster.local.",
+        "web.default.svc.cluster.local. 5 IN SRV 0 50 80 web.default.svc.cluster.local."},
+       {}, {"web.default.svc.cluster.local. 5 IN A 10.96.0.20"},
+       "SRV at the bare name lists every port (CoreDNS)"},
+      {"20.0.96.10.in-addr.arpa.", "PTR", 0,
+       {"20.0.96.10.in-addr.arpa. 5 IN PTR web.default.svc.cluster.local."}, {}, {},
+       "k8s spec 2.3.3"},
+      {"10.1.244.10.in-addr.arpa.", "PTR", 0,
+       {"10.1.244.10.in-addr.arpa. 5 IN PTR 10-244-1-10.web.default.svc.cluster.local.",
+        "10.1.244.10.in-addr.arpa. 5 IN PTR cassandra-0.db-headless.default.svc.cluster.local."},
+       {}, {}, "k8s spec 2.4.3, one PTR per Service (CoreDNS)"},
+      {"5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa.", "PTR", 0,
+       {"5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa. 5 IN PTR "
+        "v6svc.default.svc.cluster.local."},
+       {}, {}, "k8s spec 2.3.3, 32 nibbles"},
+      {"99.1.244.10.in-addr.arpa.", "PTR", 3, {},
+       {"10.in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 42 7200 1800 "
+        "86400 5"},
+       {}, "authoritative for the reverse zone of the CIDRs: NXDOMAIN"},
+      {"1.1.1.1.in-addr.arpa.", "PTR", 5, {}, {}, {}, "not our reverse zone: refused"},
+      {"10-244-9-9.default.pod.cluster.local.", "A", 0,
+       {"10-244-9-9.default.pod.cluster.local. 5 IN A 10.244.9.9"}, {}, {},
+       "pods insecure: any address in an existing namespace (REFERENCE B1)"},
+      {"fd00-10--1.default.pod.cluster.local.", "AAAA", 0,
+       {"fd00-10--1.default.pod.cluster.local. 5 IN AAAA fd00:10::1"}, {}, {}, "IPv6 pod name"},
+      {"10-244-9-9.default.pod.cluster.local.", "AAAA", 0, {}, {kSoa}, {}, "other family: NODATA"},
+      {"10-244-9-999.default.pod.cluster.local.", "A", 3, {}, {kSoa}, {}, "not an address"},
+      {"10-244-9-9.nosuchns.pod.cluster.local.", "A", 3, {}, {kSoa}, {},
+       "the namespace must exist (coredns/ci pods_test)"},
+      {"x.10-244-9-9.default.pod.cluster.local.", "A", 3, {}, {kSoa}, {},
+       "no names below a pod name (RFC; CoreDNS answers)"},
+      {"default.pod.cluster.local.", "A", 0, {}, {kSoa}, {}, "NS.pod is NODATA (coredns#1228)"},
   };
   for (const auto& row : rows) {
-    CAPTURE(row.name);
-    CAPTURE(row.type);
-    CAPTURE(row.why);
+    std::string context = std::string(row.name) + " " + row.type + " (" + row.why + ")";
+    CAPTURE(context);
     auto a = ask(row.name, row.type);
     REQUIRE(a.p.ok);
     CHECK(a.p.rcode == row.rcode);
-    CHECK(a.p.aa);
+    CHECK(a.p.aa == (row.rcode != 5));  // AA on every answer from our zones
     CHECK_FALSE(a.p.tc);
     auto sorted = [](std::vector<std::string> v) {
       std::sort(v.begin(), v.end());
@@ -267,4 +310,37 @@ TEST_CASE("malformed queries get FORMERR, other opcodes NOTIMP, responses are dr
   auto status = good;
   status[2] = (status[2] & 0x87) | (2 << 3);  // opcode STATUS
   CHECK(run(status).second == wire::Rcode::NotImp);
+}
+
+TEST_CASE("ptr-single keeps only the most specific name of an IP") {
+  auto options = defaultOptions();
+  options.ptr_single = true;
+  auto a = ask("10.1.244.10.in-addr.arpa.", "PTR", {}, 65535, testSnapshot(options));
+  CHECK(a.p.answer == std::vector<std::string>{
+                          "10.1.244.10.in-addr.arpa. 5 IN PTR "
+                          "cassandra-0.db-headless.default.svc.cluster.local."});
+}
+
+TEST_CASE("pods disabled has no pod names and verified only a Pod's own address") {
+  auto options = defaultOptions();
+  options.pods = zone::PodNames::Disabled;
+  auto disabled = testSnapshot(options);
+  CHECK(ask("10-244-1-10.default.pod.cluster.local.", "A", {}, 65535, disabled).p.rcode == 3);
+  CHECK(ask("pod.cluster.local.", "A", {}, 65535, disabled).p.rcode == 3);
+  options.pods = zone::PodNames::Verified;
+  auto verified = testSnapshot(options);
+  auto known = ask("10-244-1-10.default.pod.cluster.local.", "A", {}, 65535, verified);
+  CHECK(known.p.answer ==
+        std::vector<std::string>{"10-244-1-10.default.pod.cluster.local. 5 IN A 10.244.1.10"});
+  CHECK(ask("10-244-9-9.default.pod.cluster.local.", "A", {}, 65535, verified).p.rcode == 3);
+}
+
+TEST_CASE("endpoint-pod-names names endpoints without hostname by their Pod") {
+  auto options = defaultOptions();
+  options.endpoint_pod_names = true;
+  auto a = ask("10.1.244.10.in-addr.arpa.", "PTR", {}, 65535, testSnapshot(options));
+  CHECK(a.p.answer == std::vector<std::string>{
+                          "10.1.244.10.in-addr.arpa. 5 IN PTR "
+                          "cassandra-0.db-headless.default.svc.cluster.local.",
+                          "10.1.244.10.in-addr.arpa. 5 IN PTR web-7d4b9.web.default.svc.cluster.local."});
 }
