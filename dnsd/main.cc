@@ -6,6 +6,7 @@
 
 #include "dnsd/server/loader.h"
 #include "dnsd/server/server.h"
+#include "dnsd/zone/presentation.h"
 
 namespace {
 
@@ -63,6 +64,17 @@ int check(const Config& config) {
   return 0;
 }
 
+// The serial is fixed so that two runs over the same manifests diff clean.
+int records(const Config& config) {
+  auto zones = dnsd::server::loadRecords(config, 1);
+  if (!zones) {
+    std::fprintf(stderr, "dnsd records: %s\n", zones.error().str().c_str());
+    return 1;
+  }
+  std::fputs(dnsd::zone::zonesText(*zones).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,6 +87,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingPath);
   app.add_option("--listen", listens, "ADDR:PORT to serve UDP and TCP on; repeatable")
       ->default_str(":53");
+  app.add_flag("!--no-watch", config.watch,
+               "do not reload when manifests change (SIGHUP still reloads)");
   app.add_option("--threads", config.threads, "UDP workers (0: one per core)")
       ->default_val(0)->check(CLI::Range(0, 256));
   app.add_option("--tcp-idle-timeout", config.tcp_idle_timeout_ms,
@@ -92,10 +106,18 @@ int main(int argc, char** argv) {
       ->required();
   addZoneOptions(*check_cmd, check_config);
 
+  Config records_config;
+  auto* records_cmd = app.add_subcommand(
+      "records", "print the zones dnsd would serve, in presentation format, sorted");
+  records_cmd->add_option("paths", records_config.manifests, "manifest files or directories")
+      ->required();
+  addZoneOptions(*records_cmd, records_config);
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (*check_cmd) return check(check_config);
+  if (*records_cmd) return records(records_config);
 
   if (config.manifests.empty()) {
     std::fprintf(stderr, "dnsd: give at least one --manifests PATH (see --help)\n");

@@ -24,16 +24,9 @@ std::string Loaded::summary() const {
          " ms";
 }
 
-base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
-  auto start = std::chrono::steady_clock::now();
-  auto inputs = manifest::load(config.manifests);
-  if (!inputs) return inputs.error();
-  Loaded loaded;
-  loaded.inputs_summary.files = inputs->files;
-  loaded.inputs_summary.read_kinds = inputs->read_kinds;
-  loaded.inputs_summary.skipped_kinds = inputs->skipped_kinds;
-  auto cluster = cluster::normalize(std::move(*inputs), config.cluster);
-  if (!cluster) return cluster.error();
+namespace {
+
+base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t serial) {
   auto domain = wire::Name::parse(config.cluster_domain);
   if (!domain || domain->isRoot())
     return base::Error{"--cluster-domain: \"" + config.cluster_domain + "\" is not a domain", ""};
@@ -48,16 +41,46 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
   options.endpoint_pod_names = config.endpoint_pod_names;
   options.ptr_single = config.ptr_single;
   options.reverse_cidrs = {config.cluster.service_cidr, config.cluster.pod_cidr};
-  auto snapshot = zone::buildSnapshot(zone::allZones(*cluster, options), serial);
-  if (!snapshot) return snapshot.error();
-  loaded.snapshot = *snapshot;
+  return options;
+}
+
+// Manifests → normalized cluster → every zone's records; `loaded` gets the counts.
+base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_t serial,
+                                                   Loaded& loaded) {
+  auto options = recordOptions(config, serial);
+  if (!options) return options.error();
+  auto inputs = manifest::load(config.manifests);
+  if (!inputs) return inputs.error();
+  loaded.inputs_summary.files = inputs->files;
+  loaded.inputs_summary.read_kinds = inputs->read_kinds;
+  loaded.inputs_summary.skipped_kinds = inputs->skipped_kinds;
+  auto cluster = cluster::normalize(std::move(*inputs), config.cluster);
+  if (!cluster) return cluster.error();
   loaded.services = cluster->services.size();
   for (const auto& s : cluster->services) loaded.endpoints += s.endpoints.size();
   loaded.pods = cluster->pods.size();
   loaded.warnings = std::move(cluster->warnings);
+  return zone::allZones(*cluster, *options);
+}
+
+}  // namespace
+
+base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
+  auto start = std::chrono::steady_clock::now();
+  Loaded loaded;
+  auto content = zones(config, serial, loaded);
+  if (!content) return content.error();
+  auto snapshot = zone::buildSnapshot(std::move(*content), serial);
+  if (!snapshot) return snapshot.error();
+  loaded.snapshot = *snapshot;
   loaded.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return loaded;
+}
+
+base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial) {
+  Loaded unused;
+  return zones(config, serial, unused);
 }
 
 }  // namespace dnsd::server

@@ -8,6 +8,7 @@
 #include "dnsd/base/result.h"
 #include "dnsd/cluster/cluster.h"
 #include "dnsd/server/config.h"
+#include "dnsd/zone/records.h"
 #include "dnsd/zone/snapshot.h"
 
 namespace dnsd::server {
@@ -24,5 +25,8 @@ struct Loaded {
 };
 
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial);
+
+// The zones' records without building a snapshot, for `dnsd records`.
+base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial);
 
 }  // namespace dnsd::server

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "dnsd/server/loader.h"
+#include "dnsd/server/reloader.h"
 #include "dnsd/server/sockets.h"
 #include "dnsd/server/tcp_server.h"
 #include "dnsd/server/udp_worker.h"
@@ -45,7 +47,11 @@ base::Result<Sockets> bindAll(const Config& config, int workers) {
   return s;
 }
 
+// Reloads may come from SIGHUP and inotify at once: one at a time.
+std::mutex reload_mutex;
+
 void reload(const Config& config, zone::SnapshotHolder& holder) {
+  std::lock_guard lock(reload_mutex);
   auto current = holder.get();
   auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0));
   if (!loaded) {
@@ -91,6 +97,8 @@ int run(const Config& config) {
               config.tcp_max_connections)
         .run();
   });
+  Reloader reloader(config.manifests, [&] { reload(config, holder); });
+  if (config.watch) reloader.start();
   std::string where;
   for (const auto& a : config.listens) where += (where.empty() ? "" : " ") + a.str();
   spdlog::info("serving {} on {} (udp, {} workers; tcp)", config.cluster_domain, where, workers);
