@@ -35,14 +35,14 @@ base::Result<Sockets> bindAll(const Config& config, int workers) {
   Sockets s;
   s.udp.resize(workers);
   for (const auto& address : config.listens) {
-    for (int w = 0; w < workers; ++w) {
-      auto fd = openUdp(address);
-      if (!fd) return fd.error();
-      s.udp[w].push_back(*fd);
-    }
     auto fd = openTcp(address);
     if (!fd) return fd.error();
     s.tcp.push_back(*fd);
+    for (int w = 0; w < workers; ++w) {
+      auto udp = openUdp(address);
+      if (!udp) return udp.error();
+      s.udp[w].push_back(*udp);
+    }
   }
   return s;
 }

@@ -34,8 +34,10 @@ base::Result<int> open(const ListenAddress& a, int type) {
   if (fd < 0) return base::Error{std::string("socket: ") + std::strerror(errno), a.str()};
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // Each UDP worker binds its own socket; the kernel spreads datagrams over them.
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // Each UDP worker binds its own socket; the kernel spreads datagrams over them. TCP has one
+  // listener without it, bound first, so a second server on the same port fails loudly
+  // instead of silently taking half the queries.
+  if (type == SOCK_DGRAM) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (a.ip.v6 && a.any) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
   sockaddr_storage ss;
   socklen_t len = fill(a, ss);
