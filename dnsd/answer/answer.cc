@@ -22,8 +22,13 @@ class Responder {
       : q_(q), snap_(snap), r_(r), rotate_(rotate) {}
 
   void run(int zone) {
+    zone_ = zone;
     w_.begin(r_.buffer, r_.capacity, q_);
     w_.setAuthoritative();  // AA on every answer from our zones, negatives included
+    const auto& apex = snap_.zone(zone).apex;
+    size_t at = q_.qname_size - apex.size();
+    w_.setCaseSuffix(apex.data(), q_.packet + wire::kHeaderSize + at,
+                     static_cast<uint8_t>(apex.size()));
     const zone::Node* node = snap_.find(q_.qname_lower, q_.qname_size, q_.suffix_hash[0]);
     if (!node) {
       if (podName()) return;
@@ -106,11 +111,11 @@ class Responder {
     wire::Owner next{w_.namesWritten()[0], nullptr, 0};
     if (target != zone::kNoNode) return answerAt(snap_.node(target), ownerOf(target, next), depth + 1);
     // A target in one of our zones that does not exist is NXDOMAIN (RFC 6604 §2.1);
-    // one outside them stays a bare CNAME until forwarding resolves it.
-    const uint8_t* name = r_.buffer + next.pointer;
-    int zone = snap_.zoneOfName(name, r_.capacity - next.pointer);
-    if (zone >= 0) negative(Rcode::NxDomain, zone, wire::Owner{0, snap_.zone(zone).apex.data(),
-                                                static_cast<uint8_t>(snap_.zone(zone).apex.size())});
+    // one outside them stays a bare CNAME until forwarding resolves it. The stored rdata is
+    // lowercase (the copy in the message may carry the client's case).
+    const uint8_t* target_name = cname.view.data + 2 + 10;
+    int zone = snap_.zoneOfName(target_name, cname.view.size - 12);
+    if (zone >= 0) negative(Rcode::NxDomain, zone, apexOwner(zone, next));
   }
 
   // SRV and NS targets' addresses (k8s DNS spec §2.3.2 "may include").
@@ -148,8 +153,9 @@ class Responder {
     return wire::Owner{static_cast<uint16_t>(wire::kHeaderSize + q_.qname_size - apex.size()),
                        apex.data(), static_cast<uint8_t>(apex.size())};
   }
-  wire::Owner apexOwner(int zone, wire::Owner owner) const {
-    if (owner.pointer == wire::kHeaderSize) return qnameOwner(zone);
+  // The apex by pointer into the question when it is the question's zone, else written out.
+  wire::Owner apexOwner(int zone, wire::Owner) const {
+    if (zone == zone_) return qnameOwner(zone);
     const auto& apex = snap_.zone(zone).apex;
     return wire::Owner{0, apex.data(), static_cast<uint8_t>(apex.size())};
   }
@@ -167,6 +173,7 @@ class Responder {
   const zone::Snapshot& snap_;
   Response& r_;
   uint32_t rotate_;
+  int zone_ = 0;  // the question's zone
   wire::ResponseWriter w_;
 };
 

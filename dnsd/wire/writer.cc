@@ -8,8 +8,10 @@ void ResponseWriter::begin(uint8_t* buffer, size_t capacity, const QueryView& q)
   buffer_ = buffer;
   capacity_ = capacity;
   edns_ = q.has_edns;
+  do_bit_ = q.do_bit;
   reserve_ = edns_ ? kOptSize : 0;
   rcode_ = Rcode::NoError;
+  case_size_ = 0;
   counts_[0] = counts_[1] = counts_[2] = 0;
   names_count_ = 0;
   // Header: the client's ID, QR, its opcode and RD; RA clear (no recursion here yet).
@@ -58,14 +60,28 @@ bool ResponseWriter::put(Section section, const RRsetView& rrset, Owner owner,
     if (rr == end) rr = rrset.data;
     uint16_t tail = load16(rr);
     writeOwner(owner);
+    size_t name_at = pos_ + 10 + rrset.name_at;
     if (rrset.name_at != 0xFFFF && names_count_ < kMaxTracked)
-      names_[names_count_++] = static_cast<uint16_t>(pos_ + 10 + rrset.name_at);
+      names_[names_count_++] = static_cast<uint16_t>(name_at);
     std::memcpy(buffer_ + pos_, rr + 2, tail);
     pos_ += tail;
     rr += 2 + tail;
+    if (rrset.name_at != 0xFFFF && case_size_) restoreCase(name_at, pos_);
   }
   counts_[s] += rrset.count;
   return true;
+}
+
+void ResponseWriter::restoreCase(size_t name_at, size_t rdata_end) noexcept {
+  // Find the end of the (uncompressed) name, then compare its last case_size_ bytes.
+  size_t end = name_at;
+  while (end < rdata_end && buffer_[end] != 0) end += buffer_[end] + 1u;
+  if (end >= rdata_end) return;
+  ++end;
+  if (end - name_at < case_size_) return;
+  uint8_t* suffix = buffer_ + end - case_size_;
+  if (std::memcmp(suffix, case_lower_, case_size_) == 0)
+    std::memcpy(suffix, case_original_, case_size_);
 }
 
 size_t ResponseWriter::finish() noexcept {
@@ -81,7 +97,7 @@ size_t ResponseWriter::finish() noexcept {
     store16(o + 3, kEdnsUdpSize);
     o[5] = static_cast<uint8_t>(rcode >> 4);  // extended rcode, upper bits
     o[6] = 0;                                 // version 0
-    o[7] = 0;                                 // flags: DO cleared, no DNSSEC here
+    o[7] = do_bit_ ? 0x80 : 0;                // DO copied (RFC 3225 §3); no DNSSEC data
     o[8] = 0;
     store16(o + 9, 0);
     pos_ += kOptSize;

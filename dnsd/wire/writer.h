@@ -39,6 +39,14 @@ class ResponseWriter {
   // `capacity` is what the client accepts (UDP limit or 65535 for TCP), at most the buffer.
   void begin(uint8_t* buffer, size_t capacity, const QueryView& q) noexcept;
   void setRcode(Rcode rcode) noexcept { rcode_ = rcode; }
+  // Names inside rdata that end with `lower` (a zone apex, lowercase wire form) get those
+  // bytes replaced by `original`, the same suffix as the client wrote it in the question:
+  // generated targets keep the query's case (0x20; CoreDNS handler_case_test).
+  void setCaseSuffix(const uint8_t* lower, const uint8_t* original, uint8_t size) noexcept {
+    case_lower_ = lower;
+    case_original_ = original;
+    case_size_ = size;
+  }
   void setAuthoritative() noexcept { buffer_[2] |= 0x04; }
   bool truncated() const noexcept { return (buffer_[2] & 0x02) != 0; }
 
@@ -59,16 +67,21 @@ class ResponseWriter {
  private:
   bool room(size_t n) const noexcept { return pos_ + n + reserve_ <= capacity_; }
   bool writeOwner(Owner owner) noexcept;
+  void restoreCase(size_t name_at, size_t rdata_end) noexcept;
 
   uint8_t* buffer_ = nullptr;
   size_t capacity_ = 0;
   size_t pos_ = 0;
   size_t reserve_ = 0;  // room kept for OPT
   bool edns_ = false;
+  bool do_bit_ = false;
   Rcode rcode_ = Rcode::NoError;
   uint16_t counts_[3] = {0, 0, 0};
   uint16_t names_[kMaxTracked];
   uint16_t names_count_ = 0;
+  const uint8_t* case_lower_ = nullptr;
+  const uint8_t* case_original_ = nullptr;
+  uint8_t case_size_ = 0;
 };
 
 }  // namespace dnsd::wire

@@ -57,8 +57,12 @@ class ServiceRecords {
 
   // k8s DNS spec §2.3.1 (A/AAAA per ClusterIP) and §2.3.2 (SRV per named port, to the
   // Service name, with the Service port).
+  // Endpoint names exist under ClusterIP Services too (CoreDNS findServices; REFERENCE B4),
+  // so their PTRs are forward-confirmed.
   void clusterIp() {
     for (const auto& ip : svc_.cluster_ips) out_.push_back(addressRecord(name_, ttl_, ip));
+    for (const auto& ep : rs_.endpoints)
+      if (auto ep_name = endpointName(ep)) out_.push_back(addressRecord(*ep_name, ttl_, ep.ip));
     for (const auto& port : svc_.ports) {
       auto owner = srvOwner(port.name, port.protocol);
       if (owner) out_.push_back(srvRecord(*owner, ttl_, 0, 100, port.port, name_));

@@ -12,7 +12,9 @@ with an unspecified working directory, so data paths are resolved from this file
 - Server: starts dnsd on a free loopback port with its output in a log file,
   waits until it answers, runs dig against it, stops it by PID.
 - Dig / parse_dig: dig's default output turned into rcode, flags and sections
-  of (name, ttl, class, type, rdata) tuples.
+  of (name, ttl, class, type, rdata) tuples. run_dig_query names any class;
+  run_dig_batch asks many questions with one dig; match_rrs compares a section
+  with expected RRs in presentation format (strings or regexes).
 - raw_exchange: send hand-made bytes over UDP or TCP, for malformed packets.
 """
 
@@ -217,6 +219,96 @@ def run_dig(port, qname, qtype="A", options=(), tcp=False, server="127.0.0.1"):
     except subprocess.TimeoutExpired as e:
         out = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode(errors="replace")
         return DigResult(shlex.join(cmd), out + f"\n(dig killed after {DIG_TIMEOUT} s)", None)
+
+
+def run_dig_query(port, qname, qtype="A", qclass="IN", options=(), tcp=False,
+                  server="127.0.0.1"):
+    """Like run_dig, but names the question with -q/-t/-c: any class can be asked, and a
+    qname that reads like a type or class (`a`, `ch`) is still the qname."""
+    cmd = ["dig", "+norecurse", "+nocookie", "+time=2", "+tries=1", "+retry=0",
+           f"@{server}", "-p", str(port)]
+    if tcp:
+        cmd.append("+tcp")
+    cmd += list(options)
+    cmd += ["-q", qname, "-t", qtype, "-c", qclass]
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=DIG_TIMEOUT, text=True, errors="replace")
+        return DigResult(shlex.join(cmd), proc.stdout, proc.returncode)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode(errors="replace")
+        return DigResult(shlex.join(cmd), out + f"\n(dig killed after {DIG_TIMEOUT} s)", None)
+
+
+class DigQuery:
+    """One question for run_dig_batch: name, type, class, dig options, transport."""
+
+    def __init__(self, qname, qtype="A", qclass="IN", options=(), tcp=False):
+        self.qname, self.qtype, self.qclass = qname, qtype, qclass
+        self.options, self.tcp = tuple(options), tcp
+
+    def args(self):
+        out = ["-q", self.qname, "-t", self.qtype, "-c", self.qclass] + list(self.options)
+        return out + (["+tcp"] if self.tcp else [])
+
+
+_DIG_GLOBAL = ["+norecurse", "+nocookie", "+time=2", "+tries=1", "+retry=0"]
+
+
+def run_dig_batch(port, queries, server="127.0.0.1"):
+    """Asks many questions with one dig process (a dig per question costs more than the
+    question on a loaded machine): one DigResult per query, in order. dig's output is cut at
+    each ";; Got answer:"; when that does not give one reply per query, each echoing its
+    question, the queries are asked again one dig each."""
+    queries = list(queries)
+    cmd = ["dig"] + _DIG_GLOBAL + [f"@{server}", "-p", str(port)]
+    for q in queries:
+        cmd += q.args()
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=DIG_TIMEOUT + 3 * len(queries), text=True,
+                              errors="replace")
+        chunks = proc.stdout.split(";; Got answer:\n")[1:]
+    except subprocess.TimeoutExpired:
+        chunks = []
+    results = []
+    if len(chunks) == len(queries):
+        for q, chunk in zip(queries, chunks):
+            single = ["dig"] + _DIG_GLOBAL + [f"@{server}", "-p", str(port)] + q.args()
+            r = DigResult(shlex.join(single) + "   # asked in a batch", chunk, proc.returncode)
+            echoed = [(n.lower(), c, t) for n, c, t in r.question]
+            if echoed != [(q.qname.lower().rstrip(".") + ".", q.qclass, q.qtype)]:
+                break
+            results.append(r)
+    if len(results) == len(queries):
+        return results
+    return [run_dig_query(port, q.qname, q.qtype, q.qclass, q.options, q.tcp, server)
+            for q in queries]
+
+
+def match_rrs(got, want):
+    """Whether the strings `got` are exactly `want`, a collection of strings and compiled
+    regexes (each regex stands for one string it fully matches). Returns (ok, missing,
+    unexpected): the wanted items not found and the strings nothing wanted."""
+    rest = list(got)
+    missing = []
+    for item in sorted((w for w in want if isinstance(w, str))):
+        if item in rest:
+            rest.remove(item)
+        else:
+            missing.append(item)
+    for item in (w for w in want if not isinstance(w, str)):
+        hit = next((s for s in rest if item.fullmatch(s)), None)
+        if hit is None:
+            missing.append(item.pattern)
+        else:
+            rest.remove(hit)
+    return not missing and not rest, missing, rest
+
+
+def rr_text(rr):
+    """One (name, ttl, class, type, rdata) tuple as `name ttl class type rdata`."""
+    return f"{rr[0]} {rr[1]} {rr[2]} {rr[3]} {rr[4]}"
 
 
 # --- raw packets --------------------------------------------------------------------
