@@ -87,6 +87,15 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingPath);
   app.add_option("--listen", listens, "ADDR:PORT to serve UDP and TCP on; repeatable")
       ->default_str(":53");
+  app.add_option("--zone-file", config.zone_files,
+                 "RFC 1035 zone file served beside the cluster zone (a stub zone); repeatable")
+      ->check(CLI::ExistingFile);
+  app.add_option("--metrics", config.metrics,
+                 "ADDR:PORT serving Prometheus /metrics, /health and /ready (e.g. :9153); off "
+                 "when not given");
+  app.add_option("--lameduck", config.lameduck_ms,
+                 "after SIGTERM, keep answering this many milliseconds with /ready at 503")
+      ->default_val(0)->check(CLI::Range(0, 600000));
   app.add_flag("!--no-watch", config.watch,
                "do not reload when manifests change (SIGHUP still reloads)");
   app.add_option("--threads", config.threads, "UDP workers (0: one per core)")
@@ -104,6 +113,7 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check", "validate manifests, print the first error");
   check_cmd->add_option("paths", check_config.manifests, "manifest files or directories")
       ->required();
+  check_cmd->add_option("--zone-file", check_config.zone_files, "zone files to check too");
   addZoneOptions(*check_cmd, check_config);
 
   Config records_config;
@@ -111,6 +121,7 @@ int main(int argc, char** argv) {
       "records", "print the zones dnsd would serve, in presentation format, sorted");
   records_cmd->add_option("paths", records_config.manifests, "manifest files or directories")
       ->required();
+  records_cmd->add_option("--zone-file", records_config.zone_files, "zone files to print too");
   addZoneOptions(*records_cmd, records_config);
 
   CLI11_PARSE(app, argc, argv);

@@ -75,7 +75,9 @@ base::Result<std::vector<std::string>> manifestFiles(const std::string& path) {
   }
   if (error) return base::Error{"cannot read (" + error.message() + ")", path};
   if (fs::is_directory(status)) return directoryFiles(path);
-  if (!fs::is_regular_file(status)) return base::Error{"not a file or directory", path};
+  // A pipe named directly is read too: `dnsd --manifests <(kubectl get svc -A -o yaml)`.
+  if (!fs::is_regular_file(status) && !fs::is_fifo(status))
+    return base::Error{"not a file, pipe or directory", path};
   return std::vector<std::string>{path};
 }
 

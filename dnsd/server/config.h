@@ -23,6 +23,7 @@ struct ListenAddress {
 
 struct Config {
   std::vector<std::string> manifests;
+  std::vector<std::string> zone_files;  // RFC 1035 zones served beside the cluster zone
   std::vector<ListenAddress> listens;
   std::string cluster_domain = "cluster.local";
   uint32_t ttl = 5;
@@ -35,6 +36,8 @@ struct Config {
   int threads = 0;  // UDP workers; 0: one per core
   int tcp_idle_timeout_ms = 10000;
   int tcp_max_connections = 1024;
+  std::string metrics;  // ADDR:PORT of /metrics /health /ready; empty: off
+  int lameduck_ms = 0;  // keep answering this long after SIGTERM, /ready saying 503
 };
 
 }  // namespace dnsd::server

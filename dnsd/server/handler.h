@@ -14,6 +14,7 @@ namespace dnsd::server {
 struct Handler {
   wire::QueryView query;
   uint32_t rotate = 0;
+  uint8_t rcode = 0;  // of the last response
 
   // Returns the response size, or 0 when the query must not be answered.
   size_t handle(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_capacity, bool tcp,
@@ -23,6 +24,7 @@ struct Handler {
     if (r.capacity > out_capacity) r.capacity = out_capacity;
     if (answer::answer(query, status, snapshot, r, rotate++) != answer::Outcome::Answered)
       return 0;
+    rcode = static_cast<uint8_t>(r.rcode);
     return r.size;
   }
 };

@@ -4,6 +4,8 @@
 
 #include "dnsd/manifest/load.h"
 #include "dnsd/zone/records.h"
+#include "dnsd/zone/static_zone.h"
+#include "dnsd/zonefile/load.h"
 
 namespace dnsd::server {
 
@@ -60,7 +62,16 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   for (const auto& s : cluster->services) loaded.endpoints += s.endpoints.size();
   loaded.pods = cluster->pods.size();
   loaded.warnings = std::move(cluster->warnings);
-  return zone::allZones(*cluster, *options);
+  auto zones = zone::allZones(*cluster, *options);
+  for (const auto& path : config.zone_files) {
+    auto file = zonefile::load(path);
+    if (!file) return file.error();
+    for (const auto& z : zones)
+      if (file->apex.isSubdomainOf(z.apex) || z.apex.isSubdomainOf(file->apex))
+        return base::Error{"zone " + file->apex.text() + " overlaps zone " + z.apex.text(), path};
+    zones.push_back(zone::fromZoneFile(*file));
+  }
+  return zones;
 }
 
 }  // namespace

@@ -21,13 +21,14 @@ constexpr size_t kMaxPending = 256 * 1024;  // unsent responses before we stop r
 
 }  // namespace
 
-TcpServer::TcpServer(std::vector<int> listen_fds, int stop_fd, const zone::SnapshotHolder& holder,
-                     int idle_timeout_ms, int max_connections)
+TcpServer::TcpServer(std::vector<int> listen_fds, const Shared& shared, int idle_timeout_ms,
+                     int max_connections)
     : listen_fds_(std::move(listen_fds)),
-      stop_fd_(stop_fd),
+      stop_fd_(shared.stop_fd),
       idle_timeout_ms_(idle_timeout_ms),
       max_connections_(static_cast<size_t>(max_connections)),
-      snapshot_(holder) {
+      snapshot_(shared.holder),
+      counters_(shared.metrics.registerWorker()) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   for (int fd : listen_fds_) {
     epoll_event ev{EPOLLIN, {.fd = fd}};
@@ -113,10 +114,13 @@ void TcpServer::answerFrames(int fd, Connection& c) {
   while (c.in.size() - pos >= 2) {
     size_t len = wire::load16(c.in.data() + pos);
     if (c.in.size() - pos - 2 < len) break;
+    uint64_t start = monotonicNs();
     size_t size = handler_.handle(c.in.data() + pos + 2, len, response_.data() + 2,
                                   wire::kMaxMessage, true, snapshot);
     pos += 2 + len;
     if (size == 0) continue;
+    counters_.countRequest(admin::Proto::Tcp, handler_.query.qtype, handler_.rcode, len, size,
+                           monotonicNs() - start);
     wire::store16(response_.data(), static_cast<uint16_t>(size));
     c.out.insert(c.out.end(), response_.begin(), response_.begin() + 2 + size);
   }

@@ -7,15 +7,17 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dnsd/admin/worker_counters.h"
 #include "dnsd/server/handler.h"
+#include "dnsd/server/shared.h"
 #include "dnsd/zone/snapshot_holder.h"
 
 namespace dnsd::server {
 
 class TcpServer {
  public:
-  TcpServer(std::vector<int> listen_fds, int stop_fd, const zone::SnapshotHolder& holder,
-            int idle_timeout_ms, int max_connections);
+  TcpServer(std::vector<int> listen_fds, const Shared& shared, int idle_timeout_ms,
+            int max_connections);
   ~TcpServer();
   void run();  // returns when stop_fd becomes readable
 
@@ -40,6 +42,7 @@ class TcpServer {
   int idle_timeout_ms_;
   size_t max_connections_;
   zone::SnapshotReader snapshot_;
+  admin::WorkerCounters& counters_;
   Handler handler_;
   std::unordered_map<int, Connection> connections_;
   std::vector<uint8_t> response_ = std::vector<uint8_t>(2 + wire::kMaxMessage);

@@ -18,8 +18,11 @@ bool validPeer(const sockaddr_storage& ss) {
 
 }  // namespace
 
-UdpWorker::UdpWorker(std::vector<int> fds, int stop_fd, const zone::SnapshotHolder& holder)
-    : fds_(std::move(fds)), stop_fd_(stop_fd), snapshot_(holder) {
+UdpWorker::UdpWorker(std::vector<int> fds, const Shared& shared)
+    : fds_(std::move(fds)),
+      stop_fd_(shared.stop_fd),
+      snapshot_(shared.holder),
+      counters_(shared.metrics.registerWorker()) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   for (int fd : fds_) {
     epoll_event ev{EPOLLIN, {.fd = fd}};
@@ -63,11 +66,17 @@ void UdpWorker::drain(int fd) {
     if (got <= 0) return;
     const zone::Snapshot* snapshot = snapshot_.current();
     int out = 0;
+    uint64_t last = monotonicNs();
     for (int i = 0; i < got; ++i) {
       if (!validPeer(peers_[i]) || (in_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
       size_t size = handler_.handle(in_[i].data(), in_msgs_[i].msg_len, out_[out].data(),
                                     kMaxResponse, false, snapshot);
       if (size == 0) continue;
+      // One clock read per query: the time since the previous one is this query's.
+      uint64_t now = monotonicNs();
+      counters_.countRequest(admin::Proto::Udp, handler_.query.qtype, handler_.rcode,
+                             in_msgs_[i].msg_len, size, now - last);
+      last = now;
       out_iov_[out] = {out_[out].data(), size};
       msghdr& h = out_msgs_[out].msg_hdr;
       h = msghdr{};

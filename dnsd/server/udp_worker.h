@@ -7,7 +7,9 @@
 #include <array>
 #include <vector>
 
+#include "dnsd/admin/worker_counters.h"
 #include "dnsd/server/handler.h"
+#include "dnsd/server/shared.h"
 #include "dnsd/zone/snapshot_holder.h"
 
 namespace dnsd::server {
@@ -18,7 +20,7 @@ class UdpWorker {
   static constexpr size_t kMaxQuery = 4096;
   static constexpr size_t kMaxResponse = wire::kEdnsUdpSize;
 
-  UdpWorker(std::vector<int> fds, int stop_fd, const zone::SnapshotHolder& holder);
+  UdpWorker(std::vector<int> fds, const Shared& shared);
   ~UdpWorker();
   void run();  // returns when stop_fd becomes readable
 
@@ -29,6 +31,7 @@ class UdpWorker {
   int stop_fd_;
   int epoll_fd_ = -1;
   zone::SnapshotReader snapshot_;
+  admin::WorkerCounters& counters_;
   Handler handler_;
   // Buffers are reused for every batch: answering allocates nothing.
   std::array<mmsghdr, kBatch> in_msgs_{};

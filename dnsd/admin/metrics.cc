@@ -1,0 +1,183 @@
+// Summing the workers' counters and rendering every metric family.
+#include "dnsd/admin/metrics.h"
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+#include "dnsd/admin/prometheus_text.h"
+
+namespace dnsd::admin {
+namespace {
+
+// The rcode label, spelled as CoreDNS spells it (miekg/dns RcodeToString, "RCODEn" for the
+// unassigned ones), except 16: dnsd signs nothing, so a 16 it sends is always BADVERS
+// (RFC 6891 §6.1.3), never TSIG's BADSIG.
+constexpr std::array<std::string_view, kRcodeBuckets> kRcodeNames = {
+    "NOERROR", "FORMERR",  "SERVFAIL",  "NXDOMAIN", "NOTIMP",    "REFUSED", "YXDOMAIN",
+    "YXRRSET", "NXRRSET",  "NOTAUTH",   "NOTZONE",  "DSOTYPENI", "RCODE12", "RCODE13",
+    "RCODE14", "RCODE15",  "BADVERS",   "BADKEY",   "BADTIME",   "BADMODE", "BADNAME",
+    "BADALG",  "BADTRUNC", "BADCOOKIE", "other"};
+
+// The rcodes a cluster DNS server sends every day are always exposed (a series that appears
+// from nothing loses its first increments to rate()); the rare ones once they occur.
+constexpr size_t kAlwaysShownRcodes = 6;  // NOERROR .. REFUSED
+
+constexpr std::array<std::string_view, kDurationBounds> kDurationBoundNames = {
+    "0.00025", "0.0005", "0.001", "0.002", "0.004", "0.008", "0.016", "0.032",
+    "0.064",   "0.128",  "0.256", "0.512", "1.024", "2.048", "4.096", "8.192"};
+
+constexpr std::array<std::string_view, kSizeBounds.size()> kSizeBoundNames = {
+    "0",    "100",  "200",  "300",   "400",   "511",   "1023",
+    "2047", "4095", "8291", "16000", "32000", "48000", "64000"};
+
+void renderRequests(PrometheusText& out, const CounterTotals& totals) {
+  out.family("dnsd_dns_requests_total", "counter",
+             "Counter of DNS requests made per protocol and type.");
+  for (size_t proto = 0; proto < kProtoNames.size(); ++proto) {
+    for (size_t type = 0; type < kTypeNames.size(); ++type) {
+      std::string labels = PrometheusText::label("proto", kProtoNames[proto]) + "," +
+                           PrometheusText::label("type", kTypeNames[type]);
+      out.sample("dnsd_dns_requests_total", labels, totals.requests[proto][type]);
+    }
+  }
+}
+
+void renderResponses(PrometheusText& out, const CounterTotals& totals) {
+  out.family("dnsd_dns_responses_total", "counter", "Counter of response status codes.");
+  for (size_t rcode = 0; rcode < kRcodeNames.size(); ++rcode) {
+    if (rcode >= kAlwaysShownRcodes && totals.responses[rcode] == 0) continue;
+    out.sample("dnsd_dns_responses_total", PrometheusText::label("rcode", kRcodeNames[rcode]),
+               totals.responses[rcode]);
+  }
+}
+
+template <size_t N>
+void renderSizes(PrometheusText& out, std::string_view name, std::string_view help,
+                 const HistogramTotals<N>& histogram) {
+  out.family(name, "histogram", help);
+  out.histogram(name, kSizeBoundNames, histogram.buckets, static_cast<double>(histogram.sum));
+}
+
+void renderQueryPath(PrometheusText& out, const CounterTotals& totals) {
+  renderRequests(out, totals);
+  renderResponses(out, totals);
+  out.family("dnsd_dns_request_duration_seconds", "histogram",
+             "Histogram of the time (in seconds) each request took.");
+  out.histogram("dnsd_dns_request_duration_seconds", kDurationBoundNames, totals.duration.buckets,
+                static_cast<double>(totals.duration.sum) / 1e9);
+  renderSizes(out, "dnsd_dns_request_size_bytes", "Size of the request in bytes.",
+              totals.request_size);
+  renderSizes(out, "dnsd_dns_response_size_bytes", "Size of the returned response in bytes.",
+              totals.response_size);
+}
+
+void renderZone(PrometheusText& out, const ControlPlaneValues& control) {
+  out.family("dnsd_zone_services", "gauge", "Services in the published zone.");
+  out.sample("dnsd_zone_services", "", control.zone_services);
+  out.family("dnsd_zone_records", "gauge", "Resource records in the published zone.");
+  out.sample("dnsd_zone_records", "", control.zone_records);
+  out.family("dnsd_zone_names", "gauge", "Owner names in the published zone.");
+  out.sample("dnsd_zone_names", "", control.zone_names);
+  out.family("dnsd_zone_serial", "gauge", "SOA serial of the published zone.");
+  out.sample("dnsd_zone_serial", "", control.zone_serial);
+}
+
+void renderReload(PrometheusText& out, const ControlPlaneValues& control) {
+  out.family("dnsd_reload_total", "counter",
+             "Zone reloads by result; a failed one publishes nothing.");
+  out.sample("dnsd_reload_total", PrometheusText::label("result", "success"),
+             control.reload_successes);
+  out.sample("dnsd_reload_total", PrometheusText::label("result", "failure"),
+             control.reload_failures);
+  out.family("dnsd_reload_last_success_timestamp_seconds", "gauge",
+             "Unix time of the last zone published by a reload.");
+  out.sample("dnsd_reload_last_success_timestamp_seconds", "", control.reload_last_success);
+}
+
+void renderCounter(PrometheusText& out, std::string_view name, std::string_view help,
+                   uint64_t value) {
+  out.family(name, "counter", help);
+  out.sample(name, "", value);
+}
+
+void renderForward(PrometheusText& out, const ControlPlaneValues& control) {
+  renderCounter(out, "dnsd_forward_requests_total", "Queries forwarded upstream.",
+                control.forward_requests);
+  renderCounter(out, "dnsd_forward_failures_total",
+                "Forwarded queries that got no usable answer from any upstream.",
+                control.forward_failures);
+  renderCounter(out, "dnsd_cache_hits_total", "Forwarded names answered from the cache.",
+                control.cache_hits);
+  renderCounter(out, "dnsd_cache_misses_total", "Forwarded names not found in the cache.",
+                control.cache_misses);
+  // Only a sum and a count: a summary without quantiles.
+  out.family("dnsd_forward_request_duration_seconds", "summary",
+             "Time (in seconds) upstream queries took.");
+  out.sample("dnsd_forward_request_duration_seconds_sum", "", control.forward_latency_sum);
+  out.sample("dnsd_forward_request_duration_seconds_count", "", control.forward_latency_count);
+}
+
+}  // namespace
+
+Metrics::Metrics(std::string version) : version_(std::move(version)) {}
+
+WorkerCounters& Metrics::registerWorker() {
+  std::lock_guard lock(mutex_);
+  return workers_.emplace_back();
+}
+
+void Metrics::setZone(uint64_t services, uint64_t records, uint64_t names, uint64_t serial) {
+  std::lock_guard lock(mutex_);
+  control_.zone_services = services;
+  control_.zone_records = records;
+  control_.zone_names = names;
+  control_.zone_serial = serial;
+}
+
+void Metrics::reloadSucceeded(double unix_time) {
+  std::lock_guard lock(mutex_);
+  ++control_.reload_successes;
+  control_.reload_last_success = unix_time;
+}
+
+void Metrics::reloadFailed() {
+  std::lock_guard lock(mutex_);
+  ++control_.reload_failures;
+}
+
+void Metrics::setForwardStats(uint64_t requests, uint64_t failures, uint64_t cache_hits,
+                              uint64_t cache_misses, double latency_seconds_sum,
+                              uint64_t latency_count) {
+  std::lock_guard lock(mutex_);
+  control_.forward_requests = requests;
+  control_.forward_failures = failures;
+  control_.cache_hits = cache_hits;
+  control_.cache_misses = cache_misses;
+  control_.forward_latency_sum = latency_seconds_sum;
+  control_.forward_latency_count = latency_count;
+}
+
+std::string Metrics::render() const {
+  CounterTotals totals;
+  ControlPlaneValues control;
+  {
+    std::lock_guard lock(mutex_);
+    for (const WorkerCounters& worker : workers_) worker.addTo(totals);
+    control = control_;
+  }
+  totals.autopath_hits += autopath_hits_.load(std::memory_order_relaxed);
+  PrometheusText out;
+  renderQueryPath(out, totals);
+  renderZone(out, control);
+  renderReload(out, control);
+  renderForward(out, control);
+  renderCounter(out, "dnsd_autopath_hits_total",
+                "Queries answered through autopath (the search path resolved server-side).",
+                totals.autopath_hits);
+  out.family("dnsd_build_info", "gauge", "A metric with a constant '1' value labeled by version.");
+  out.sample("dnsd_build_info", PrometheusText::label("version", version_), uint64_t{1});
+  return out.take();
+}
+
+}  // namespace dnsd::admin

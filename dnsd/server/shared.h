@@ -1,0 +1,25 @@
+// What every worker thread is handed: the stop signal, the zone, the metrics (each worker
+// registers its own counters), and later the forwarder. Owned by server::run().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "dnsd/admin/metrics.h"
+#include "dnsd/zone/snapshot_holder.h"
+
+namespace dnsd::server {
+
+struct Shared {
+  int stop_fd = -1;  // an eventfd, readable when the workers must return
+  const zone::SnapshotHolder& holder;
+  admin::Metrics& metrics;
+};
+
+inline uint64_t monotonicNs() noexcept {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace dnsd::server
