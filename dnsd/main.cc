@@ -90,6 +90,28 @@ int main(int argc, char** argv) {
   app.add_option("--zone-file", config.zone_files,
                  "RFC 1035 zone file served beside the cluster zone (a stub zone); repeatable")
       ->check(CLI::ExistingFile);
+  app.add_option("--upstream", config.upstreams,
+                 "ADDR[:PORT] to forward names that are not ours to; repeatable, tried in order "
+                 "(default: the nameservers of --resolv-conf, never dnsd's own address)");
+  app.add_option("--resolv-conf", config.resolv_conf, "where default upstreams come from")
+      ->default_val("/etc/resolv.conf");
+  app.add_flag("!--no-forward", config.forward,
+               "answer REFUSED for names that are not ours instead of forwarding them");
+  app.add_option("--allow-recursion", config.allow_recursion,
+                 "CIDR of clients whose other names are forwarded; repeatable (default: "
+                 "loopback, RFC 1918, fc00::/7, the service and pod CIDRs); others get REFUSED");
+  app.add_option("--upstream-timeout", config.upstream_timeout_ms,
+                 "milliseconds to wait for an upstream before the next one")
+      ->default_val(2000)->check(CLI::Range(50, 60000));
+  app.add_option("--cache-capacity", config.cache_capacity,
+                 "forwarded answers cached at most (0: no cache); cluster names are never cached")
+      ->default_val(9984);
+  app.add_option("--cache-max-ttl", config.cache_max_success_ttl,
+                 "seconds a forwarded answer is cached at most")
+      ->default_val(3600);
+  app.add_option("--cache-max-denial-ttl", config.cache_max_denial_ttl,
+                 "seconds a forwarded NXDOMAIN/NODATA is cached at most")
+      ->default_val(1800);
   app.add_option("--metrics", config.metrics,
                  "ADDR:PORT serving Prometheus /metrics, /health and /ready (e.g. :9153); off "
                  "when not given");

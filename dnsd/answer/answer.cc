@@ -115,7 +115,8 @@ class Responder {
     // lowercase (the copy in the message may carry the client's case).
     const uint8_t* target_name = cname.view.data + 2 + 10;
     int zone = snap_.zoneOfName(target_name, cname.view.size - 12);
-    if (zone >= 0) negative(Rcode::NxDomain, zone, apexOwner(zone, next));
+    if (zone >= 0) return negative(Rcode::NxDomain, zone, apexOwner(zone, next));
+    if (q_.qtype != type::CNAME) r_.chase_at = next.pointer;
   }
 
   // SRV and NS targets' addresses (k8s DNS spec §2.3.2 "may include").
@@ -186,9 +187,14 @@ bool errorResponse(const wire::QueryView& q, Rcode rcode, Response& r) {
 
 }  // namespace
 
+void answerError(const wire::QueryView& q, Rcode rcode, Response& r) noexcept {
+  errorResponse(q, rcode, r);
+}
+
 Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::Snapshot* snapshot,
                Response& r, uint32_t rotate) noexcept {
   r.rcode = Rcode::NoError;
+  r.chase_at = 0;
   switch (status) {
     case wire::ParseStatus::Drop: return Outcome::Drop;
     case wire::ParseStatus::FormErr: return errorResponse(q, Rcode::FormErr, r), Outcome::Answered;
@@ -201,7 +207,7 @@ Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::S
       q.qtype == type::OPT || !snapshot)
     return errorResponse(q, Rcode::Refused, r), Outcome::Answered;
   int zone = snapshot->zoneOf(q);
-  if (zone < 0) return errorResponse(q, Rcode::Refused, r), Outcome::Answered;
+  if (zone < 0) return Outcome::Forward;
   Responder responder(q, *snapshot, r, rotate);
   responder.run(zone);
   r.size = responder.finish();

@@ -22,9 +22,17 @@ struct Response {
   size_t capacity = 0;  // what the client accepts: q.udpLimit() for UDP, 65535 for TCP
   size_t size = 0;      // set when Answered
   wire::Rcode rcode = wire::Rcode::NoError;
+  // Set when the answer ends in a CNAME to a name outside our zones (an ExternalName): the
+  // offset of that name in the buffer, uncompressed, for the caller to resolve upstream and
+  // splice in (REFERENCE A9). 0: none.
+  uint16_t chase_at = 0;
 };
 
-// `rotate` varies per response so address RRsets are rotated (CoreDNS loadbalance).
+// A bare error response (e.g. REFUSED when a name that is not ours may not be forwarded).
+void answerError(const wire::QueryView& q, wire::Rcode rcode, Response& response) noexcept;
+
+// `rotate` varies per response so address RRsets are rotated (CoreDNS loadbalance). Names in
+// none of our zones are Outcome::Forward: the caller forwards them or calls answerError.
 Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::Snapshot* snapshot,
                Response& response, uint32_t rotate) noexcept;
 

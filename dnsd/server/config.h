@@ -36,6 +36,15 @@ struct Config {
   int threads = 0;  // UDP workers; 0: one per core
   int tcp_idle_timeout_ms = 10000;
   int tcp_max_connections = 1024;
+  // Forwarding of names that are not ours (forward/). Empty upstreams: /etc/resolv.conf.
+  bool forward = true;
+  std::vector<std::string> upstreams;
+  std::string resolv_conf = "/etc/resolv.conf";
+  std::vector<std::string> allow_recursion;  // CIDRs; empty: RecursionPolicy::defaults
+  size_t cache_capacity = 9984;
+  uint32_t cache_max_success_ttl = 3600;
+  uint32_t cache_max_denial_ttl = 1800;
+  int upstream_timeout_ms = 2000;
   std::string metrics;  // ADDR:PORT of /metrics /health /ready; empty: off
   int lameduck_ms = 0;  // keep answering this long after SIGTERM, /ready saying 503
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "dnsd/answer/answer.h"
+#include "dnsd/wire/splice.h"
 #include "dnsd/wire/query.h"
 #include "dnsd/zone/snapshot.h"
 
@@ -14,16 +15,54 @@ namespace dnsd::server {
 struct Handler {
   wire::QueryView query;
   uint32_t rotate = 0;
-  uint8_t rcode = 0;  // of the last response
+  uint8_t rcode = 0;      // of the last response
+  bool forward = false;  // the last query is for the forwarder (handle returned 0)
+  uint16_t chase_at = 0;  // the last answer ends in a CNAME out of our zones, named there
 
-  // Returns the response size, or 0 when the query must not be answered.
+  // Returns the response size, or 0 when there is nothing to send now: the query is dropped,
+  // or (forward set) it must go upstream, which `may_forward` allows. The caller still
+  // checks the client against the recursion policy and calls refuse() if it may not.
   size_t handle(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_capacity, bool tcp,
-                const zone::Snapshot* snapshot) noexcept {
+                const zone::Snapshot* snapshot, bool may_forward) noexcept {
+    forward = false;
+    chase_at = 0;
     wire::ParseStatus status = wire::parseQuery(in, in_size, query);
     answer::Response r{out, tcp ? out_capacity : query.udpLimit(), 0, wire::Rcode::NoError};
     if (r.capacity > out_capacity) r.capacity = out_capacity;
-    if (answer::answer(query, status, snapshot, r, rotate++) != answer::Outcome::Answered)
-      return 0;
+    switch (answer::answer(query, status, snapshot, r, rotate++)) {
+      case answer::Outcome::Drop: return 0;
+      case answer::Outcome::Forward:
+        if (may_forward) {
+          forward = true;
+          return 0;
+        }
+        answer::answerError(query, wire::Rcode::Refused, r);
+        break;
+      case answer::Outcome::Answered: break;
+    }
+    rcode = static_cast<uint8_t>(r.rcode);
+    if (may_forward) {
+      chase_at = r.chase_at;
+      out[3] |= 0x80;  // RA: recursion is available here (CoreDNS: RA reflects forward)
+    }
+    return r.size;
+  }
+
+  // The upstream query for the last answer's out-of-zone CNAME target (chase_at set).
+  // `out` needs kMaxNameLength + 16 + kOptSize bytes.
+  size_t chaseQuery(const uint8_t* response, uint8_t* out) const noexcept {
+    const uint8_t* name = response + chase_at;
+    size_t n = 0;
+    while (name[n] != 0) n += name[n] + 1u;
+    return wire::writeQuery(out, query.id, name, n + 1, query.qtype, query.has_edns,
+                            query.do_bit);
+  }
+
+  // REFUSED for the last query (a client not allowed to recurse).
+  size_t refuse(uint8_t* out, size_t out_capacity) noexcept {
+    answer::Response r{out, out_capacity, 0, wire::Rcode::NoError};
+    answer::answerError(query, wire::Rcode::Refused, r);
+    forward = false;
     rcode = static_cast<uint8_t>(r.rcode);
     return r.size;
   }

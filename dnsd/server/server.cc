@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 
 #include "dnsd/admin/http_server.h"
 #include "dnsd/admin/metrics.h"
+#include "dnsd/server/forwarding.h"
+#include "dnsd/wire/splice.h"
 #include "dnsd/server/loader.h"
 #include "dnsd/server/shared.h"
 #include "dnsd/server/reloader.h"
@@ -75,6 +78,90 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   spdlog::info("reloaded: {}", loaded->summary());
 }
 
+int fail(const base::Error& error) {
+  spdlog::error("{}", error.str());
+  return 1;
+}
+
+// Our CNAME answer with the upstream's answer for its target appended; when that does not
+// fit the client, our part alone with TC set (UDP) so the client retries over TCP.
+std::vector<uint8_t> splice(const forward::Client& c, const uint8_t* reply, size_t size) {
+  size_t capacity = c.tcp ? wire::kMaxMessage : c.limit;
+  std::vector<uint8_t> out(std::max(capacity, c.prefix.size()));
+  std::copy(c.prefix.begin(), c.prefix.end(), out.begin());
+  size_t n = wire::spliceAnswers(out.data(), c.prefix.size(), capacity, reply, size);
+  if (n == 0) {
+    out.assign(c.prefix.begin(), c.prefix.end());
+    if (!c.tcp) out[2] |= 0x02;
+    return out;
+  }
+  out.resize(n);
+  return out;
+}
+
+// A running forwarder whose replies go straight to the UDP client, or through the TCP
+// server to its connection; null when there is no upstream.
+base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& config,
+                                                                 TcpServer& tcp) {
+  if (!config.forward) return std::unique_ptr<forward::Forwarder>();
+  auto list = upstreams(config);
+  if (!list) return list.error();
+  if (list->empty()) return std::unique_ptr<forward::Forwarder>();
+  forward::Options options;
+  options.upstreams = *list;
+  options.timeout_ms = config.upstream_timeout_ms;
+  options.cache_capacity = config.cache_capacity;
+  options.max_success_ttl = config.cache_max_success_ttl;
+  options.max_denial_ttl = config.cache_max_denial_ttl;
+  auto deliver = [&tcp](const forward::Client& c, const uint8_t* reply, size_t size) {
+    std::vector<uint8_t> spliced;
+    if (!c.prefix.empty()) {
+      spliced = splice(c, reply, size);
+      reply = spliced.data();
+      size = spliced.size();
+    }
+    if (c.tcp) return tcp.deliver(c.fd, c.connection, reply, size);
+    sendto(c.fd, reply, size, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&c.peer),
+           c.peer_len);
+  };
+  auto forwarder = std::make_unique<forward::Forwarder>(options, deliver);
+  auto started = forwarder->start();
+  if (!started) return started.error();
+  std::string names;
+  for (const auto& u : *list) names += (names.empty() ? "" : " ") + u.str();
+  spdlog::info("forwarding names that are not ours to {}", names);
+  return forwarder;
+}
+
+void publishForwardStats(const forward::Forwarder* forwarder, admin::Metrics& metrics) {
+  if (!forwarder) return;
+  auto s = forwarder->stats();
+  metrics.setForwardStats(s.requests, s.failures, s.cache_hits, s.cache_misses,
+                          static_cast<double>(s.latency_us_sum) / 1e6, s.latency_count);
+}
+
+// Waits for SIGHUP (reload) and SIGINT/SIGTERM (stop, 0). Once a second it refreshes the
+// forwarder's figures and checks for a forwarding loop (1: stop with an error).
+int waitForSignals(const sigset_t& signals, const Config& config, zone::SnapshotHolder& holder,
+                   admin::Metrics& metrics, forward::Forwarder* forwarder) {
+  for (;;) {
+    timespec second{1, 0};
+    int sig = sigtimedwait(&signals, nullptr, &second);
+    publishForwardStats(forwarder, metrics);
+    if (forwarder && forwarder->loopDetected()) {
+      spdlog::error("forwarding loop detected: the probe {} came back to dnsd; an upstream "
+                    "forwards to dnsd (e.g. a node's 127.0.0.53). Give --upstream. Stopping.",
+                    forwarder->loopProbeName());
+      return 1;
+    }
+    if (sig == SIGHUP) reload(config, holder, metrics);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("stopping on {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      return 0;
+    }
+  }
+}
+
 // /metrics, /health and /ready; started before the zone loads so /ready can say 503.
 base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
                                                            const admin::Metrics& metrics,
@@ -122,14 +209,18 @@ int run(const Config& config) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), holder, metrics};
+  auto policy = recursionPolicy(config);
+  if (!policy) return fail(policy.error());
+  Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), holder, metrics, nullptr, &*policy};
+  TcpServer tcp(sockets->tcp, shared, config.tcp_idle_timeout_ms, config.tcp_max_connections);
+  auto forwarder = startForwarder(config, tcp);
+  if (!forwarder) return fail(forwarder.error());
+  shared.forwarder = forwarder->get();
+
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&, w] { UdpWorker(sockets->udp[w], shared).run(); });
-  threads.emplace_back([&] {
-    TcpServer(sockets->tcp, shared, config.tcp_idle_timeout_ms, config.tcp_max_connections)
-        .run();
-  });
+  threads.emplace_back([&] { tcp.run(); });
   Reloader reloader(config.manifests, [&] { reload(config, holder, metrics); });
   if (config.watch) reloader.start();
   std::string where;
@@ -138,27 +229,22 @@ int run(const Config& config) {
   if (*http) spdlog::info("metrics, health and readiness on http://{}", config.metrics);
   ready = true;
 
-  for (;;) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGHUP) {
-      reload(config, holder, metrics);
-      continue;
-    }
-    spdlog::info("stopping on {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    break;
-  }
+  int status = waitForSignals(signals, config, holder, metrics, shared.forwarder);
   // Lame duck (CoreDNS health lameduck): not ready, still answering, so a rollout drains.
   ready = false;
-  if (config.lameduck_ms > 0) {
+  if (config.lameduck_ms > 0 && status == 0) {
     spdlog::info("lame duck: answering for {} ms more", config.lameduck_ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(config.lameduck_ms));
   }
   uint64_t one = 1;
   if (write(shared.stop_fd, &one, sizeof one) != sizeof one) spdlog::warn("stop not delivered");
   for (auto& t : threads) t.join();
+  // The forwarder may still send on the UDP sockets and into the TCP server: stop it first.
+  forwarder->reset();
+  for (const auto& fds : sockets->udp)
+    for (int fd : fds) close(fd);
   close(shared.stop_fd);
-  return 0;
+  return status;
 }
 
 }  // namespace dnsd::server

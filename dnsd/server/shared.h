@@ -6,6 +6,8 @@
 #include <cstdint>
 
 #include "dnsd/admin/metrics.h"
+#include "dnsd/forward/forwarder.h"
+#include "dnsd/server/recursion.h"
 #include "dnsd/zone/snapshot_holder.h"
 
 namespace dnsd::server {
@@ -14,6 +16,12 @@ struct Shared {
   int stop_fd = -1;  // an eventfd, readable when the workers must return
   const zone::SnapshotHolder& holder;
   admin::Metrics& metrics;
+  forward::Forwarder* forwarder = nullptr;  // null: names that are not ours get REFUSED
+  const RecursionPolicy* recursion = nullptr;
+
+  bool mayForward(const sockaddr_storage& peer) const noexcept {
+    return forwarder && recursion->allows(peer);
+  }
 };
 
 inline uint64_t monotonicNs() noexcept {

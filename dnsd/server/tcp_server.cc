@@ -1,6 +1,7 @@
 #include "dnsd/server/tcp_server.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,8 +29,12 @@ TcpServer::TcpServer(std::vector<int> listen_fds, const Shared& shared, int idle
       idle_timeout_ms_(idle_timeout_ms),
       max_connections_(static_cast<size_t>(max_connections)),
       snapshot_(shared.holder),
-      counters_(shared.metrics.registerWorker()) {
+      counters_(shared.metrics.registerWorker()),
+      shared_(shared) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  deliver_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event dev{EPOLLIN, {.fd = deliver_fd_}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, deliver_fd_, &dev);
   for (int fd : listen_fds_) {
     epoll_event ev{EPOLLIN, {.fd = fd}};
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
@@ -42,6 +47,37 @@ TcpServer::~TcpServer() {
   for (auto& [fd, c] : connections_) close(fd);
   for (int fd : listen_fds_) close(fd);
   if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (deliver_fd_ >= 0) close(deliver_fd_);
+}
+
+void TcpServer::deliver(int fd, uint64_t id, const uint8_t* reply, size_t size) {
+  {
+    std::lock_guard lock(deliveries_mutex_);
+    deliveries_.push_back({fd, id, std::vector<uint8_t>(reply, reply + size)});
+  }
+  uint64_t one = 1;
+  if (write(deliver_fd_, &one, sizeof one) < 0) {
+  }  // the counter saturating only means a wake-up is already pending
+}
+
+void TcpServer::takeDeliveries() {
+  uint64_t count;
+  if (read(deliver_fd_, &count, sizeof count) < 0) {
+  }
+  std::vector<Delivery> ready;
+  {
+    std::lock_guard lock(deliveries_mutex_);
+    ready.swap(deliveries_);
+  }
+  for (auto& d : ready) {
+    auto it = connections_.find(d.fd);
+    if (it == connections_.end() || it->second.id != d.id) continue;  // closed meanwhile
+    uint8_t len[2];
+    wire::store16(len, static_cast<uint16_t>(d.reply.size()));
+    it->second.out.insert(it->second.out.end(), len, len + 2);
+    it->second.out.insert(it->second.out.end(), d.reply.begin(), d.reply.end());
+    flush(d.fd, it->second);
+  }
 }
 
 void TcpServer::run() {
@@ -52,6 +88,10 @@ void TcpServer::run() {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == stop_fd_) return;
+      if (fd == deliver_fd_) {
+        takeDeliveries();
+        continue;
+      }
       if (std::find(listen_fds_.begin(), listen_fds_.end(), fd) != listen_fds_.end()) {
         accept(fd);
         continue;
@@ -79,7 +119,9 @@ void TcpServer::accept(int listen_fd) {
     }
     epoll_event ev{EPOLLIN, {.fd = fd}};
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-    connections_[fd].last_active_ms = nowMs();
+    Connection& c = connections_[fd];
+    c.last_active_ms = nowMs();
+    c.id = next_id_++;
   }
 }
 
@@ -115,8 +157,7 @@ void TcpServer::answerFrames(int fd, Connection& c) {
     size_t len = wire::load16(c.in.data() + pos);
     if (c.in.size() - pos - 2 < len) break;
     uint64_t start = monotonicNs();
-    size_t size = handler_.handle(c.in.data() + pos + 2, len, response_.data() + 2,
-                                  wire::kMaxMessage, true, snapshot);
+    size_t size = answerFrame(c.in.data() + pos + 2, len, fd, c, snapshot);
     pos += 2 + len;
     if (size == 0) continue;
     counters_.countRequest(admin::Proto::Tcp, handler_.query.qtype, handler_.rcode, len, size,
@@ -126,6 +167,35 @@ void TcpServer::answerFrames(int fd, Connection& c) {
   }
   c.in.erase(c.in.begin(), c.in.begin() + pos);
   flush(fd, c);
+}
+
+// The response to one framed query in response_ (after the length), or 0: dropped, or
+// handed to the forwarder, whose reply arrives through deliver().
+size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
+                              const zone::Snapshot* snapshot) {
+  uint8_t* out = response_.data() + 2;
+  size_t size = handler_.handle(in, len, out, wire::kMaxMessage, true, snapshot,
+                                shared_.forwarder != nullptr);
+  if (!handler_.forward && !handler_.chase_at) return size;
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof peer;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+  if (!shared_.recursion->allows(peer)) return handler_.chase_at ? size : handler_.refuse(out, wire::kMaxMessage);
+  forward::Client client;
+  client.fd = fd;
+  client.peer = peer;
+  client.peer_len = peer_len;
+  client.tcp = true;
+  client.connection = c.id;
+  client.limit = wire::kMaxMessage;
+  if (handler_.chase_at) {
+    client.prefix.assign(out, out + size);
+    uint8_t query[wire::kMaxNameLength + 32];
+    shared_.forwarder->submit(query, handler_.chaseQuery(out, query), client);
+    return 0;
+  }
+  shared_.forwarder->submit(in, len, client);
+  return 0;
 }
 
 // Writes what is pending; false when the connection was closed.

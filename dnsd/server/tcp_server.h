@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +21,8 @@ class TcpServer {
             int max_connections);
   ~TcpServer();
   void run();  // returns when stop_fd becomes readable
+  // Thread-safe: a forwarded reply for connection (fd, id); dropped if it has closed since.
+  void deliver(int fd, uint64_t id, const uint8_t* reply, size_t size);
 
  private:
   struct Connection {
@@ -27,6 +30,12 @@ class TcpServer {
     std::vector<uint8_t> out;
     size_t out_done = 0;
     int64_t last_active_ms = 0;
+    uint64_t id = 0;  // unique for the process: fds are reused, ids are not
+  };
+  struct Delivery {
+    int fd;
+    uint64_t id;
+    std::vector<uint8_t> reply;
   };
 
   void accept(int listen_fd);
@@ -35,6 +44,9 @@ class TcpServer {
   bool flush(int fd, Connection& c);
   void closeConnection(int fd);
   void expireIdle();
+  void takeDeliveries();
+  size_t answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
+                     const zone::Snapshot* snapshot);
 
   std::vector<int> listen_fds_;
   int stop_fd_;
@@ -45,6 +57,11 @@ class TcpServer {
   admin::WorkerCounters& counters_;
   Handler handler_;
   std::unordered_map<int, Connection> connections_;
+  const Shared& shared_;
+  uint64_t next_id_ = 1;
+  int deliver_fd_ = -1;  // eventfd: forwarded replies are waiting
+  std::mutex deliveries_mutex_;
+  std::vector<Delivery> deliveries_;
   std::vector<uint8_t> response_ = std::vector<uint8_t>(2 + wire::kMaxMessage);
 };
 

@@ -20,6 +20,7 @@ bool validPeer(const sockaddr_storage& ss) {
 
 UdpWorker::UdpWorker(std::vector<int> fds, const Shared& shared)
     : fds_(std::move(fds)),
+      shared_(shared),
       stop_fd_(shared.stop_fd),
       snapshot_(shared.holder),
       counters_(shared.metrics.registerWorker()) {
@@ -39,8 +40,36 @@ UdpWorker::UdpWorker(std::vector<int> fds, const Shared& shared)
 }
 
 UdpWorker::~UdpWorker() {
-  for (int fd : fds_) close(fd);
   if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+// The response size for datagram i, or 0 when nothing is sent now (dropped, or handed to
+// the forwarder, which replies on this socket itself).
+size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept {
+  const uint8_t* in = in_[i].data();
+  size_t len = in_msgs_[i].msg_len;
+  size_t size = handler_.handle(in, len, out, kMaxResponse, false, snapshot,
+                                shared_.forwarder != nullptr);
+  if (handler_.chase_at && shared_.recursion->allows(peers_[i])) {
+    forward::Client client;
+    client.fd = fd;
+    client.peer = peers_[i];
+    client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
+    client.limit = handler_.query.udpLimit();
+    client.prefix.assign(out, out + size);
+    uint8_t query[wire::kMaxNameLength + 32];
+    shared_.forwarder->submit(query, handler_.chaseQuery(out, query), client);
+    return 0;
+  }
+  if (!handler_.forward) return size;
+  if (!shared_.recursion->allows(peers_[i])) return handler_.refuse(out, handler_.query.udpLimit());
+  forward::Client client;
+  client.fd = fd;
+  client.peer = peers_[i];
+  client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
+  client.limit = handler_.query.udpLimit();
+  shared_.forwarder->submit(in, len, client);
+  return 0;
 }
 
 void UdpWorker::run() {
@@ -69,8 +98,7 @@ void UdpWorker::drain(int fd) {
     uint64_t last = monotonicNs();
     for (int i = 0; i < got; ++i) {
       if (!validPeer(peers_[i]) || (in_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
-      size_t size = handler_.handle(in_[i].data(), in_msgs_[i].msg_len, out_[out].data(),
-                                    kMaxResponse, false, snapshot);
+      size_t size = answerOne(fd, i, out_[out].data(), snapshot);
       if (size == 0) continue;
       // One clock read per query: the time since the previous one is this query's.
       uint64_t now = monotonicNs();

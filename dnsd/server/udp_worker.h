@@ -27,7 +27,10 @@ class UdpWorker {
  private:
   void drain(int fd);
 
-  std::vector<int> fds_;
+  size_t answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept;
+
+  std::vector<int> fds_;  // owned by server::run(), which closes them after the forwarder
+  const Shared& shared_;
   int stop_fd_;
   int epoll_fd_ = -1;
   zone::SnapshotReader snapshot_;

@@ -403,6 +403,10 @@ class Server:
         for m in self.manifests:
             args += ["--manifests", m]
         args += ["--listen", f"127.0.0.1:{self.port}"] + self.extra_args
+        # Tests never reach the machine's own resolvers: forwarding only to an upstream the
+        # test started itself on loopback.
+        if "--upstream" not in self.extra_args and "--no-forward" not in self.extra_args:
+            args.append("--no-forward")
         return args
 
     def start(self):
@@ -522,3 +526,273 @@ def binary_from_argv(name):
         print(f"{name}: 0 passed, 1 failed")
         sys.exit(1)
     return os.path.abspath(sys.argv[1])
+
+
+# --- an upstream server and a Pod's network namespace (test_resolvers.py) --------------
+
+
+class ZoneServer(Server):
+    """A dnsd standing in for an independent DNS server (the "upstream internet"): serves
+    zone files, forwards nothing, has no cluster objects. Ready when it answers `ready_name`
+    SOA. Unlike Server it keeps its port across stop() and start(), so a test can stop it
+    and bring it back at the same address."""
+
+    def __init__(self, binary, zone_files, ready_name, checks=None, extra_args=(),
+                 name="upstream"):
+        self.empty_dir = tempfile.mkdtemp(prefix=f"{name}-manifests-")
+        args = ["--cluster-domain", "upstream.invalid", "--no-forward", "--no-watch"]
+        for z in zone_files:
+            args += ["--zone-file", z]
+        super().__init__(binary, [self.empty_dir], checks, args + list(extra_args), name)
+        self.ready_name = ready_name
+
+    def start(self):
+        if self.port is None:
+            self.port = free_port()
+        if self._log_file is None:
+            if self.log_path is None:
+                fd, self.log_path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")
+                self._log_file = os.fdopen(fd, "w")
+            else:
+                self._log_file = open(self.log_path, "a")
+        self._log_file.write(f"$ {shlex.join(self.argv())}\n")
+        self._log_file.flush()
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
+                                     stdout=self._log_file, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it "
+                                   f"answered")
+            code, out = run_command(["dig", "+short", "+norecurse", "+time=1", "+tries=1",
+                                     "@127.0.0.1", "-p", str(self.port), self.ready_name,
+                                     "SOA"], timeout=5)
+            if code == 0 and out.strip() and not out.startswith(";;"):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer {self.ready_name} SOA within {timeout} s")
+
+    def close(self):
+        """stop(), and removes the empty manifest directory."""
+        code = self.stop()
+        if os.path.isdir(self.empty_dir):
+            os.rmdir(self.empty_dir)
+        return code
+
+
+POD_SEARCH = ("default.svc.cluster.local", "svc.cluster.local", "cluster.local")
+
+
+class NetnsUnavailable(RuntimeError):
+    """`ip netns add` failed: not root, or no network namespaces in this environment."""
+
+
+class PodNamespace:
+    """A network namespace set up like a Pod's network, for real resolvers (glibc, c-ares,
+    dig) reading a Pod's /etc/resolv.conf:
+
+    - namespace `dnsd-e2e-PID`, a veth pair: HOST_IP (10.213.X.1/24) on the host side,
+      POD_IP (10.213.X.2/24) inside; X is the first /24 of 10.213.0.0/16 that no interface
+      here uses, starting at 0. Only these two addresses are ever talked to.
+    - /etc/netns/NAME/resolv.conf (which `ip netns exec` bind-mounts on /etc/resolv.conf):
+      `nameserver HOST_IP`, the search list of a Pod in `default`, `options ndots:5`.
+
+    create() raises NetnsUnavailable when namespaces cannot be made; destroy() removes the
+    namespace, the veth, and /etc/netns/NAME, and is safe to call after a partial create()."""
+
+    def __init__(self, search=POD_SEARCH, ndots=5):
+        pid = os.getpid()
+        self.name = f"dnsd-e2e-{pid}"
+        self.host_if = f"dnsdh{pid}"[:15]
+        self.pod_if = f"dnsdp{pid}"[:15]
+        self.search = list(search)
+        self.ndots = ndots
+        self.host_ip = None
+        self.pod_ip = None
+        self.etc_dir = os.path.join("/etc/netns", self.name)
+        self._made_etc_netns = False
+        self._created = False
+
+    @staticmethod
+    def remove_stale():
+        """Deletes the dnsd-e2e-PID namespaces (and /etc/netns entries) of test runs whose
+        process is gone (killed before their cleanup ran). Returns the names removed."""
+        code, out = run_command(["ip", "netns", "list"], timeout=10)
+        removed = []
+        for m in re.finditer(r"^dnsd-e2e-(\d+)\b", out if code == 0 else "", re.M):
+            if os.path.exists(f"/proc/{m.group(1)}"):
+                continue
+            name = f"dnsd-e2e-{m.group(1)}"
+            run_command(["ip", "netns", "del", name], timeout=10)
+            etc = os.path.join("/etc/netns", name)
+            if os.path.isdir(etc):
+                for entry in os.listdir(etc):
+                    os.unlink(os.path.join(etc, entry))
+                os.rmdir(etc)
+            removed.append(name)
+        return removed
+
+    def _ip(self, *args):
+        code, out = run_command(["ip"] + list(args), timeout=10)
+        if code != 0:
+            raise RuntimeError(f"ip {' '.join(args)} failed (exit {code}): {out.strip()}")
+        return out
+
+    def _free_subnet(self):
+        code, out = run_command(["ip", "-4", "-o", "addr", "show"], timeout=10)
+        used = out if code == 0 else ""
+        code, routes = run_command(["ip", "-4", "route", "show", "table", "all"], timeout=10)
+        used += routes if code == 0 else ""
+        for x in range(256):
+            if f"10.213.{x}." not in used:
+                return x
+        raise RuntimeError("every /24 of 10.213.0.0/16 is in use")
+
+    def create(self):
+        code, out = run_command(["ip", "netns", "add", self.name], timeout=10)
+        if code != 0:
+            raise NetnsUnavailable(f"`ip netns add {self.name}` failed (exit {code}): "
+                                   f"{out.strip()}")
+        self._created = True
+        x = self._free_subnet()
+        self.host_ip, self.pod_ip = f"10.213.{x}.1", f"10.213.{x}.2"
+        self._ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.pod_if)
+        self._ip("link", "set", self.pod_if, "netns", self.name)
+        self._ip("addr", "add", f"{self.host_ip}/24", "dev", self.host_if)
+        self._ip("link", "set", self.host_if, "up")
+        self._ip("-n", self.name, "addr", "add", f"{self.pod_ip}/24", "dev", self.pod_if)
+        self._ip("-n", self.name, "link", "set", "lo", "up")
+        self._ip("-n", self.name, "link", "set", self.pod_if, "up")
+        if not os.path.isdir("/etc/netns"):
+            os.makedirs("/etc/netns")
+            self._made_etc_netns = True
+        os.makedirs(self.etc_dir, exist_ok=True)
+        self.write_resolv_conf()
+        return self
+
+    def resolv_conf(self, options=()):
+        opts = " ".join([f"ndots:{self.ndots}"] + list(options))
+        return (f"nameserver {self.host_ip}\nsearch {' '.join(self.search)}\n"
+                f"options {opts}\n")
+
+    def write_resolv_conf(self, options=()):
+        """The Pod's resolv.conf; `options` adds resolver options (e.g. use-vc: TCP)."""
+        with open(os.path.join(self.etc_dir, "resolv.conf"), "w") as f:
+            f.write(self.resolv_conf(options))
+
+    def run(self, argv, timeout=15):
+        """(exit code or None on timeout, stdout+stderr) of argv run inside the namespace."""
+        return run_command(["ip", "netns", "exec", self.name] + list(argv), timeout=timeout)
+
+    def destroy(self):
+        """Removes everything create() made; returns the problems met, [] when none."""
+        problems = []
+        if self._created:
+            code, out = run_command(["ip", "netns", "del", self.name], timeout=10)
+            if code != 0:
+                problems.append(f"ip netns del {self.name}: {out.strip()}")
+            self._created = False
+        code, out = run_command(["ip", "link", "show", self.host_if], timeout=10)
+        if code == 0:  # deleting the namespace normally takes the pair with it
+            run_command(["ip", "link", "del", self.host_if], timeout=10)
+        if os.path.isdir(self.etc_dir):
+            for entry in os.listdir(self.etc_dir):
+                os.unlink(os.path.join(self.etc_dir, entry))
+            os.rmdir(self.etc_dir)
+        if self._made_etc_netns and os.path.isdir("/etc/netns") and not os.listdir("/etc/netns"):
+            os.rmdir("/etc/netns")
+        return problems
+
+    def __enter__(self):
+        try:
+            return self.create()
+        except BaseException:
+            self.destroy()
+            raise
+
+    def __exit__(self, *exc):
+        self.destroy()
+        return False
+
+
+def metric_samples(port, name, timeout=5):
+    """{labels: value} of one metric family from dnsd's /metrics on 127.0.0.1:port."""
+    import urllib.request  # only the tests reading /metrics need it
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as r:
+        text = r.read().decode(errors="replace")
+    out = {}
+    for line in text.split("\n"):
+        m = re.match(r"^" + re.escape(name) + r"(\{[^}]*\})?\s+(\S+)$", line)
+        if m:
+            out[m.group(1) or ""] = float(m.group(2))
+    return out
+
+
+class QueryCapture:
+    """The DNS queries (IPv4 UDP to port 53) that arrive on one interface, seen with an
+    AF_PACKET socket (root): what a client really sent, whatever the server counts. Use
+    drain() before and after the client runs; as a context manager it closes the socket."""
+
+    ETH_P_IP = 0x0800
+    PACKET_OUTGOING = 4
+
+    def __init__(self, ifname):
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(self.ETH_P_IP))
+        self.sock.bind((ifname, self.ETH_P_IP))
+        self.sock.setblocking(False)
+
+    def drain(self):
+        """[(qname, qtype name)] of the queries received since the last drain, in order."""
+        out = []
+        while True:
+            try:
+                frame, addr = self.sock.recvfrom(65535)
+            except BlockingIOError:
+                return out
+            if addr[2] == self.PACKET_OUTGOING:
+                continue
+            query = self._query(frame[14:])
+            if query is not None:
+                out.append(query)
+
+    @staticmethod
+    def _query(ip):
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 17:
+            return None
+        udp = ip[(ip[0] & 0xF) * 4:]
+        if len(udp) < 8 + 12 or struct.unpack("!H", udp[2:4])[0] != 53:
+            return None
+        dns = udp[8:]
+        if dns[2] & 0x80:  # a reply, not a query
+            return None
+        labels, pos = [], 12
+        while pos < len(dns) and dns[pos] != 0:
+            length = dns[pos]
+            if length > 63:
+                return None
+            labels.append(dns[pos + 1:pos + 1 + length].decode(errors="replace"))
+            pos += 1 + length
+        if pos + 3 > len(dns):
+            return None
+        (qtype,) = struct.unpack("!H", dns[pos + 1:pos + 3])
+        names = {v: k for k, v in QTYPES.items()}
+        return ".".join(labels) + ".", names.get(qtype, f"TYPE{qtype}")
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

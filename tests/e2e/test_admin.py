@@ -96,7 +96,7 @@ def test_ready_and_metrics(c, binary, workdir):
     dns_port, http_port = free_port(), free_port()
     # --no-watch: writing the FIFO must not start a reload that would wait on it again.
     p = Process([binary, "--manifests", fifo, "--listen", f"127.0.0.1:{dns_port}",
-                 "--metrics", f"127.0.0.1:{http_port}", "--no-watch"])
+                 "--metrics", f"127.0.0.1:{http_port}", "--no-forward", "--no-watch"])
     log = ""
     try:
         c.check(wait_http(http_port, "/health", 200), "/health is 200 while the zone loads")
@@ -134,7 +134,7 @@ def test_broken_reload_metric(c, binary, workdir):
         f.write(SERVICE.format(name="a", ip="10.96.5.1"))
     dns_port, http_port = free_port(), free_port()
     p = Process([binary, "--manifests", workdir, "--listen", f"127.0.0.1:{dns_port}",
-                 "--metrics", f"127.0.0.1:{http_port}"])
+                 "--metrics", f"127.0.0.1:{http_port}", "--no-forward"])
     try:
         c.check(wait_http(http_port, "/ready", 200), "ready")
         with open(path, "w") as f:
@@ -158,7 +158,7 @@ def test_lameduck(c, binary, workdir):
         f.write(SERVICE.format(name="a", ip="10.96.5.1"))
     dns_port, http_port = free_port(), free_port()
     p = Process([binary, "--manifests", path, "--listen", f"127.0.0.1:{dns_port}",
-                 "--metrics", f"127.0.0.1:{http_port}", "--lameduck", "1500"])
+                 "--metrics", f"127.0.0.1:{http_port}", "--no-forward", "--lameduck", "1500"])
     try:
         c.check(wait_http(http_port, "/ready", 200), "ready before SIGTERM")
         p.proc.send_signal(signal.SIGTERM)

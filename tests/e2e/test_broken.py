@@ -68,7 +68,7 @@ def test_server_refuses_to_start(c, binary):
     for path, file_name, lines, pattern in CASES:
         full = os.path.join(BROKEN, path)
         what = f"dnsd --manifests {path}"
-        argv = [binary, "--manifests", full, "--listen", f"127.0.0.1:{free_port()}"]
+        argv = [binary, "--manifests", full, "--listen", f"127.0.0.1:{free_port()}", "--no-forward"]
         # run_command kills the process by its PID if it is still running after the timeout.
         rc, output = run_command(argv, timeout=START_TIMEOUT)
         check_exit(c, what, rc, output)

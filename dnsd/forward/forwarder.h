@@ -1,0 +1,91 @@
+// Forwarding of names that are not ours: a queue from the server's workers to one forwarder
+// thread that owns a c-ares channel (driven by its own epoll loop, since c-ares 1.18 has no
+// event thread), the answer cache, failover, SERVFAIL when every upstream fails, and the
+// loop probe.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnsd/base/result.h"
+#include "dnsd/forward/upstream.h"
+
+namespace dnsd::forward {
+
+struct Options {
+  std::vector<Upstream> upstreams;  // tried in order: the first is preferred
+  int timeout_ms = 2000;            // per try; c-ares doubles it on each round of the list
+  int tries = 2;                    // per upstream (ARES_OPT_TRIES)
+  size_t cache_capacity = 9984;     // entries; 0 disables the cache (CoreDNS defaults)
+  uint32_t max_success_ttl = 3600, max_denial_ttl = 1800;
+  size_t max_concurrent = 10000;  // queries in flight upstream; above it: REFUSED (CoreDNS)
+  size_t max_queued = 65536;      // submitted, not yet taken by the thread; above: dropped
+
+  // "" when usable, else why not (no upstream, bad timeout...).
+  std::string validate() const;
+};
+
+// Where a reply goes: opaque to forward/, given back with the reply.
+struct Client {
+  int fd = -1;
+  sockaddr_storage peer{};
+  socklen_t peer_len = 0;
+  bool tcp = false;
+  uint64_t connection = 0;
+  size_t limit = 512;  // max reply size for UDP (QueryView::udpLimit())
+  // Our partial answer (an ExternalName's CNAME) the reply is spliced onto by Deliver;
+  // empty for a plain forwarded query.
+  std::vector<uint8_t> prefix;
+};
+
+class Forwarder {
+ public:
+  // Called on the forwarder thread, one reply at a time; must not throw or block for long.
+  using Deliver = std::function<void(const Client&, const uint8_t* reply, size_t size)>;
+
+  struct Stats {
+    uint64_t requests = 0;  // submitted
+    uint64_t failures = 0;  // answered SERVFAIL by us: every upstream failed, or garbage
+    uint64_t cache_hits = 0;
+    uint64_t cache_misses = 0;    // = queries sent upstream
+    uint64_t refused = 0;         // over max_concurrent
+    uint64_t dropped = 0;         // queue full, or not a parsable query
+    uint64_t latency_us_sum = 0;  // upstream round trips, replies and failures alike
+    uint64_t latency_count = 0;
+  };
+
+  Forwarder(Options options, Deliver deliver);
+  ~Forwarder();  // stops the thread; queries still in flight are dropped
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  // c-ares init, then the thread; sends the loop probe to each upstream (the server's
+  // sockets should be bound first so a probe that comes back is seen). Once only.
+  base::Status start();
+
+  // Thread-safe, cheap, called from server workers: copies the query and queues it. The
+  // reply comes back through Deliver, on the forwarder thread.
+  void submit(const uint8_t* query, size_t size, const Client& client) noexcept;
+
+  Stats stats() const noexcept;
+
+  // "<rand>.<rand>.dnsd-loop-probe.": the HINFO query start() sends to each upstream. When
+  // it comes back to us (forwarded here by an upstream), that is a forwarding loop. The
+  // forwarder recognises it among submitted queries by itself (answers SERVFAIL, does not
+  // forward it again); a server that catches it earlier calls sawLoopProbe().
+  std::string loopProbeName() const;
+  void sawLoopProbe() noexcept;
+  bool loopDetected() const noexcept;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dnsd::forward
