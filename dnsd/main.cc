@@ -49,6 +49,9 @@ void addZoneOptions(CLI::App& app, Config& c) {
       ->default_val("insecure")->check(CLI::IsMember({"disabled", "insecure", "verified"}));
   app.add_flag("--endpoint-pod-names", c.endpoint_pod_names,
                "name headless endpoints without hostname by their Pod's name, not dashed IP");
+  app.add_flag("--autopath", c.autopath,
+               "server-side search path for Pod clients: X.NS.svc.DOMAIN that does not exist "
+               "is answered from X.svc.DOMAIN, X.DOMAIN or X upstream, as a CNAME");
   app.add_flag("--ptr-single", c.ptr_single,
                "one PTR per IP: the most specific name (the headless endpoint name)");
 }

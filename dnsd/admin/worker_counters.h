@@ -92,6 +92,11 @@ class alignas(64) WorkerCounters {
     response_size_.observe(sizeBucket(response_size), response_size);
   }
   void countAutopathHit() noexcept { bump(autopath_hits_); }
+  // A query handed to the forwarder: a request now; its response is the forwarder's
+  // (dnsd_forward_* metrics).
+  void countForwarded(Proto proto, uint16_t qtype) noexcept {
+    bump(requests_[static_cast<size_t>(proto)][typeBucket(qtype)]);
+  }
 
   // Adds this worker's counts to `totals`; safe from any thread while the owner counts.
   void addTo(CounterTotals& totals) const noexcept;

@@ -31,7 +31,7 @@ class Responder {
                      static_cast<uint8_t>(apex.size()));
     const zone::Node* node = snap_.find(q_.qname_lower, q_.qname_size, q_.suffix_hash[0]);
     if (!node) {
-      if (podName()) return;
+      if (podName() || autopath()) return;
       return negative(Rcode::NxDomain, zone, qnameOwner(zone));
     }
     answerAt(*node, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0);
@@ -80,6 +80,81 @@ class Responder {
     std::memcpy(rr + 12, ip->bytes.data(), size);
     wire::RRsetView view{family, 1, rr, static_cast<uint32_t>(12 + size), 0xFFFF};
     w_.put(Section::Answer, view, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0);
+    return true;
+  }
+
+  // --autopath (CoreDNS autopath, REFERENCE B12): a Pod in NS asked X.NS.svc.DOMAIN, the
+  // first step of its search list, and it does not exist. Walk the rest of the list here:
+  // X.svc.DOMAIN, X.DOMAIN, then X upstream; answer the first hit as a CNAME from the name
+  // asked to the name found, plus its records. One round trip instead of four or more.
+  bool autopath() {
+    if (!r_.client || !snap_.autopath()) return false;
+    const zone::Node* domain = snap_.searchDomainOf(*r_.client);
+    if (!domain || domain->name_size >= q_.qname_size) return false;
+    size_t cut = q_.qname_size - domain->name_size;
+    const uint8_t* suffix = snap_.nameOf(*domain);
+    if (!labelBoundary(cut) || std::memcmp(q_.qname_lower + cut, suffix, domain->name_size) != 0)
+      return false;
+    // The rest of the search list: drop the namespace label, then "svc".
+    for (int step = 0; step < 2; ++step) {
+      suffix += suffix[0] + 1u;
+      if (searchHit(cut, suffix)) return true;
+    }
+    if (!r_.can_forward) return false;
+    uint8_t name[wire::kMaxNameLength];
+    std::memcpy(name, q_.qname_lower, cut);
+    name[cut] = 0;
+    return writeSearchCname(name, cut + 1, nullptr);
+  }
+
+  bool labelBoundary(size_t at) const {
+    for (int i = 0; i < q_.label_count; ++i)
+      if (q_.label_offset[i] == at) return true;
+    return false;
+  }
+
+  // X + suffix (uncompressed, lowercase); when it exists, the CNAME to it and its answer.
+  bool searchHit(size_t cut, const uint8_t* suffix) {
+    uint8_t name[wire::kMaxNameLength];
+    size_t suffix_size = 0;
+    while (suffix[suffix_size] != 0) suffix_size += suffix[suffix_size] + 1u;
+    ++suffix_size;
+    if (cut + suffix_size > wire::kMaxNameLength) return false;
+    std::memcpy(name, q_.qname_lower, cut);
+    std::memcpy(name + cut, suffix, suffix_size);
+    const zone::Node* node = snap_.find(name, cut + suffix_size, nameHash(name));
+    return node && writeSearchCname(name, cut + suffix_size, node);
+  }
+
+  static uint64_t nameHash(const uint8_t* name) {
+    uint8_t starts[wire::kMaxLabels];
+    int n = 0;
+    for (size_t i = 0; name[i] != 0 && n < static_cast<int>(wire::kMaxLabels); i += name[i] + 1u)
+      starts[n++] = static_cast<uint8_t>(i);
+    uint64_t h = wire::kRootHash;
+    while (n > 0) h = wire::hashLabel(h, name + starts[--n]);
+    return h;
+  }
+
+  // The CNAME from the question to `name`, then the answer at `node` (ours), or, for a name
+  // that is not ours (node null), a request to resolve it upstream (chase_at).
+  bool writeSearchCname(const uint8_t* name, size_t size, const zone::Node* node) {
+    uint8_t rr[12 + wire::kMaxNameLength];
+    wire::store16(rr, static_cast<uint16_t>(10 + size));
+    wire::store16(rr + 2, type::CNAME);
+    wire::store16(rr + 4, wire::kClassIn);
+    wire::store32(rr + 6, snap_.zone(zone_).ttl);
+    wire::store16(rr + 10, static_cast<uint16_t>(size));
+    std::memcpy(rr + 12, name, size);
+    wire::RRsetView view{type::CNAME, 1, rr, static_cast<uint32_t>(12 + size), 0};
+    if (!w_.put(Section::Answer, view, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0)) return true;
+    r_.autopath_hit = true;
+    wire::Owner target{w_.namesWritten()[0], nullptr, 0};
+    if (!node) {
+      if (q_.qtype != type::CNAME) r_.chase_at = target.pointer;
+      return true;
+    }
+    answerAt(*node, ownerOf(static_cast<uint32_t>(node - &snap_.node(0)), target), 1);
     return true;
   }
 
@@ -195,6 +270,7 @@ Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::S
                Response& r, uint32_t rotate) noexcept {
   r.rcode = Rcode::NoError;
   r.chase_at = 0;
+  r.autopath_hit = false;
   switch (status) {
     case wire::ParseStatus::Drop: return Outcome::Drop;
     case wire::ParseStatus::FormErr: return errorResponse(q, Rcode::FormErr, r), Outcome::Answered;

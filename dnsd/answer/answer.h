@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dnsd/base/ip.h"
 #include "dnsd/wire/query.h"
 #include "dnsd/wire/writer.h"
 #include "dnsd/zone/snapshot.h"
@@ -26,6 +27,11 @@ struct Response {
   // offset of that name in the buffer, uncompressed, for the caller to resolve upstream and
   // splice in (REFERENCE A9). 0: none.
   uint16_t chase_at = 0;
+  // In: the client's address (for --autopath), and whether names that are not ours may be
+  // resolved upstream for it. Out: the answer came from the server-side search path.
+  const base::IpAddress* client = nullptr;
+  bool can_forward = false;
+  bool autopath_hit = false;
 };
 
 // A bare error response (e.g. REFUSED when a name that is not ours may not be forwarded).

@@ -32,6 +32,7 @@ struct Config {
   std::string pods = "insecure";  // disabled | insecure | verified
   bool endpoint_pod_names = false;
   bool ptr_single = false;
+  bool autopath = false;
   bool watch = true;  // reload when a manifest changes (inotify)
   int threads = 0;  // UDP workers; 0: one per core
   int tcp_idle_timeout_ms = 10000;

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "dnsd/answer/answer.h"
+#include "dnsd/server/recursion.h"
 #include "dnsd/wire/splice.h"
 #include "dnsd/wire/query.h"
 #include "dnsd/zone/snapshot.h"
@@ -18,17 +19,28 @@ struct Handler {
   uint8_t rcode = 0;      // of the last response
   bool forward = false;  // the last query is for the forwarder (handle returned 0)
   uint16_t chase_at = 0;  // the last answer ends in a CNAME out of our zones, named there
+  bool autopath_hit = false;
 
   // Returns the response size, or 0 when there is nothing to send now: the query is dropped,
   // or (forward set) it must go upstream, which `may_forward` allows. The caller still
   // checks the client against the recursion policy and calls refuse() if it may not.
+  // `peer` (may be null) is the client, for --autopath; `recursion` says whether it may have
+  // names resolved upstream.
   size_t handle(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_capacity, bool tcp,
-                const zone::Snapshot* snapshot, bool may_forward) noexcept {
+                const zone::Snapshot* snapshot, bool may_forward,
+                const sockaddr_storage* peer = nullptr,
+                const RecursionPolicy* recursion = nullptr) noexcept {
     forward = false;
     chase_at = 0;
     wire::ParseStatus status = wire::parseQuery(in, in_size, query);
     answer::Response r{out, tcp ? out_capacity : query.udpLimit(), 0, wire::Rcode::NoError};
     if (r.capacity > out_capacity) r.capacity = out_capacity;
+    base::IpAddress client;
+    if (peer && snapshot && snapshot->autopath()) {
+      client = RecursionPolicy::peerAddress(*peer);
+      r.client = &client;
+      r.can_forward = may_forward && recursion && recursion->allows(*peer);
+    }
     switch (answer::answer(query, status, snapshot, r, rotate++)) {
       case answer::Outcome::Drop: return 0;
       case answer::Outcome::Forward:
@@ -41,6 +53,7 @@ struct Handler {
       case answer::Outcome::Answered: break;
     }
     rcode = static_cast<uint8_t>(r.rcode);
+    autopath_hit = r.autopath_hit;
     if (may_forward) {
       chase_at = r.chase_at;
       out[3] |= 0x80;  // RA: recursion is available here (CoreDNS: RA reflects forward)

@@ -42,6 +42,7 @@ base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t s
                                              : zone::PodNames::Insecure;
   options.endpoint_pod_names = config.endpoint_pod_names;
   options.ptr_single = config.ptr_single;
+  options.autopath = config.autopath;
   options.reverse_cidrs = {config.cluster.service_cidr, config.cluster.pod_cidr};
   return options;
 }

@@ -27,6 +27,13 @@ class RecursionPolicy {
   }
 
   bool allows(const sockaddr_storage& peer) const noexcept {
+    base::IpAddress ip = peerAddress(peer);
+    for (const auto& cidr : allowed_)
+      if (cidr.contains(ip)) return true;
+    return false;
+  }
+
+  static base::IpAddress peerAddress(const sockaddr_storage& peer) noexcept {
     base::IpAddress ip;
     if (peer.ss_family == AF_INET) {
       std::memcpy(ip.bytes.data(), &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
@@ -40,9 +47,7 @@ class RecursionPolicy {
         std::memcpy(ip.bytes.data(), a.s6_addr, 16);
       }
     }
-    for (const auto& cidr : allowed_)
-      if (cidr.contains(ip)) return true;
-    return false;
+    return ip;
   }
 
  private:

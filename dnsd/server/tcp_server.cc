@@ -159,7 +159,11 @@ void TcpServer::answerFrames(int fd, Connection& c) {
     uint64_t start = monotonicNs();
     size_t size = answerFrame(c.in.data() + pos + 2, len, fd, c, snapshot);
     pos += 2 + len;
-    if (size == 0) continue;
+    if (size == 0) {
+      if (handler_.forward || handler_.chase_at)
+        counters_.countForwarded(admin::Proto::Tcp, handler_.query.qtype);
+      continue;
+    }
     counters_.countRequest(admin::Proto::Tcp, handler_.query.qtype, handler_.rcode, len, size,
                            monotonicNs() - start);
     wire::store16(response_.data(), static_cast<uint16_t>(size));
@@ -174,12 +178,14 @@ void TcpServer::answerFrames(int fd, Connection& c) {
 size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
                               const zone::Snapshot* snapshot) {
   uint8_t* out = response_.data() + 2;
-  size_t size = handler_.handle(in, len, out, wire::kMaxMessage, true, snapshot,
-                                shared_.forwarder != nullptr);
-  if (!handler_.forward && !handler_.chase_at) return size;
   sockaddr_storage peer{};
   socklen_t peer_len = sizeof peer;
-  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+  if (snapshot && snapshot->autopath()) getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+  size_t size = handler_.handle(in, len, out, wire::kMaxMessage, true, snapshot,
+                                shared_.forwarder != nullptr, &peer, shared_.recursion);
+  if (handler_.autopath_hit) counters_.countAutopathHit();
+  if (!handler_.forward && !handler_.chase_at) return size;
+  if (peer.ss_family == 0) getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
   if (!shared_.recursion->allows(peer)) return handler_.chase_at ? size : handler_.refuse(out, wire::kMaxMessage);
   forward::Client client;
   client.fd = fd;

@@ -49,7 +49,8 @@ size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* s
   const uint8_t* in = in_[i].data();
   size_t len = in_msgs_[i].msg_len;
   size_t size = handler_.handle(in, len, out, kMaxResponse, false, snapshot,
-                                shared_.forwarder != nullptr);
+                                shared_.forwarder != nullptr, &peers_[i], shared_.recursion);
+  if (handler_.autopath_hit) counters_.countAutopathHit();
   if (handler_.chase_at && shared_.recursion->allows(peers_[i])) {
     forward::Client client;
     client.fd = fd;
@@ -99,7 +100,11 @@ void UdpWorker::drain(int fd) {
     for (int i = 0; i < got; ++i) {
       if (!validPeer(peers_[i]) || (in_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
       size_t size = answerOne(fd, i, out_[out].data(), snapshot);
-      if (size == 0) continue;
+      if (size == 0) {
+        if (handler_.forward || handler_.chase_at)
+          counters_.countForwarded(admin::Proto::Udp, handler_.query.qtype);
+        continue;
+      }
       // One clock read per query: the time since the previous one is this query's.
       uint64_t now = monotonicNs();
       counters_.countRequest(admin::Proto::Udp, handler_.query.qtype, handler_.rcode,

@@ -250,7 +250,7 @@ Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl,
 }
 
 ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& options) {
-  ZoneContent zone{options.domain, {}, {}, {}, options.ttl};
+  ZoneContent zone{options.domain, {}, {}, {}, options.ttl, {}};
   const wire::Name& apex = options.domain;
   uint32_t ttl = options.ttl;
   auto ns_name = *apex.child("dns")->child("ns");
@@ -270,6 +270,10 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
     if (!name.isRoot()) ServiceRecords(rs, name, options, zone.records).build();
   }
   podRecords(cluster, options, zone);
+  if (options.autopath)
+    for (const auto& p : cluster.pods)
+      if (auto domain = svc.child(p.meta.ns); domain && !p.terminating)
+        for (const auto& ip : p.ips) zone.pod_search.emplace_back(ip, *domain);
   return zone;
 }
 
@@ -325,7 +329,7 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
       return !(other == apex) && apex.isSubdomainOf(other);
     });
     if (nested) continue;
-    ZoneContent zone{apex, {}, {}, {}, options.ttl};
+    ZoneContent zone{apex, {}, {}, {}, options.ttl, {}};
     zone.records.push_back(soaRecord(apex, options.domain, options.ttl, options.serial, options.ttl));
     zone.records.push_back(
         nameRecord(apex, wire::type::NS, options.ttl, *options.domain.child("dns")->child("ns")));

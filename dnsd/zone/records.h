@@ -35,6 +35,7 @@ struct RecordOptions {
   PodNames pods = PodNames::Insecure;     // kubeadm's CoreDNS configuration
   bool endpoint_pod_names = false;        // CoreDNS `endpoint_pod_names`
   bool ptr_single = false;                // one PTR per IP: the most specific name
+  bool autopath = false;                  // server-side search path for known Pod clients
   // The reverse zones dnsd is authoritative for cover these and every address it serves.
   std::vector<base::Cidr> reverse_cidrs;
 };
@@ -49,6 +50,8 @@ struct ZoneContent {
   // at query time (REFERENCE B1).
   std::vector<wire::Name> pod_parents;
   uint32_t ttl = 5;  // of records made at query time
+  // --autopath: each Pod IP and its namespace's search domain NS.svc.DOMAIN.
+  std::vector<std::pair<base::IpAddress, wire::Name>> pod_search;
 };
 
 // The cluster zone `options.domain`: SOA, NS, schema version, and every Service's names.

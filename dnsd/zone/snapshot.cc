@@ -49,6 +49,13 @@ int Snapshot::zoneOfName(const uint8_t* name, size_t room) const noexcept {
   }
 }
 
+const Node* Snapshot::searchDomainOf(const base::IpAddress& client) const noexcept {
+  auto it = std::lower_bound(pod_search_.begin(), pod_search_.end(), client,
+                             [](const auto& entry, const base::IpAddress& ip) { return entry.first < ip; });
+  if (it == pod_search_.end() || !(it->first == client)) return nullptr;
+  return &nodes_[it->second];
+}
+
 const StoredRRset* Snapshot::rrset(const Node& node, uint16_t type) const noexcept {
   const StoredRRset* r = rrsetsOf(node);
   for (uint16_t i = 0; i < node.rrset_count; ++i)
@@ -223,6 +230,11 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   hashTable();
   zoneInfo(zones);
   linkTargets();
+  for (const auto& zone : zones)
+    for (const auto& [ip, domain] : zone.pod_search)
+      if (const Node* n = snap_->find(domain.data(), domain.size(), domain.hash()))
+        snap_->pod_search_.emplace_back(ip, static_cast<uint32_t>(n - snap_->nodes_.data()));
+  std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
   // The blob no longer grows: turn stored offsets into pointers.
   auto fix = [&](StoredRRset& r) {
     r.view.data = snap_->blob_.data() + reinterpret_cast<uintptr_t>(r.view.data);

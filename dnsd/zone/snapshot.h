@@ -60,6 +60,9 @@ class Snapshot {
   uint32_t link(uint32_t links, uint16_t i) const noexcept { return links_[links + i]; }
   const uint8_t* nameOf(const Node& node) const noexcept { return names_.data() + node.name_offset; }
   const ZoneInfo& zone(int index) const noexcept { return zones_[index]; }
+  // --autopath: the node of NS.svc.DOMAIN for a Pod's address, or nullptr.
+  const Node* searchDomainOf(const base::IpAddress& client) const noexcept;
+  bool autopath() const noexcept { return !pod_search_.empty(); }
   size_t zoneCount() const noexcept { return zones_.size(); }
 
   uint32_t serial() const { return serial_; }
@@ -77,6 +80,7 @@ class Snapshot {
   std::vector<uint32_t> table_;  // node index + 1; 0 is empty
   uint64_t mask_ = 0;
   std::vector<ZoneInfo> zones_;
+  std::vector<std::pair<base::IpAddress, uint32_t>> pod_search_;  // sorted: IP -> node
   uint32_t serial_ = 0;
   size_t record_count_ = 0;
 };

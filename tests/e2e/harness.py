@@ -16,6 +16,10 @@ with an unspecified working directory, so data paths are resolved from this file
   run_dig_batch asks many questions with one dig; match_rrs compares a section
   with expected RRs in presentation format (strings or regexes).
 - raw_exchange: send hand-made bytes over UDP or TCP, for malformed packets.
+- ZoneServer: a dnsd serving zone files only, as an independent upstream; keeps its port
+  across stop/start. PodNamespace: a network namespace + veth + /etc/netns resolv.conf set
+  up like a Pod's (root). QueryCapture: the DNS queries arriving on an interface.
+  metric_samples: one family from /metrics.
 """
 
 import ipaddress

@@ -354,3 +354,42 @@ TEST_CASE("endpoint-pod-names names endpoints without hostname by their Pod") {
                           "cassandra-0.db-headless.default.svc.cluster.local.",
                           "10.1.244.10.in-addr.arpa. 5 IN PTR web-7d4b9.web.default.svc.cluster.local."});
 }
+
+TEST_CASE("autopath walks a known Pod's search path and answers with a CNAME") {
+  auto options = defaultOptions();
+  options.autopath = true;
+  auto snap = testSnapshot(options);
+  auto run = [&](const char* name, const char* client_ip, bool can_forward) {
+    auto query = testing::makeQuery(name, "A");
+    wire::QueryView q;
+    auto status = wire::parseQuery(query.data(), query.size(), q);
+    std::vector<uint8_t> buf(512);
+    answer::Response r{buf.data(), buf.size(), 0, {}};
+    auto client = ip(client_ip);
+    r.client = &client;
+    r.can_forward = can_forward;
+    REQUIRE(answer::answer(q, status, snap.get(), r, 0) == answer::Outcome::Answered);
+    return std::pair{testing::parse(buf.data(), r.size), r};
+  };
+  // web-7d4b9 (10.244.1.10) is a Pod in default: looking up "web.default", its first search
+  // step is web.default.default.svc.cluster.local, then web.default.svc.cluster.local.
+  auto [hit, r1] = run("web.default.default.svc.cluster.local.", "10.244.1.10", false);
+  CHECK(hit.rcode == 0);
+  CHECK(r1.autopath_hit);
+  CHECK(hit.answer == std::vector<std::string>{
+                          "web.default.default.svc.cluster.local. 5 IN CNAME "
+                          "web.default.svc.cluster.local.",
+                          "web.default.svc.cluster.local. 5 IN A 10.96.0.20"});
+  // Not a known Pod: the plain NXDOMAIN.
+  auto [miss, r2] = run("web.default.default.svc.cluster.local.", "10.244.9.9", false);
+  CHECK(miss.rcode == 3);
+  CHECK_FALSE(r2.autopath_hit);
+  // Nothing in the cluster: with forwarding, a CNAME to the bare name to resolve upstream.
+  auto [out, r3] = run("www.example.org.default.svc.cluster.local.", "10.244.1.10", true);
+  CHECK(out.answer == std::vector<std::string>{
+                          "www.example.org.default.svc.cluster.local. 5 IN CNAME "
+                          "www.example.org."});
+  CHECK(r3.chase_at != 0);
+  // Without forwarding for this client: the plain NXDOMAIN.
+  CHECK(run("www.example.org.default.svc.cluster.local.", "10.244.1.10", false).first.rcode == 3);
+}
