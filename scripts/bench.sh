@@ -13,5 +13,5 @@ scripts/deps.sh
 ninja -C build-release dnsd/dnsd
 dnsd=$(pwd)/build-release/dnsd/dnsd
 exec "$bench/peers.sh" --n 1000 --gen dnsblast --peers "knot nsd null" \
-  --cmd "$dnsd --manifests {manifests} --listen 127.0.0.1:{port} --threads 1 --no-watch --log-level warn" \
+  --cmd "$dnsd --manifests {manifests} --listen 127.0.0.1:{port} --threads 1 --no-watch --no-forward --log-level warn" \
   --cmd-name dnsd "$@"
