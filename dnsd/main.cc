@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "dnsd/server/loader.h"
+#include "dnsd/server/query_log.h"
 #include "dnsd/server/server.h"
 #include "dnsd/zone/presentation.h"
 
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   Config config;
   std::vector<std::string> listens;
   std::string log_level = "info";
+  std::string log_format = "text";
   CLI::App app{"dnsd: cluster DNS for Kubernetes manifests (the job CoreDNS does)"};
   app.add_option("--manifests", config.manifests,
                  "manifest file or directory (*.yaml, *.yml, *.json, recursive); repeatable")
@@ -132,6 +134,11 @@ int main(int argc, char** argv) {
       ->default_val(1024)->check(CLI::Range(1, 1000000));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->default_val("info")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", log_format, "text, or json for log collectors")
+      ->default_val("text")->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--log-queries", config.log_queries,
+               "one line per query (client, id, type, name, protocol, size, DO, buffer, rcode, "
+               "flags, response size, duration), written asynchronously");
   addZoneOptions(app, config);
 
   Config check_config;
@@ -151,7 +158,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  dnsd::server::setUpLogging(log_format, config.log_queries);
   if (*check_cmd) return check(check_config);
   if (*records_cmd) return records(records_config);
 

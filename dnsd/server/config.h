@@ -46,6 +46,7 @@ struct Config {
   uint32_t cache_max_success_ttl = 3600;
   uint32_t cache_max_denial_ttl = 1800;
   int upstream_timeout_ms = 2000;
+  bool log_queries = false;
   std::string metrics;  // ADDR:PORT of /metrics /health /ready; empty: off
   int lameduck_ms = 0;  // keep answering this long after SIGTERM, /ready saying 503
 };

@@ -211,7 +211,8 @@ int run(const Config& config) {
 
   auto policy = recursionPolicy(config);
   if (!policy) return fail(policy.error());
-  Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), holder, metrics, nullptr, &*policy};
+  Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), holder, metrics, nullptr, &*policy,
+                config.log_queries};
   TcpServer tcp(sockets->tcp, shared, config.tcp_idle_timeout_ms, config.tcp_max_connections);
   auto forwarder = startForwarder(config, tcp);
   if (!forwarder) return fail(forwarder.error());

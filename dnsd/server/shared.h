@@ -18,6 +18,7 @@ struct Shared {
   admin::Metrics& metrics;
   forward::Forwarder* forwarder = nullptr;  // null: names that are not ours get REFUSED
   const RecursionPolicy* recursion = nullptr;
+  bool log_queries = false;
 
   bool mayForward(const sockaddr_storage& peer) const noexcept {
     return forwarder && recursion->allows(peer);

@@ -1,5 +1,7 @@
 #include "dnsd/server/tcp_server.h"
 
+#include "dnsd/server/query_log.h"
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -164,8 +166,15 @@ void TcpServer::answerFrames(int fd, Connection& c) {
         counters_.countForwarded(admin::Proto::Tcp, handler_.query.qtype);
       continue;
     }
+    uint64_t took = monotonicNs() - start;
     counters_.countRequest(admin::Proto::Tcp, handler_.query.qtype, handler_.rcode, len, size,
-                           monotonicNs() - start);
+                           took);
+    if (shared_.log_queries) {
+      sockaddr_storage peer{};
+      socklen_t peer_len = sizeof peer;
+      getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+      logQuery(peer, handler_.query, true, handler_.rcode, response_.data() + 2, size, took);
+    }
     wire::store16(response_.data(), static_cast<uint16_t>(size));
     c.out.insert(c.out.end(), response_.begin(), response_.begin() + 2 + size);
   }

@@ -1,5 +1,7 @@
 #include "dnsd/server/udp_worker.h"
 
+#include "dnsd/server/query_log.h"
+
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -109,6 +111,9 @@ void UdpWorker::drain(int fd) {
       uint64_t now = monotonicNs();
       counters_.countRequest(admin::Proto::Udp, handler_.query.qtype, handler_.rcode,
                              in_msgs_[i].msg_len, size, now - last);
+      if (shared_.log_queries)
+        logQuery(peers_[i], handler_.query, false, handler_.rcode, out_[out].data(), size,
+                 now - last);
       last = now;
       out_iov_[out] = {out_[out].data(), size};
       msghdr& h = out_msgs_[out].msg_hdr;

@@ -11,6 +11,8 @@ Behaviours:
     dnsd_zone_services counts the Services; a broken reload shows in
     dnsd_reload_total{result="failure"}.
   - With --lameduck, after SIGTERM /ready says 503 while DNS is still answered.
+  - --log-queries --log-format json: one JSON line per query naming client, ID, type, the
+    name as asked, protocol, rcode, flags and duration; other log lines are JSON too.
 """
 
 import os
@@ -171,10 +173,42 @@ def test_lameduck(c, binary, workdir):
         p.stop()
 
 
+def test_query_log(c, binary, workdir):
+    import json
+    path = os.path.join(workdir, "a.yaml")
+    with open(path, "w") as f:
+        f.write(SERVICE.format(name="a", ip="10.96.5.1"))
+    dns_port, http_port = free_port(), free_port()
+    p = Process([binary, "--manifests", path, "--listen", f"127.0.0.1:{dns_port}", "--no-forward",
+                 "--metrics", f"127.0.0.1:{http_port}", "--log-queries", "--log-format", "json"])
+    try:
+        c.check(wait_http(http_port, "/ready", 200), "ready")
+        run_dig(dns_port, "A.Default.svc.cluster.local")
+        run_dig(dns_port, "nope.default.svc.cluster.local", "AAAA", tcp=True)
+        time.sleep(0.3)
+    finally:
+        log = p.stop()
+    lines = [l for l in log.splitlines() if l.strip()]
+    try:
+        records = [json.loads(l) for l in lines]
+    except ValueError as e:
+        c.check(False, "every log line is JSON", f"{e}\n{log}")
+        return
+    queries = [r["msg"] for r in records if r.get("logger") == "query"]
+    c.expect_equal(len(queries), 2, "one query log line per query", log)
+    if len(queries) == 2:
+        c.check(re.search(r'^127\.0\.0\.1:\d+ - \d+ "A IN A\.Default\.svc\.cluster\.local\. udp '
+                          r'\d+ false \d+" NOERROR qr,aa,rd \d+ [0-9.]+s$', queries[0]),
+                "the UDP line: client, id, type, name as asked, proto, rcode, flags", queries[0])
+        c.check(' tcp ' in queries[1] and "NXDOMAIN" in queries[1] and '"AAAA IN' in queries[1],
+                "the TCP line names tcp, AAAA and NXDOMAIN", queries[1])
+
+
 def main():
     binary = harness.binary_from_argv("test_admin")
     c = Checks("test_admin")
-    for test in (test_ready_and_metrics, test_broken_reload_metric, test_lameduck):
+    for test in (test_ready_and_metrics, test_broken_reload_metric, test_lameduck,
+                 test_query_log):
         with tempfile.TemporaryDirectory(prefix="dnsd-admin-") as workdir:
             c.run(test, c, binary, workdir)
     c.finish()
