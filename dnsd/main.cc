@@ -132,6 +132,9 @@ int main(int argc, char** argv) {
       ->default_val(10000)->check(CLI::Range(100, 3600000));
   app.add_option("--tcp-max-conns", config.tcp_max_connections, "TCP connections at most")
       ->default_val(1024)->check(CLI::Range(1, 1000000));
+  app.add_option("--tcp-max-queries", config.tcp_max_queries,
+                 "queries on one TCP connection before it is closed (0: no cap)")
+      ->default_val(0);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->default_val("info")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--log-format", log_format, "text, or json for log collectors")

@@ -37,6 +37,7 @@ struct Config {
   int threads = 0;  // UDP workers; 0: one per core
   int tcp_idle_timeout_ms = 10000;
   int tcp_max_connections = 1024;
+  uint64_t tcp_max_queries = 0;  // per connection; 0: no cap
   // Forwarding of names that are not ours (forward/). Empty upstreams: /etc/resolv.conf.
   bool forward = true;
   std::vector<std::string> upstreams;

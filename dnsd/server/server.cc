@@ -213,7 +213,8 @@ int run(const Config& config) {
   if (!policy) return fail(policy.error());
   Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), holder, metrics, nullptr, &*policy,
                 config.log_queries};
-  TcpServer tcp(sockets->tcp, shared, config.tcp_idle_timeout_ms, config.tcp_max_connections);
+  TcpServer tcp(sockets->tcp, shared, config.tcp_idle_timeout_ms, config.tcp_max_connections,
+                config.tcp_max_queries);
   auto forwarder = startForwarder(config, tcp);
   if (!forwarder) return fail(forwarder.error());
   shared.forwarder = forwarder->get();

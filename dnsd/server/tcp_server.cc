@@ -25,11 +25,12 @@ constexpr size_t kMaxPending = 256 * 1024;  // unsent responses before we stop r
 }  // namespace
 
 TcpServer::TcpServer(std::vector<int> listen_fds, const Shared& shared, int idle_timeout_ms,
-                     int max_connections)
+                     int max_connections, uint64_t max_queries)
     : listen_fds_(std::move(listen_fds)),
       stop_fd_(shared.stop_fd),
       idle_timeout_ms_(idle_timeout_ms),
       max_connections_(static_cast<size_t>(max_connections)),
+      max_queries_(max_queries),
       snapshot_(shared.holder),
       counters_(shared.metrics.registerWorker()),
       shared_(shared) {
@@ -143,6 +144,7 @@ void TcpServer::readable(int fd) {
       closeConnection(fd);
       return;
     }
+    if (c.in.empty()) c.frame_start_ms = nowMs();
     c.in.insert(c.in.end(), buf, buf + n);
     c.last_active_ms = nowMs();
     if (c.in.size() > 2 + wire::kMaxMessage) break;
@@ -155,12 +157,13 @@ void TcpServer::readable(int fd) {
 void TcpServer::answerFrames(int fd, Connection& c) {
   size_t pos = 0;
   const zone::Snapshot* snapshot = snapshot_.current();
-  while (c.in.size() - pos >= 2) {
+  while (c.in.size() - pos >= 2 && !(max_queries_ && c.queries >= max_queries_)) {
     size_t len = wire::load16(c.in.data() + pos);
     if (c.in.size() - pos - 2 < len) break;
     uint64_t start = monotonicNs();
     size_t size = answerFrame(c.in.data() + pos + 2, len, fd, c, snapshot);
     pos += 2 + len;
+    ++c.queries;
     if (size == 0) {
       if (handler_.forward || handler_.chase_at)
         counters_.countForwarded(admin::Proto::Tcp, handler_.query.qtype);
@@ -179,7 +182,9 @@ void TcpServer::answerFrames(int fd, Connection& c) {
     c.out.insert(c.out.end(), response_.begin(), response_.begin() + 2 + size);
   }
   c.in.erase(c.in.begin(), c.in.begin() + pos);
-  flush(fd, c);
+  if (pos) c.frame_start_ms = c.in.empty() ? 0 : nowMs();
+  if (!flush(fd, c)) return;
+  if (max_queries_ && c.queries >= max_queries_ && c.out.empty()) closeConnection(fd);
 }
 
 // The response to one framed query in response_ (after the length), or 0: dropped, or
@@ -238,17 +243,24 @@ bool TcpServer::flush(int fd, Connection& c) {
   return true;
 }
 
+// Safe to call twice: an fd no longer ours may already belong to another thread's socket.
 void TcpServer::closeConnection(int fd) {
+  if (connections_.erase(fd) == 0) return;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
-  connections_.erase(fd);
 }
 
+// At most every 100 ms: a sweep costs a walk over every connection.
 void TcpServer::expireIdle() {
   int64_t now = nowMs();
+  if (now - last_sweep_ms_ < 100) return;
+  last_sweep_ms_ = now;
   std::vector<int> idle;
-  for (const auto& [fd, c] : connections_)
-    if (now - c.last_active_ms > idle_timeout_ms_) idle.push_back(fd);
+  for (const auto& [fd, c] : connections_) {
+    bool slow = c.frame_start_ms && now - c.frame_start_ms > idle_timeout_ms_;
+    bool done = max_queries_ && c.queries >= max_queries_ && c.out.empty();
+    if (now - c.last_active_ms > idle_timeout_ms_ || slow || done) idle.push_back(fd);
+  }
   for (int fd : idle) closeConnection(fd);
 }
 

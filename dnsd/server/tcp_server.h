@@ -17,8 +17,10 @@ namespace dnsd::server {
 
 class TcpServer {
  public:
+  // A connection is closed when idle for `idle_timeout_ms`, when one query takes longer than
+  // that to arrive (a slow sender holds no slot for long), or after `max_queries`.
   TcpServer(std::vector<int> listen_fds, const Shared& shared, int idle_timeout_ms,
-            int max_connections);
+            int max_connections, uint64_t max_queries = 0);
   ~TcpServer();
   void run();  // returns when stop_fd becomes readable
   // Thread-safe: a forwarded reply for connection (fd, id); dropped if it has closed since.
@@ -30,6 +32,8 @@ class TcpServer {
     std::vector<uint8_t> out;
     size_t out_done = 0;
     int64_t last_active_ms = 0;
+    int64_t frame_start_ms = 0;  // first byte of the query being received; 0: none
+    uint64_t queries = 0;
     uint64_t id = 0;  // unique for the process: fds are reused, ids are not
   };
   struct Delivery {
@@ -53,6 +57,8 @@ class TcpServer {
   int epoll_fd_ = -1;
   int idle_timeout_ms_;
   size_t max_connections_;
+  uint64_t max_queries_;  // 0: no cap
+  int64_t last_sweep_ms_ = 0;
   zone::SnapshotReader snapshot_;
   admin::WorkerCounters& counters_;
   Handler handler_;

@@ -9,6 +9,10 @@ Behaviours:
   - More connections than --tcp-max-conns are refused while the others keep working.
   - A second dnsd on the same address fails to start and says the address is in use.
   - A malformed --listen value is refused with an example of the right form.
+  - Slow senders (200 connections writing one byte at a time) do not hold their slot: a
+    query that takes longer than the idle timeout to arrive closes its connection, and UDP
+    and new TCP clients are answered promptly all along (issue 7).
+  - --tcp-max-queries closes a connection after that many answers.
 """
 
 import os
@@ -100,6 +104,57 @@ def test_bad_listen(c, binary):
     c.check(rc not in (0, None) and "ADDR:PORT" in out, "a malformed --listen is explained", out)
 
 
+def test_slow_senders(c, binary):
+    with Server(binary, MANIFESTS, c, name="slowloris",
+                extra_args=["--tcp-idle-timeout", "1000", "--tcp-max-conns", "300"]) as s:
+        slow = []
+        for _ in range(200):
+            try:
+                slow.append(socket.create_connection(("127.0.0.1", s.port), timeout=2))
+            except OSError:
+                break
+        c.expect_equal(len(slow), 200, "200 slow connections opened")
+        packet = frame(make_query(NAME, "A", qid=5))
+        worst_udp = worst_tcp = 0.0
+        closed = 0
+        for step in range(4):
+            for sock in slow:
+                try:
+                    sock.send(packet[step:step + 1])
+                except OSError:
+                    pass
+            start = time.monotonic()
+            c.check(parse_header(s.raw(make_query(NAME, "A", qid=6))) is not None,
+                    f"UDP answered while slow senders hold connections (step {step})")
+            worst_udp = max(worst_udp, time.monotonic() - start)
+            start = time.monotonic()
+            reply = s.raw(make_query(NAME, "A", qid=7), tcp=True, timeout=2)
+            c.check(reply is not None, f"a new TCP client is answered (step {step})")
+            worst_tcp = max(worst_tcp, time.monotonic() - start)
+            time.sleep(0.6)
+        for sock in slow:
+            sock.settimeout(0.5)
+            try:
+                closed += sock.recv(1) == b""
+            except OSError:
+                closed += 1
+            sock.close()
+        print(f"slow senders: worst UDP {worst_udp * 1000:.0f} ms, worst new TCP "
+              f"{worst_tcp * 1000:.0f} ms, {closed} of {len(slow)} slow connections closed")
+        c.check(worst_udp < 0.5 and worst_tcp < 0.5, "answers stay prompt (< 0.5 s)")
+        c.expect_equal(closed, len(slow), "every slow connection was closed by its deadline")
+
+
+def test_max_queries(c, binary):
+    with Server(binary, MANIFESTS, c, name="max-queries",
+                extra_args=["--tcp-max-queries", "2"]) as s:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=2) as sock:
+            sock.sendall(b"".join(frame(make_query(NAME, "A", qid=i)) for i in (1, 2, 3)))
+            got = [read_reply(sock) for _ in range(3)]
+        c.check(got[0] is not None and got[1] is not None, "the first two queries are answered")
+        c.check(got[2] is None, "then the connection is closed (--tcp-max-queries 2)")
+
+
 def main():
     binary = harness.binary_from_argv("test_tcp")
     c = Checks("test_tcp")
@@ -110,6 +165,8 @@ def main():
         c.run(test_max_connections, c, s)
         c.run(test_address_in_use, c, binary, s)
     c.run(test_bad_listen, c, binary)
+    c.run(test_slow_senders, c, binary)
+    c.run(test_max_queries, c, binary)
     c.finish()
 
 
