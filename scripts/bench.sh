@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=${DNSD_BENCH:-../shared/bench}
+export BENCH_WORK=${BENCH_WORK:-/tmp/dnsd-bench}  # never write into shared/
 [ -x "$bench/peers.sh" ] || { echo "bench: no harness at $bench (set DNSD_BENCH)" >&2; exit 1; }
 scripts/deps.sh
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true

@@ -1,12 +1,16 @@
 #include "dnsd/manifest/load.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+#include <optional>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -22,6 +26,38 @@ namespace fs = std::filesystem;
 
 std::string where(const std::string& file, int line) {
   return line > 0 ? file + ":" + std::to_string(line) : file;
+}
+
+// yaml-cpp 0.7 (Debian 12) loops forever in YAML::LoadAll, allocating a null document per
+// turn, when a document starts with a token no node can start with ("," or "!tag ,":
+// jbeder/yaml-cpp#1040, fixed upstream by #1319 after 0.8.0). So a first pass over the
+// parser's events, which builds nothing, counts the documents: each real one reads at least
+// one byte, so more documents than bytes means the parser is stuck. Found by fuzz_manifest.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+void checkParserProgresses(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (size_t documents = 0; parser.HandleNextDocument(counter);) {
+    if (++documents > text.size() + 1)
+      throw YAML::ParserException(counter.start, "a document cannot start here");
+  }
 }
 
 // Empty documents (`---` alone, a file of comments) are allowed; anything else must be an
@@ -95,6 +131,7 @@ base::Result<std::string> readFile(const std::string& path) {
 base::Status loadText(const std::string& text, const std::string& file, cluster::Inputs& into) {
   // Every exception stops here; ManifestError already carries object, field and line.
   try {
+    checkParserProgresses(text);
     for (const YAML::Node& document : YAML::LoadAll(text)) readDocument(document, file, into);
   } catch (const ManifestError& e) {
     return base::Error{e.message(), where(file, e.line())};
@@ -108,17 +145,65 @@ base::Status loadText(const std::string& text, const std::string& file, cluster:
   return base::Ok{};
 }
 
-base::Result<cluster::Inputs> load(const std::vector<std::string>& paths) {
-  cluster::Inputs inputs;
-  for (const std::string& path : paths) {
-    base::Result<std::vector<std::string>> files = manifestFiles(path);
-    if (!files) return files.error();
-    for (const std::string& file : *files) {
-      base::Result<std::string> text = readFile(file);
-      if (!text) return text.error();
-      ++inputs.files;
-      if (base::Status status = loadText(*text, file, inputs); !status) return status.error();
+namespace {
+
+template <typename T>
+void append(std::vector<T>& into, std::vector<T>& from) {
+  into.insert(into.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+}
+
+void merge(cluster::Inputs& into, cluster::Inputs& from) {
+  append(into.namespaces, from.namespaces);
+  append(into.services, from.services);
+  append(into.pods, from.pods);
+  append(into.workloads, from.workloads);
+  append(into.slices, from.slices);
+  for (const auto& [kind, n] : from.skipped_kinds) into.skipped_kinds[kind] += n;
+  for (const auto& [kind, n] : from.read_kinds) into.read_kinds[kind] += n;
+}
+
+// Reads and parses files[i] for every i, on up to one thread per core: YAML parsing is the
+// bulk of a large cluster's startup. Each file fills its own Inputs.
+void loadEach(const std::vector<std::string>& files, std::vector<cluster::Inputs>& parts,
+              std::vector<std::optional<base::Error>>& errors) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < files.size();) {
+      base::Result<std::string> text = readFile(files[i]);
+      if (!text) {
+        errors[i] = text.error();
+        continue;
+      }
+      if (base::Status status = loadText(*text, files[i], parts[i]); !status)
+        errors[i] = status.error();
     }
+  };
+  size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()),
+                                     files.size(), 16});
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace
+
+base::Result<cluster::Inputs> load(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    base::Result<std::vector<std::string>> found = manifestFiles(path);
+    if (!found) return found.error();
+    append(files, *found);
+  }
+  std::vector<cluster::Inputs> parts(files.size());
+  std::vector<std::optional<base::Error>> errors(files.size());
+  loadEach(files, parts, errors);
+  // Merged in file order, so the result (and the first error) never depends on timing.
+  cluster::Inputs inputs;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (errors[i]) return *errors[i];
+    merge(inputs, parts[i]);
+    ++inputs.files;
   }
   return inputs;
 }

@@ -1,5 +1,7 @@
 #include "dnsd/server/loader.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 
 #include "dnsd/manifest/load.h"
@@ -28,6 +30,17 @@ std::string Loaded::summary() const {
 
 namespace {
 
+// Debug-level timings of the load's stages, for whoever profiles a slow start.
+struct Stopwatch {
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  void lap(const char* what) {
+    auto now = std::chrono::steady_clock::now();
+    spdlog::debug("load: {} in {:.1f} ms", what,
+                  std::chrono::duration<double, std::milli>(now - last).count());
+    last = now;
+  }
+};
+
 base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t serial) {
   auto domain = wire::Name::parse(config.cluster_domain);
   if (!domain || domain->isRoot())
@@ -52,18 +65,22 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
                                                    Loaded& loaded) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
+  Stopwatch watch;
   auto inputs = manifest::load(config.manifests);
   if (!inputs) return inputs.error();
+  watch.lap("manifests read");
   loaded.inputs_summary.files = inputs->files;
   loaded.inputs_summary.read_kinds = inputs->read_kinds;
   loaded.inputs_summary.skipped_kinds = inputs->skipped_kinds;
   auto cluster = cluster::normalize(std::move(*inputs), config.cluster);
   if (!cluster) return cluster.error();
+  watch.lap("cluster normalized");
   loaded.services = cluster->services.size();
   for (const auto& s : cluster->services) loaded.endpoints += s.endpoints.size();
   loaded.pods = cluster->pods.size();
   loaded.warnings = std::move(cluster->warnings);
   auto zones = zone::allZones(*cluster, *options);
+  watch.lap("records made");
   for (const auto& path : config.zone_files) {
     auto file = zonefile::load(path);
     if (!file) return file.error();
@@ -82,8 +99,10 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
   Loaded loaded;
   auto content = zones(config, serial, loaded);
   if (!content) return content.error();
+  Stopwatch watch;
   auto snapshot = zone::buildSnapshot(std::move(*content), serial);
   if (!snapshot) return snapshot.error();
+  watch.lap("snapshot built");
   loaded.snapshot = *snapshot;
   loaded.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

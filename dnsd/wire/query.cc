@@ -5,6 +5,8 @@
 namespace dnsd::wire {
 namespace {
 
+constexpr uint16_t kTypeTsig = 250;
+
 // The question name must be uncompressed: it is the first name in the message, so a
 // pointer could only point into the header.
 bool parseQname(const uint8_t* p, size_t size, size_t& pos, QueryView& q) noexcept {
@@ -32,24 +34,33 @@ bool parseQname(const uint8_t* p, size_t size, size_t& pos, QueryView& q) noexce
   return true;
 }
 
-// Skips a possibly compressed name in a record after the question.
+// Skips a possibly compressed name in a record after the question, checking it as a reader
+// that follows it would: every pointer goes to a prior occurrence after the header (RFC 1035
+// §4.1.4), so there are no loops and no forward or out-of-packet pointers, and the name is
+// at most 255 bytes. `pos` ends after the name's first pointer or its root label.
 bool skipName(const uint8_t* p, size_t size, size_t& pos) noexcept {
-  for (int labels = 0; labels < 128; ++labels) {
-    if (pos >= size) return false;
-    uint8_t len = p[pos];
-    if (len == 0) {
-      ++pos;
-      return true;
-    }
+  size_t at = pos, length = 0;
+  bool jumped = false;
+  for (;;) {
+    if (at >= size) return false;
+    uint8_t len = p[at];
     if ((len & 0xC0) == 0xC0) {
-      if (pos + 2 > size) return false;
-      pos += 2;  // we never follow it: only the record's extent matters here
-      return true;
+      if (at + 2 > size) return false;
+      size_t target = (len & 0x3Fu) << 8 | p[at + 1];
+      if (!jumped) pos = at + 2;
+      jumped = true;
+      if (target < kHeaderSize || target >= at) return false;
+      at = target;
+      continue;
     }
-    if (len > kMaxLabelLength) return false;
-    pos += 1 + len;
+    if (len > kMaxLabelLength) return false;  // 0x40 and 0x80 label types
+    length += 1 + len;
+    if (length > kMaxNameLength) return false;
+    if (len == 0) break;
+    at += 1 + len;
   }
-  return false;
+  if (!jumped) pos = at + 1;
+  return true;
 }
 
 ParseStatus parseAdditional(const uint8_t* p, size_t size, size_t pos, uint16_t count,
@@ -60,6 +71,8 @@ ParseStatus parseAdditional(const uint8_t* p, size_t size, size_t pos, uint16_t 
     uint16_t type = load16(p + pos);
     uint16_t rdlen = load16(p + pos + 8);
     if (pos + 10 + rdlen > size) return ParseStatus::FormErr;
+    // RFC 8945 §5.1: a TSIG anywhere but last is FORMERR (dnsd does not verify TSIG).
+    if (type == kTypeTsig && i + 1 != count) return ParseStatus::FormErr;
     if (type == type::OPT) {
       // RFC 6891 §6.1.1: one OPT, owned by the root.
       if (q.has_edns || !root_owner) return ParseStatus::FormErr;
