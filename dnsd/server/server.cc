@@ -1,5 +1,6 @@
 #include "dnsd/server/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -59,6 +60,9 @@ std::mutex reload_mutex;
 
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   holder.publish(loaded.snapshot);
+  // Parsing leaves the heap full of freed YAML nodes: give them back to the system, or a
+  // 50,000-Service cluster keeps ~200 MB resident for a 45 MB zone.
+  malloc_trim(0);
   const auto& snap = *loaded.snapshot;
   metrics.setZone(loaded.services, snap.recordCount(), snap.nodeCount(), snap.serial());
   metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
