@@ -4,6 +4,8 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -162,13 +164,28 @@ void merge(cluster::Inputs& into, cluster::Inputs& from) {
   for (const auto& [kind, n] : from.read_kinds) into.read_kinds[kind] += n;
 }
 
-// Reads and parses files[i] for every i, on up to one thread per core: YAML parsing is the
-// bulk of a large cluster's startup. Each file fills its own Inputs.
-void loadEach(const std::vector<std::string>& files, std::vector<cluster::Inputs>& parts,
+// What identifies a file's contents without reading it; a pipe has no identity (inode 0).
+struct FileId {
+  uint64_t inode = 0, size = 0;
+  int64_t mtime_ns = 0;
+};
+
+FileId fileId(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  return {static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+// Reads and parses files[i] for every i whose `parsed[i]` is false, on up to one thread per
+// core: YAML parsing is the bulk of a large cluster's startup. Each file fills its own Inputs.
+void loadEach(const std::vector<std::string>& files, const std::vector<bool>& parsed,
+              std::vector<cluster::Inputs>& parts,
               std::vector<std::optional<base::Error>>& errors) {
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < files.size();) {
+      if (parsed[i]) continue;
       base::Result<std::string> text = readFile(files[i]);
       if (!text) {
         errors[i] = text.error();
@@ -188,7 +205,7 @@ void loadEach(const std::vector<std::string>& files, std::vector<cluster::Inputs
 
 }  // namespace
 
-base::Result<cluster::Inputs> load(const std::vector<std::string>& paths) {
+base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache* cache) {
   std::vector<std::string> files;
   for (const std::string& path : paths) {
     base::Result<std::vector<std::string>> found = manifestFiles(path);
@@ -197,11 +214,30 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths) {
   }
   std::vector<cluster::Inputs> parts(files.size());
   std::vector<std::optional<base::Error>> errors(files.size());
-  loadEach(files, parts, errors);
+  std::vector<FileId> ids(files.size());
+  std::vector<bool> cached(files.size(), false);
+  for (size_t i = 0; cache && i < files.size(); ++i) {
+    ids[i] = fileId(files[i]);
+    auto it = cache->entries_.find(files[i]);
+    if (ids[i].inode && it != cache->entries_.end() && it->second.inode == ids[i].inode &&
+        it->second.size == ids[i].size && it->second.mtime_ns == ids[i].mtime_ns) {
+      parts[i] = it->second.inputs;
+      cached[i] = true;
+    }
+  }
+  loadEach(files, cached, parts, errors);
   // Merged in file order, so the result (and the first error) never depends on timing.
   cluster::Inputs inputs;
   for (size_t i = 0; i < files.size(); ++i) {
     if (errors[i]) return *errors[i];
+  }
+  if (cache) {
+    std::map<std::string, Cache::Entry> entries;
+    for (size_t i = 0; i < files.size(); ++i)
+      if (ids[i].inode) entries[files[i]] = {ids[i].inode, ids[i].size, ids[i].mtime_ns, parts[i]};
+    cache->entries_ = std::move(entries);  // files gone since are forgotten
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
     merge(inputs, parts[i]);
     ++inputs.files;
   }

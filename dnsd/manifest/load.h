@@ -2,6 +2,8 @@
 // yaml-cpp stays behind this boundary: its exceptions become base::Error with file and line.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,7 +16,25 @@ namespace dnsd::manifest {
 // (sorted, so the order is stable). Multi-document YAML, `kind: List`. Unknown kinds are
 // counted in Inputs::skipped_kinds. The first error stops the load and names file, line,
 // object and field: "apps.yaml:12: Service default/web: spec.ports[0].port: not a number".
-base::Result<cluster::Inputs> load(const std::vector<std::string>& paths);
+//
+// With a cache, a file whose inode, size and modification time are unchanged since the last
+// load is not parsed again: a reload after one file changed parses that file only.
+class Cache;
+base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache* cache = nullptr);
+
+class Cache {
+ public:
+  size_t size() const { return entries_.size(); }
+
+ private:
+  friend base::Result<cluster::Inputs> load(const std::vector<std::string>&, Cache*);
+  struct Entry {
+    uint64_t inode = 0, size = 0;
+    int64_t mtime_ns = 0;
+    cluster::Inputs inputs;
+  };
+  std::map<std::string, Entry> entries_;
+};
 
 // One YAML/JSON text; `file` is only used in messages. Appends to `into`.
 base::Status loadText(const std::string& text, const std::string& file, cluster::Inputs& into);

@@ -62,11 +62,11 @@ base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t s
 
 // Manifests → normalized cluster → every zone's records; `loaded` gets the counts.
 base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_t serial,
-                                                   Loaded& loaded) {
+                                                   Loaded& loaded, manifest::Cache* cache) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
   Stopwatch watch;
-  auto inputs = manifest::load(config.manifests);
+  auto inputs = manifest::load(config.manifests, cache);
   if (!inputs) return inputs.error();
   watch.lap("manifests read");
   loaded.inputs_summary.files = inputs->files;
@@ -94,10 +94,10 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
 
 }  // namespace
 
-base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
+base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache) {
   auto start = std::chrono::steady_clock::now();
   Loaded loaded;
-  auto content = zones(config, serial, loaded);
+  auto content = zones(config, serial, loaded, cache);
   if (!content) return content.error();
   Stopwatch watch;
   auto snapshot = zone::buildSnapshot(std::move(*content), serial);
@@ -111,7 +111,7 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial) {
 
 base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial) {
   Loaded unused;
-  return zones(config, serial, unused);
+  return zones(config, serial, unused, nullptr);
 }
 
 }  // namespace dnsd::server

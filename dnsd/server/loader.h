@@ -7,6 +7,7 @@
 
 #include "dnsd/base/result.h"
 #include "dnsd/cluster/cluster.h"
+#include "dnsd/manifest/load.h"
 #include "dnsd/server/config.h"
 #include "dnsd/zone/records.h"
 #include "dnsd/zone/snapshot.h"
@@ -24,7 +25,9 @@ struct Loaded {
   std::string summary() const;  // one line for the startup log
 };
 
-base::Result<Loaded> loadZone(const Config& config, uint32_t serial);
+// `cache` (kept by the server across reloads) spares re-parsing unchanged manifest files.
+base::Result<Loaded> loadZone(const Config& config, uint32_t serial,
+                              manifest::Cache* cache = nullptr);
 
 // The zones' records without building a snapshot, for `dnsd records`.
 base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial);

@@ -55,8 +55,10 @@ base::Result<Sockets> bindAll(const Config& config, int workers) {
   return s;
 }
 
-// Reloads may come from SIGHUP and inotify at once: one at a time.
+// Reloads may come from SIGHUP and inotify at once: one at a time. The parsed manifests of
+// the last load, so a reload parses only files that changed.
 std::mutex reload_mutex;
+manifest::Cache manifest_cache;
 
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   holder.publish(loaded.snapshot);
@@ -71,7 +73,7 @@ void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics&
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   std::lock_guard lock(reload_mutex);
   auto current = holder.get();
-  auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0));
+  auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0), &manifest_cache);
   if (!loaded) {
     metrics.reloadFailed();
     spdlog::error("reload failed: {} (the previous zone keeps serving)", loaded.error().str());
@@ -191,7 +193,7 @@ int run(const Config& config) {
     spdlog::error("{}", http.error().str());
     return 1;
   }
-  auto loaded = loadZone(config, nextSerial(0));
+  auto loaded = loadZone(config, nextSerial(0), &manifest_cache);
   if (!loaded) {
     spdlog::error("{}", loaded.error().str());
     return 1;
