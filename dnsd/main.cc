@@ -13,15 +13,15 @@ namespace {
 
 using dnsd::server::Config;
 
-// Validators that turn text into the typed Config fields.
+// An option whose text `parse` turns into `field` (parse returns an optional).
 template <typename T, typename Parse>
-std::function<bool(const std::vector<std::string>&)> into(T& field, Parse parse, const char* what) {
-  return [&field, parse, what](const std::vector<std::string>& values) {
-    auto v = parse(values.back());
-    if (!v) throw CLI::ValidationError(what, "\"" + values.back() + "\" is not valid");
-    field = *v;
-    return true;
-  };
+void addParsed(CLI::App& app, const char* name, T& field, Parse parse, const char* what,
+               const char* help) {
+  app.add_option_function<std::string>(name, [&field, parse, name, what](const std::string& v) {
+    auto parsed = parse(v);
+    if (!parsed) throw CLI::ValidationError(name, "\"" + v + "\" is not " + what);
+    field = *parsed;
+  }, help);
 }
 
 void addZoneOptions(CLI::App& app, Config& c) {
@@ -29,21 +29,13 @@ void addZoneOptions(CLI::App& app, Config& c) {
       ->default_val("cluster.local");
   app.add_option("--ttl", c.ttl, "TTL of the cluster records, in seconds")
       ->default_val(5)->check(CLI::Range(0, 3600));
-  app.add_option_function<std::string>("--service-cidr", [&c](const std::string& v) {
-    auto cidr = dnsd::base::Cidr::parse(v);
-    if (!cidr) throw CLI::ValidationError("--service-cidr", "\"" + v + "\" is not a CIDR");
-    c.cluster.service_cidr = *cidr;
-  }, "where ClusterIPs the manifests leave out are allocated (default 10.96.0.0/12)");
-  app.add_option_function<std::string>("--pod-cidr", [&c](const std::string& v) {
-    auto cidr = dnsd::base::Cidr::parse(v);
-    if (!cidr) throw CLI::ValidationError("--pod-cidr", "\"" + v + "\" is not a CIDR");
-    c.cluster.pod_cidr = *cidr;
-  }, "where Pod IPs the manifests leave out are allocated (default 10.244.0.0/16)");
-  app.add_option_function<std::string>("--dns-ip", [&c](const std::string& v) {
-    auto ip = dnsd::base::IpAddress::parse(v);
-    if (!ip) throw CLI::ValidationError("--dns-ip", "\"" + v + "\" is not an IP address");
-    c.dns_ip = *ip;
-  }, "address of ns.dns.DOMAIN (default: the ClusterIP of kube-dns.kube-system, if loaded)");
+  addParsed(app, "--service-cidr", c.cluster.service_cidr, dnsd::base::Cidr::parse, "a CIDR",
+            "where ClusterIPs the manifests leave out are allocated (default 10.96.0.0/12)");
+  addParsed(app, "--pod-cidr", c.cluster.pod_cidr, dnsd::base::Cidr::parse, "a CIDR",
+            "where Pod IPs the manifests leave out are allocated (default 10.244.0.0/16)");
+  addParsed(app, "--dns-ip", c.dns_ip, dnsd::base::IpAddress::parse, "an IP address",
+            "address of ns.dns.DOMAIN (default: the ClusterIP of kube-dns.kube-system, if "
+            "loaded)");
   app.add_option("--pods", c.pods,
                  "Pod IP names A-B-C-D.NS.pod.DOMAIN: disabled, insecure (any address in an "
                  "existing namespace, as kubeadm's CoreDNS) or verified (only a Pod's address)")

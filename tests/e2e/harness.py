@@ -390,11 +390,14 @@ def _recv_exact(sock, n):
 class Server:
     """One dnsd process on 127.0.0.1:PORT. Use as a context manager, or call stop()."""
 
-    def __init__(self, binary, manifests, checks=None, extra_args=(), name="dnsd"):
+    def __init__(self, binary, manifests, checks=None, extra_args=(), name="dnsd",
+                 ready_name="cluster.local", keep_port=False):
         self.binary = binary
         self.manifests = list(manifests)
         self.extra_args = list(extra_args)
         self.name = name
+        self.ready_name = ready_name  # ready once it answers this name's SOA
+        self.keep_port = keep_port    # start() after stop() comes back on the same port
         self.port = None
         self.proc = None
         self.log_path = None
@@ -415,9 +418,13 @@ class Server:
 
     def start(self):
         """Starts dnsd and waits until it answers. Raises RuntimeError if it never does."""
-        self.port = free_port()
-        fd, self.log_path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")
-        self._log_file = os.fdopen(fd, "w")
+        if self.port is None or not self.keep_port:
+            self.port = free_port()
+        if self.log_path is None:
+            fd, self.log_path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")
+            self._log_file = os.fdopen(fd, "w")
+        else:  # restarted: one log for every run
+            self._log_file = open(self.log_path, "a")
         self._log_file.write(f"$ {shlex.join(self.argv())}\n")
         self._log_file.flush()
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
@@ -436,18 +443,13 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it "
                                    f"answered")
-            try:
-                out = subprocess.run(
-                    ["dig", "+short", "+time=1", "+tries=1", "+retry=0", "@127.0.0.1", "-p",
-                     str(self.port), "cluster.local", "SOA"],
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                    timeout=5).stdout
-            except subprocess.TimeoutExpired:
-                out = ""
-            if out.strip() and not out.startswith(";;"):
+            code, out = run_command(["dig", "+short", "+norecurse", "+time=1", "+tries=1",
+                                     "@127.0.0.1", "-p", str(self.port), self.ready_name,
+                                     "SOA"], timeout=5)
+            if code == 0 and out.strip() and not out.startswith(";;"):
                 return
             time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer cluster.local SOA within {timeout} s")
+        raise RuntimeError(f"{self.name} did not answer {self.ready_name} SOA within {timeout} s")
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -538,8 +540,8 @@ def binary_from_argv(name):
 class ZoneServer(Server):
     """A dnsd standing in for an independent DNS server (the "upstream internet"): serves
     zone files, forwards nothing, has no cluster objects. Ready when it answers `ready_name`
-    SOA. Unlike Server it keeps its port across stop() and start(), so a test can stop it
-    and bring it back at the same address."""
+    SOA. It keeps its port across stop() and start(), so a test can stop it and bring it
+    back at the same address."""
 
     def __init__(self, binary, zone_files, ready_name, checks=None, extra_args=(),
                  name="upstream"):
@@ -547,43 +549,8 @@ class ZoneServer(Server):
         args = ["--cluster-domain", "upstream.invalid", "--no-forward", "--no-watch"]
         for z in zone_files:
             args += ["--zone-file", z]
-        super().__init__(binary, [self.empty_dir], checks, args + list(extra_args), name)
-        self.ready_name = ready_name
-
-    def start(self):
-        if self.port is None:
-            self.port = free_port()
-        if self._log_file is None:
-            if self.log_path is None:
-                fd, self.log_path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")
-                self._log_file = os.fdopen(fd, "w")
-            else:
-                self._log_file = open(self.log_path, "a")
-        self._log_file.write(f"$ {shlex.join(self.argv())}\n")
-        self._log_file.flush()
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                     stdout=self._log_file, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def wait_ready(self, timeout=READY_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it "
-                                   f"answered")
-            code, out = run_command(["dig", "+short", "+norecurse", "+time=1", "+tries=1",
-                                     "@127.0.0.1", "-p", str(self.port), self.ready_name,
-                                     "SOA"], timeout=5)
-            if code == 0 and out.strip() and not out.startswith(";;"):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer {self.ready_name} SOA within {timeout} s")
+        super().__init__(binary, [self.empty_dir], checks, args + list(extra_args), name,
+                         ready_name=ready_name, keep_port=True)
 
     def close(self):
         """stop(), and removes the empty manifest directory."""

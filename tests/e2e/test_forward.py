@@ -33,13 +33,10 @@ DATA = os.path.join(harness.DATA, "forward")
 EMPTY = os.path.join(harness.DATA, "forward", "empty")
 
 
-def upstream(binary, c, extra=()):
-    zones = []
-    for z in ("example.org.zone", "company.net.zone"):
-        zones += ["--zone-file", os.path.join(DATA, z)]
-    return Server(binary, [EMPTY], c, name="upstream",
-                  extra_args=["--no-forward",
-                              "--metrics", f"127.0.0.1:{free_port()}"] + zones + list(extra))
+def upstream(binary, c):
+    zones = [os.path.join(DATA, z) for z in ("example.org.zone", "company.net.zone")]
+    return harness.ZoneServer(binary, zones, "example.org", c,
+                              extra_args=["--metrics", f"127.0.0.1:{free_port()}"])
 
 
 def requests_seen(server):
@@ -137,13 +134,17 @@ def main():
     binary = harness.binary_from_argv("test_forward")
     c = Checks("test_forward")
     os.makedirs(EMPTY, exist_ok=True)
-    with upstream(binary, c) as up:
-        with Server(binary, [os.path.join(DATA, "cluster.yaml")], c, name="forwarder",
-                    extra_args=["--upstream", f"127.0.0.1:{up.port}"]) as s:
-            c.run(test_forwarding, c, up, s)
-            c.run(test_cache, c, up, s)
-            c.run(test_external_name, c, up, s)
-        c.run(test_refused_outside_allow_recursion, c, binary, up)
+    up = upstream(binary, c)
+    try:
+        with up:
+            with Server(binary, [os.path.join(DATA, "cluster.yaml")], c, name="forwarder",
+                        extra_args=["--upstream", f"127.0.0.1:{up.port}"]) as s:
+                c.run(test_forwarding, c, up, s)
+                c.run(test_cache, c, up, s)
+                c.run(test_external_name, c, up, s)
+            c.run(test_refused_outside_allow_recursion, c, binary, up)
+    finally:
+        up.close()  # and its empty manifest directory
     c.run(test_dead_upstream, c, binary)
     c.run(test_self_upstream, c, binary)
     c.run(test_loop, c, binary)
