@@ -1,7 +1,11 @@
 #include "dnsd/zone/snapshot.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <cstring>
 
 #include "dnsd/wire/dns.h"
@@ -76,9 +80,17 @@ class SnapshotBuilder {
                                                       uint32_t serial);
 
  private:
-  using Group = std::map<uint16_t, std::vector<const Record*>>;  // type -> RRs
+  // One record, or (record null) one name that exists; sorted by name, then type, the whole
+  // zone's layout follows from one sort instead of a map of maps.
+  struct Item {
+    const std::string* name;  // lowercase wire form, owned by the zones or ancestors_
+    uint16_t type;
+    uint8_t zone;
+    const Record* record;
+  };
   base::Status collect(const std::vector<ZoneContent>& zones);
-  void addNode(const wire::Name& name, uint8_t zone, const wire::Name& apex);
+  void exists(const wire::Name& name, uint8_t zone, const wire::Name& apex);
+  base::Status checkCnames() const;
   void layout();
   void storeRRset(const std::vector<const Record*>& rrs, uint32_t ttl, StoredRRset& out);
   void hashTable();
@@ -86,46 +98,65 @@ class SnapshotBuilder {
   void zoneInfo(const std::vector<ZoneContent>& zones);
 
   std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
-  std::map<wire::Name, std::pair<uint8_t, Group>> names_;  // sorted: stable layout
-  std::map<wire::Name, uint8_t> flags_;
+  std::vector<Item> items_;
+  std::deque<wire::Name> ancestors_;            // empty non-terminals nobody else owns
+  std::unordered_set<std::string_view> seen_;   // names already in items_
+  std::unordered_map<std::string, uint8_t> flags_;
   std::vector<std::pair<uint32_t, const Record*>> pending_links_;  // link slot, record
 };
 
 base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
   for (size_t z = 0; z < zones.size(); ++z) {
     const ZoneContent& zone = zones[z];
-    addNode(zone.apex, static_cast<uint8_t>(z), zone.apex);
+    auto index = static_cast<uint8_t>(z);
+    exists(zone.apex, index, zone.apex);
     for (const auto& name : zone.empty_names)
-      if (name.isSubdomainOf(zone.apex)) addNode(name, static_cast<uint8_t>(z), zone.apex);
+      if (name.isSubdomainOf(zone.apex)) exists(name, index, zone.apex);
     for (const auto& name : zone.pod_parents) {
       if (!name.isSubdomainOf(zone.apex)) continue;
-      addNode(name, static_cast<uint8_t>(z), zone.apex);
-      flags_[name] |= kPodParent;
+      exists(name, index, zone.apex);
+      flags_[name.wire()] |= kPodParent;
     }
     for (const auto& r : zone.records) {
       if (!r.owner.isSubdomainOf(zone.apex))
         return base::Error{r.owner.text() + " is outside zone " + zone.apex.text(), ""};
-      addNode(r.owner, static_cast<uint8_t>(z), zone.apex);
-      auto& rrs = names_[r.owner].second[r.type];
-      bool dup = std::any_of(rrs.begin(), rrs.end(),
-                             [&](const Record* o) { return o->rdata == r.rdata; });
-      if (!dup) rrs.push_back(&r);
+      exists(r.owner, index, zone.apex);
+      items_.push_back({&r.owner.wire(), r.type, index, &r});
     }
   }
-  for (const auto& [name, entry] : names_) {
-    const Group& g = entry.second;
-    if (g.count(wire::type::CNAME) && g.size() > 1)
-      return base::Error{name.text() + " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
-  }
-  return base::Ok{};
+  std::sort(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
+    if (int c = a.name->compare(*b.name)) return c < 0;
+    if (a.type != b.type) return a.type < b.type;
+    if (!a.record || !b.record) return !a.record && b.record;
+    return a.record->rdata < b.record->rdata;
+  });
+  return checkCnames();
 }
 
 // A name and every ancestor up to its zone's apex: empty non-terminals exist (RFC 8020).
-void SnapshotBuilder::addNode(const wire::Name& name, uint8_t zone, const wire::Name& apex) {
-  for (wire::Name n = name;; n = n.parent()) {
-    names_.try_emplace(n, zone, Group{});
-    if (n == apex || n.isRoot()) return;
+void SnapshotBuilder::exists(const wire::Name& name, uint8_t zone, const wire::Name& apex) {
+  if (!seen_.insert(name.wire()).second) return;
+  items_.push_back({&name.wire(), 0, zone, nullptr});
+  for (const wire::Name* n = &name; !(*n == apex) && !n->isRoot();) {
+    wire::Name up = n->parent();
+    if (seen_.count(up.wire())) return;
+    ancestors_.push_back(std::move(up));
+    n = &ancestors_.back();
+    seen_.insert(n->wire());
+    items_.push_back({&n->wire(), 0, zone, nullptr});
   }
+}
+
+// RFC 1034 §3.6.2: a name with a CNAME has no other data.
+base::Status SnapshotBuilder::checkCnames() const {
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (items_[i].type != wire::type::CNAME || !items_[i].record) continue;
+    for (size_t j = i + 1; j < items_.size() && *items_[j].name == *items_[i].name; ++j)
+      if (items_[j].type != wire::type::CNAME)
+        return base::Error{items_[i].record->owner.text() +
+                               " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
+  }
+  return base::Ok{};
 }
 
 void SnapshotBuilder::storeRRset(const std::vector<const Record*>& rrs, uint32_t ttl,
@@ -158,21 +189,46 @@ void SnapshotBuilder::storeRRset(const std::vector<const Record*>& rrs, uint32_t
   snap_->record_count_ += rrs.size();
 }
 
+uint64_t wireHash(const std::string& wire) {
+  uint8_t starts[wire::kMaxLabels];
+  int n = 0;
+  for (size_t i = 0; wire[i] != 0 && n < static_cast<int>(wire::kMaxLabels);
+       i += static_cast<uint8_t>(wire[i]) + 1u)
+    starts[n++] = static_cast<uint8_t>(i);
+  uint64_t h = wire::kRootHash;
+  while (n > 0) h = wire::hashLabel(h, reinterpret_cast<const uint8_t*>(wire.data()) + starts[--n]);
+  return h;
+}
+
+// One node per name, its RRsets in type order; identical records once.
 void SnapshotBuilder::layout() {
-  for (const auto& [name, entry] : names_) {
+  std::vector<const Record*> rrs;
+  for (size_t i = 0; i < items_.size();) {
+    const std::string& name = *items_[i].name;
     Node node;
-    node.hash = name.hash();
+    node.hash = wireHash(name);
     node.name_offset = static_cast<uint32_t>(snap_->names_.size());
     node.name_size = static_cast<uint8_t>(name.size());
-    node.zone = entry.first;
+    node.zone = items_[i].zone;
     if (auto f = flags_.find(name); f != flags_.end()) node.flags = f->second;
     node.first_rrset = static_cast<uint32_t>(snap_->rrsets_.size());
-    node.rrset_count = static_cast<uint16_t>(entry.second.size());
-    snap_->names_.insert(snap_->names_.end(), name.data(), name.data() + name.size());
-    for (const auto& [type, rrs] : entry.second) {
+    snap_->names_.insert(snap_->names_.end(), name.begin(), name.end());
+    for (; i < items_.size() && *items_[i].name == name; ++i) {
+      const Record* r = items_[i].record;
+      if (!r) continue;
+      if (!rrs.empty() && rrs.back()->type != r->type) {
+        snap_->rrsets_.emplace_back();
+        storeRRset(rrs, 0, snap_->rrsets_.back());
+        rrs.clear();
+      }
+      if (rrs.empty() || rrs.back()->rdata != r->rdata) rrs.push_back(r);
+    }
+    if (!rrs.empty()) {
       snap_->rrsets_.emplace_back();
       storeRRset(rrs, 0, snap_->rrsets_.back());
+      rrs.clear();
     }
+    node.rrset_count = static_cast<uint16_t>(snap_->rrsets_.size() - node.first_rrset);
     snap_->nodes_.push_back(node);
   }
 }
