@@ -142,12 +142,24 @@ base::Status checkUnique(const std::vector<T>& sorted) {
   return base::Ok{};
 }
 
+// Pods are made before addresses are allocated: cap the total too, or 300 Deployments of
+// 100,000 replicas each take minutes and gigabytes before the Pod CIDR runs out (found by
+// fuzz_manifest).
+constexpr int64_t kMaxWorkloadPods = 1000000;
+
 base::Status checkReplicas(const std::vector<Workload>& workloads) {
-  for (const Workload& workload : workloads)
+  int64_t total = 0;
+  for (const Workload& workload : workloads) {
     if (workload.replicas > kMaxReplicas)
       return base::Error{subject(workload) + ": replicas " + std::to_string(workload.replicas) +
                              " is more than dnsd's limit of " + std::to_string(kMaxReplicas),
                          workload.meta.source.str()};
+    total += workload.replicas;
+    if (total > kMaxWorkloadPods)
+      return base::Error{subject(workload) + ": the workloads make more than " +
+                             std::to_string(kMaxWorkloadPods) + " Pods, dnsd's limit",
+                         workload.meta.source.str()};
+  }
   return base::Ok{};
 }
 

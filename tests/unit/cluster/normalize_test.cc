@@ -728,3 +728,18 @@ TEST_CASE("the mixed cluster comes out sorted and merged as specified") {
 
 }  // namespace
 }  // namespace dnsd::cluster
+
+TEST_CASE("workloads that would make more than a million Pods are refused before expanding") {
+  dnsd::cluster::Inputs inputs;
+  for (int i = 0; i < 11; ++i) {
+    dnsd::cluster::Workload w;
+    w.meta.name = "d" + std::to_string(i);
+    w.meta.source = {"many.yaml", 10 * i + 1};
+    w.replicas = 100000;
+    inputs.workloads.push_back(w);
+  }
+  auto result = dnsd::cluster::normalize(std::move(inputs), dnsd::cluster::Options{});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().message.find("more than 1000000 Pods") != std::string::npos);
+  CHECK(result.error().where.rfind("many.yaml:", 0) == 0);  // the one that tips it over
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of tests/fuzz/ with clang into ./build-fuzz and runs each for
+# SECONDS (default 60) over a fresh copy of its seed corpus, tests/fuzz/corpus/TARGET/.
+# Prints one line per target and ends with "fuzz: N passed, N failed"; exits non-zero when a
+# target crashed, leaked, hung or ran out of memory. What it found is left in
+# build-fuzz/crashes/TARGET/ (named in the output; replay: build-fuzz/tests/fuzz/TARGET FILE)
+# and its log in build-fuzz/fuzz-logs/TARGET.log.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
+  echo "usage: scripts/fuzz.sh [SECONDS]   (per target, default 60)" >&2
+  exit 2
+fi
+
+# clang and its runtimes (libFuzzer, ASan, UBSan) from Debian, as scripts/deps.sh installs.
+missing=()
+for p in clang libclang-rt-14-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "fuzz: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "fuzz: run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" || exit 1
+fi
+scripts/deps.sh || exit 1
+
+# fuzzer-no-link on every file gives the dnsd libraries the coverage libFuzzer steers by.
+build=build-fuzz
+if [ ! -f "$build/build.ninja" ]; then
+  CC=clang CXX=clang++ meson setup "$build" --buildtype=debugoptimized -Dfuzz=true \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fsanitize=fuzzer-no-link ||
+    { echo "fuzz: 0 passed, 1 failed (meson setup)"; exit 1; }
+fi
+mapfile -t targets < <(meson introspect --targets "$build" | python3 -c '
+import json, sys
+print("\n".join(sorted(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz_"))))')
+if ((${#targets[@]} == 0)); then
+  echo "fuzz: no targets (is -Dfuzz=true set in $build?)"
+  echo "fuzz: 0 passed, 1 failed"
+  exit 1
+fi
+meson compile -C "$build" "${targets[@]}" || { echo "fuzz: 0 passed, 1 failed (build)"; exit 1; }
+
+passed=0
+failed=0
+mkdir -p "$build/fuzz-logs"
+for t in "${targets[@]}"; do
+  corpus="$build/fuzz-corpus/$t" crashes="$build/crashes/$t" log="$build/fuzz-logs/$t.log"
+  rm -rf "$corpus" "$crashes"
+  mkdir -p "$corpus" "$crashes"
+  [ -d "tests/fuzz/corpus/$t" ] && cp tests/fuzz/corpus/"$t"/* "$corpus"/
+  start=$SECONDS
+  "$build/tests/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" >"$log" 2>&1
+  status=$?
+  took=$((SECONDS - start))
+  stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 |
+    sed -E 's/^#([0-9]+)[[:space:]]+DONE +cov: ([0-9]+) +ft: ([0-9]+) +corp: ([0-9]+).*/\1 runs, cov \2, ft \3, corpus \4/')
+  found=$(find "$crashes" -type f ! -name 'slow-unit-*' | sort | tr '\n' ' ')
+  if [ "$status" -eq 0 ] && [ -z "$found" ]; then
+    passed=$((passed + 1))
+    echo "$t: ok in ${took}s (${stats:-no stats})"
+  else
+    failed=$((failed + 1))
+    why=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error:|fuzz check failed' "$log")
+    echo "$t: FAILED in ${took}s, exit $status: ${why:-see $log}; input: ${found:-none}(log $log)"
+  fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
