@@ -10,19 +10,15 @@
 #include "dnsd/base/ip.h"
 #include "dnsd/cluster/cluster.h"
 #include "dnsd/wire/name.h"
+#include "dnsd/zonefile/load.h"
 
 namespace dnsd::zone {
 
-// One resource record. `rdata` is the wire form, names in it uncompressed and lowercase;
-// `target` repeats the domain name inside the rdata (CNAME, NS, PTR, SRV) so the builder
-// can link it to its node for CNAME chasing and additional-section records.
-struct Record {
-  wire::Name owner;
-  uint16_t type = 0;
-  uint32_t ttl = 0;
-  std::string rdata;
-  std::optional<wire::Name> target;
-};
+// One resource record: the zone file reader's type (zonefile::Rr), so records from
+// manifests and from zone files are one kind. `rdata` is the wire form, names in it
+// uncompressed and lowercase; `target` repeats the domain name inside the rdata (CNAME, NS,
+// PTR, MX, SRV) so the builder can link it for CNAME chasing and additional records.
+using Record = zonefile::Rr;
 
 // CoreDNS `pods disabled|insecure|verified` (REFERENCE B1).
 enum class PodNames : uint8_t { Disabled, Insecure, Verified };
