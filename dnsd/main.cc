@@ -136,20 +136,20 @@ int main(int argc, char** argv) {
                "flags, response size, duration), written asynchronously");
   addZoneOptions(app, config);
 
-  Config check_config;
-  auto* check_cmd = app.add_subcommand("check", "validate manifests, print the first error");
-  check_cmd->add_option("paths", check_config.manifests, "manifest files or directories")
-      ->required();
-  check_cmd->add_option("--zone-file", check_config.zone_files, "zone files to check too");
-  addZoneOptions(*check_cmd, check_config);
-
-  Config records_config;
-  auto* records_cmd = app.add_subcommand(
-      "records", "print the zones dnsd would serve, in presentation format, sorted");
-  records_cmd->add_option("paths", records_config.manifests, "manifest files or directories")
-      ->required();
-  records_cmd->add_option("--zone-file", records_config.zone_files, "zone files to print too");
-  addZoneOptions(*records_cmd, records_config);
+  // Offline sub-commands read the same inputs as the server: PATH... and the zone options.
+  auto addPathsCommand = [&app](const char* name, const char* help, Config& c) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->add_option("paths", c.manifests, "manifest files or directories")->required();
+    cmd->add_option("--zone-file", c.zone_files, "zone files too");
+    addZoneOptions(*cmd, c);
+    return cmd;
+  };
+  Config check_config, records_config;
+  auto* check_cmd =
+      addPathsCommand("check", "validate manifests, print the first error", check_config);
+  auto* records_cmd = addPathsCommand(
+      "records", "print the zones dnsd would serve, in presentation format, sorted",
+      records_config);
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
