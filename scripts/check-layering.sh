@@ -15,7 +15,7 @@ declare -A allowed=(
   [admin]="base"
   [server]="base wire cluster manifest zonefile zone answer forward admin"
 )
-declare -A library_owner=([yaml-cpp/]=manifest [ldns/]=zonefile [ares]=forward)
+declare -A library_owner=([yaml-cpp/]=manifest [simdjson]=manifest [ldns/]=zonefile [ares]=forward)
 bad=0
 for dir in dnsd/*/; do
   module=$(basename "$dir")

@@ -10,13 +10,6 @@ namespace {
 // Messages quote values; a hostile manifest must not turn one error into megabytes of log.
 constexpr size_t kMaxQuoted = 64;
 
-// 1-based line of `node`, or `fallback`. yaml-cpp places an implicit null (`key:`) at the
-// start of the next token, often the next line, so nulls take their key's line instead.
-int lineOf(const YAML::Node& node, int fallback) {
-  if (!node.IsDefined() || node.IsNull() || node.Mark().is_null()) return fallback;
-  return node.Mark().line + 1;
-}
-
 std::string join(std::string_view a, std::string_view b, std::string_view separator) {
   if (a.empty()) return std::string(b);
   if (b.empty()) return std::string(a);
@@ -27,7 +20,7 @@ std::string join(std::string_view a, std::string_view b, std::string_view separa
 }
 
 // YAML spells a boolean `true`, `True` or `TRUE`, never `tRUE`.
-bool spells(const std::string& text, std::string_view word) {
+bool spells(std::string_view text, std::string_view word) {
   if (text.size() != word.size()) return false;
   std::string capital(word);
   capital[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(capital[0])));
@@ -38,7 +31,7 @@ bool spells(const std::string& text, std::string_view word) {
 
 // The core schema's booleans plus YAML 1.1's yes/no/on/off, which kubectl (go-yaml v2) reads
 // as booleans too.
-std::optional<bool> parseBool(const std::string& text) {
+std::optional<bool> parseBool(std::string_view text) {
   for (std::string_view word : {"true", "yes", "on", "y"}) {
     if (spells(text, word)) return true;
   }
@@ -55,58 +48,70 @@ std::string lowercase(std::string text) {
   return text;
 }
 
-Field::Field(YAML::Node node, std::string path, int line, const std::string* object)
-    : node_(std::move(node)), path_(std::move(path)), line_(line), object_(object) {}
+Field::Field(const Tree& tree, uint32_t node, std::string path, int line,
+             const std::string* object)
+    : tree_(&tree), node_(node), path_(std::move(path)), line_(line), object_(object) {}
 
-bool Field::present() const { return node_.IsDefined() && !node_.IsNull(); }
+int Field::lineOf(uint32_t index, int fallback) const {
+  const Node& n = tree_->node(index);
+  if (n.kind == Node::Kind::Null || n.line == 0) return fallback;
+  return static_cast<int>(n.line);
+}
+
+bool Field::present() const { return node() && node()->kind != Node::Kind::Null; }
 
 Field Field::operator[](std::string_view key) const {
-  const std::string path = join(path_, key, ".");
-  if (!present()) return Field(YAML::Node(YAML::NodeType::Undefined), path, line_, object_);
-  if (!node_.IsMap()) fail("not a map (found " + describe() + ")");
-  // Iterating rather than node_[key]: it gives the key's line, and never inserts.
-  for (const auto& entry : node_) {
-    if (entry.first.IsScalar() && entry.first.Scalar() == key) {
-      return Field(entry.second, path, lineOf(entry.second, lineOf(entry.first, line_)), object_);
+  std::string path = join(path_, key, ".");
+  if (!present()) return Field(*tree_, Tree::kAbsent, std::move(path), line_, object_);
+  if (!is(Node::Kind::Map)) fail("not a map (found " + describe() + ")");
+  const Node& map = *node();
+  const uint32_t* entries = tree_->childrenOf(map);
+  for (uint32_t i = 0; i + 1 < map.size; i += 2) {
+    const Node& name = tree_->node(entries[i]);
+    if (name.kind == Node::Kind::Scalar && tree_->scalar(name) == key) {
+      const int line = lineOf(entries[i + 1], lineOf(entries[i], line_));
+      return Field(*tree_, entries[i + 1], std::move(path), line, object_);
     }
   }
-  return Field(YAML::Node(YAML::NodeType::Undefined), path, line_, object_);
+  return Field(*tree_, Tree::kAbsent, std::move(path), line_, object_);
 }
 
 std::vector<Field> Field::list() const {
   std::vector<Field> out;
   if (!present()) return out;
-  if (!node_.IsSequence()) fail("not a list (found " + describe() + ")");
-  out.reserve(node_.size());
-  for (const YAML::Node& item : node_) {
-    const std::string path = path_ + "[" + std::to_string(out.size()) + "]";
-    out.emplace_back(item, path, lineOf(item, line_), object_);
+  if (!is(Node::Kind::Sequence)) fail("not a list (found " + describe() + ")");
+  const Node& list = *node();
+  const uint32_t* items = tree_->childrenOf(list);
+  out.reserve(list.size);
+  for (uint32_t i = 0; i < list.size; ++i) {
+    std::string path = path_ + "[" + std::to_string(i) + "]";
+    out.emplace_back(*tree_, items[i], std::move(path), lineOf(items[i], line_), object_);
   }
   return out;
 }
 
 std::string Field::text() const {
   if (!present()) return "";
-  if (!node_.IsScalar()) fail("not a string (found " + describe() + ")");
-  return node_.Scalar();
+  if (!is(Node::Kind::Scalar)) fail("not a string (found " + describe() + ")");
+  return std::string(scalar());
 }
 
 std::string Field::name() const { return lowercase(text()); }
 
 std::optional<bool> Field::boolean() const {
   if (!present()) return std::nullopt;
-  if (!node_.IsScalar()) fail("not true or false (found " + describe() + ")");
+  if (!is(Node::Kind::Scalar)) fail("not true or false (found " + describe() + ")");
   // A quoted "true" is a string to Kubernetes too: the API server rejects it.
   std::optional<bool> value;
-  if (node_.Tag() != "!") value = parseBool(node_.Scalar());
+  if (!node()->quoted) value = parseBool(scalar());
   if (!value) fail(quoted() + " is not true or false");
   return value;
 }
 
 int Field::integer(int min, int max, std::string_view what) const {
   if (!present()) fail("missing");
-  if (!node_.IsScalar()) fail("not " + std::string(what) + " (found " + describe() + ")");
-  const std::string& text = node_.Scalar();
+  if (!is(Node::Kind::Scalar)) fail("not " + std::string(what) + " (found " + describe() + ")");
+  const std::string_view text = scalar();
   const char* end = text.data() + text.size();
   int value = 0;
   // from_chars takes no sign, spaces or fraction, and reports overflow: exactly the check.
@@ -128,16 +133,17 @@ base::IpAddress Field::ip() const {
 cluster::Labels Field::stringMap() const {
   cluster::Labels out;
   if (!present()) return out;
-  if (!node_.IsMap()) fail("not a map (found " + describe() + ")");
-  for (const auto& entry : node_) {
-    const int key_line = lineOf(entry.first, line_);
-    if (!entry.first.IsScalar()) {
-      const Field key(entry.first, path_, key_line, object_);
-      key.fail("not a string key (found " + key.describe() + ")");
-    }
-    const std::string& key = entry.first.Scalar();
-    const Field value(entry.second, join(path_, key, "."), lineOf(entry.second, key_line), object_);
-    out.emplace(key, value.text());
+  if (!is(Node::Kind::Map)) fail("not a map (found " + describe() + ")");
+  const Node& map = *node();
+  const uint32_t* entries = tree_->childrenOf(map);
+  for (uint32_t i = 0; i + 1 < map.size; i += 2) {
+    const int key_line = lineOf(entries[i], line_);
+    const Field key(*tree_, entries[i], path_, key_line, object_);
+    if (!key.is(Node::Kind::Scalar)) key.fail("not a string key (found " + key.describe() + ")");
+    const std::string_view name = key.scalar();
+    const Field value(*tree_, entries[i + 1], join(path_, name, "."),
+                      lineOf(entries[i + 1], key_line), object_);
+    out.emplace(std::string(name), value.text());
   }
   return out;
 }
@@ -147,20 +153,21 @@ void Field::fail(std::string_view what) const {
 }
 
 std::string Field::describe() const {
-  switch (node_.Type()) {
-    case YAML::NodeType::Map:
+  switch (node() ? node()->kind : Node::Kind::Null) {
+    case Node::Kind::Map:
       return "a map";
-    case YAML::NodeType::Sequence:
+    case Node::Kind::Sequence:
       return "a list";
-    case YAML::NodeType::Scalar:
+    case Node::Kind::Scalar:
       return quoted();
-    default:
-      return "nothing";
+    case Node::Kind::Null:
+      break;
   }
+  return "nothing";
 }
 
 std::string Field::quoted() const {
-  std::string text = node_.IsScalar() ? node_.Scalar() : "";
+  std::string text = is(Node::Kind::Scalar) ? std::string(scalar()) : "";
   const bool cut = text.size() > kMaxQuoted;
   if (cut) text.resize(kMaxQuoted);
   // Control characters would garble a log line.

@@ -1,8 +1,6 @@
-// Field: a yaml-cpp node together with the path and line that led to it, so that every
-// manifest error names its object, field and line. Private to manifest/.
+// Field: a node of a parsed manifest (document.h) together with the path and line that led to
+// it, so that every manifest error names its object, field and line. Private to manifest/.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <exception>
 #include <optional>
@@ -13,6 +11,7 @@
 
 #include "dnsd/base/ip.h"
 #include "dnsd/cluster/objects.h"
+#include "dnsd/manifest/document.h"
 
 namespace dnsd::manifest {
 
@@ -37,12 +36,15 @@ class Field {
  public:
   // `object` ("Service default/web") prefixes every message; the caller keeps it alive and
   // may update it once the object's name is known.
-  Field(YAML::Node node, std::string path, int line, const std::string* object);
+  // `node` is an index into `tree`, or Tree::kAbsent; the tree outlives the field.
+  Field(const Tree& tree, uint32_t node, std::string path, int line, const std::string* object);
 
   bool present() const;
   int line() const { return line_; }
   // The same node as the root of a new object: empty path, new message prefix.
-  Field asObject(const std::string* object) const { return Field(node_, "", line_, object); }
+  Field asObject(const std::string* object) const {
+    return Field(*tree_, node_, "", line_, object);
+  }
 
   // Map member; absent if the key is missing or this field is absent; fails on a non-map.
   Field operator[](std::string_view key) const;
@@ -69,7 +71,15 @@ class Field {
   std::string quoted() const;
 
  private:
-  YAML::Node node_;
+  const Node* node() const { return node_ == Tree::kAbsent ? nullptr : &tree_->node(node_); }
+  bool is(Node::Kind kind) const { return node() && node()->kind == kind; }
+  std::string_view scalar() const { return tree_->scalar(*node()); }
+  // 1-based line of `index`, or `fallback`; nulls take their key's line (`fallback`), since a
+  // parser places an implicit null (`key:`) at the next token, often on the next line.
+  int lineOf(uint32_t index, int fallback) const;
+
+  const Tree* tree_;
+  uint32_t node_;
   std::string path_;
   int line_;
   const std::string* object_;

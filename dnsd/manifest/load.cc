@@ -1,8 +1,7 @@
 #include "dnsd/manifest/load.h"
 
 #include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/exceptions.h>
 
 #include <sys/stat.h>
 
@@ -17,6 +16,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "dnsd/manifest/document.h"
 #include "dnsd/manifest/field.h"
 #include "dnsd/manifest/read_object.h"
 
@@ -30,45 +30,15 @@ std::string where(const std::string& file, int line) {
   return line > 0 ? file + ":" + std::to_string(line) : file;
 }
 
-// yaml-cpp 0.7 (Debian 12) loops forever in YAML::LoadAll, allocating a null document per
-// turn, when a document starts with a token no node can start with ("," or "!tag ,":
-// jbeder/yaml-cpp#1040, fixed upstream by #1319 after 0.8.0). So a first pass over the
-// parser's events, which builds nothing, counts the documents: each real one reads at least
-// one byte, so more documents than bytes means the parser is stuck. Found by fuzz_manifest.
-class DocumentCounter : public YAML::EventHandler {
- public:
-  YAML::Mark start;
-  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-void checkParserProgresses(const std::string& text) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentCounter counter;
-  for (size_t documents = 0; parser.HandleNextDocument(counter);) {
-    if (++documents > text.size() + 1)
-      throw YAML::ParserException(counter.start, "a document cannot start here");
-  }
-}
-
 // Empty documents (`---` alone, a file of comments) are allowed; anything else must be an
 // object.
-void readDocument(const YAML::Node& document, const std::string& file, cluster::Inputs& into) {
-  if (!document.IsDefined() || document.IsNull()) return;
+void readDocument(const Tree& tree, uint32_t document, const std::string& file,
+                  cluster::Inputs& into) {
+  const Node& node = tree.node(document);
+  if (node.kind == Node::Kind::Null) return;
   const std::string no_object;
-  const Field root(document, "", document.Mark().line + 1, &no_object);
-  if (!document.IsMap()) {
+  const Field root(tree, document, "", static_cast<int>(node.line), &no_object);
+  if (node.kind != Node::Kind::Map) {
     root.fail("not a Kubernetes object (a map), found " + root.describe());
   }
   readObject(root, file, into);
@@ -133,8 +103,11 @@ base::Result<std::string> readFile(const std::string& path) {
 base::Status loadText(const std::string& text, const std::string& file, cluster::Inputs& into) {
   // Every exception stops here; ManifestError already carries object, field and line.
   try {
-    checkParserProgresses(text);
-    for (const YAML::Node& document : YAML::LoadAll(text)) readDocument(document, file, into);
+    // JSON (`kubectl get -o json`) through simdjson when it is JSON; anything simdjson
+    // rejects is read as YAML, which JSON is a subset of, and whose errors carry a line.
+    Tree tree;
+    if (!looksLikeJson(text) || !parseJson(text, tree)) tree = parseYaml(text);
+    for (const uint32_t document : tree.documents) readDocument(tree, document, file, into);
   } catch (const ManifestError& e) {
     return base::Error{e.message(), where(file, e.line())};
   } catch (const YAML::DeepRecursion& e) {

@@ -419,6 +419,51 @@ TEST_CASE("a JSON List is read like YAML") {
   CHECK(inputs.namespaces.size() == 1);
 }
 
+TEST_CASE("JSON errors name the line, like YAML ones") {
+  const base::Error bad_port = failure(R"({
+    "kind": "Service",
+    "metadata": {"name": "web"},
+    "spec": {
+        "ports": [
+            {"port": 70000}
+        ]
+    }
+})");
+  CHECK(bad_port.where == "t.yaml:6");
+  CHECK(bad_port.message == R"(Service default/web: spec.ports[0].port: "70000" is not a port number (1-65535))");
+  const base::Error missing_name = failure("{\n\"kind\": \"Service\",\n\"metadata\": {}\n}");
+  CHECK(missing_name.where == "t.yaml:3");
+  CHECK(missing_name.message == "Service: metadata.name: missing");
+  // Quoted, "true" is a string, as the API server reads it.
+  const base::Error quoted_bool = failure(
+      R"({"kind": "Service", "metadata": {"name": "a"}, "spec": {"publishNotReadyAddresses": "true"}})");
+  CHECK(quoted_bool.message.find(R"("true" is not true or false)") != std::string::npos);
+}
+
+TEST_CASE("broken JSON is reported by the YAML reader, with its line") {
+  const base::Error unclosed = failure("{\n\"kind\": \"Service\",\n\"metadata\": {\"name\": \"a\"\n");
+  CHECK(unclosed.message.starts_with("YAML: "));
+  CHECK(unclosed.where.starts_with("t.yaml:"));
+  // Objects one after another are not one JSON value: the YAML reader takes them as
+  // documents, and an error in the second names its line.
+  const base::Error second =
+      failure("{\"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}\n{\"kind\": \"Namespace\"}\n");
+  CHECK(second.where == "t.yaml:2");
+  CHECK(second.message == "Namespace: metadata.name: missing");
+  // Not JSON but YAML flow style: read as YAML.
+  CHECK(parse("{kind: Namespace, metadata: {name: a}}").namespaces.at(0) == "a");
+}
+
+TEST_CASE("a JSON object records its line") {
+  const Inputs inputs = parse(R"({"kind": "List", "items": [
+  {"kind": "Namespace", "metadata": {"name": "a"}},
+
+  {"kind": "Service", "metadata": {"name": "w", "namespace": "a"}}
+]})");
+  REQUIRE(inputs.services.size() == 1);
+  CHECK(inputs.services[0].meta.source.line == 4);
+}
+
 TEST_CASE("multi-document YAML with comments, end markers and empty documents") {
   const Inputs inputs = parse(R"(# leading comment
 ---
@@ -642,6 +687,8 @@ TEST_CASE("control characters in a quoted value do not reach the message") {
 TEST_CASE("deeply nested YAML is an error, not a crash") {
   const base::Error flow = failure(std::string(100000, '['));
   CHECK(flow.message.find("nested too deeply") != std::string::npos);
+  const base::Error json = failure("{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+  CHECK(json.message.find("nested too deeply") != std::string::npos);
   std::string block;
   for (int i = 0; i < 5000; ++i) block += std::string(i, ' ') + "a:\n";
   CHECK(failure(block).message.find("nested too deeply") != std::string::npos);
