@@ -1,4 +1,5 @@
 // dnsd: flags and sub-commands → Config → server::run(). No logic of its own.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -74,6 +75,13 @@ int records(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A load builds and frees hundreds of MB of short-lived vectors. By default glibc gives
+  // each block over 128 KiB its own mmap, so every reallocation of a growing vector faults
+  // fresh pages in: a sixth of a 50,000-Service startup. Blocks up to 32 MiB (glibc's cap)
+  // come from the heap instead, whose freed pages the server returns with malloc_trim()
+  // after each load. (The heap's trim threshold and top pad stay at their defaults: raised,
+  // they keep the loader threads' arenas resident, since malloc_trim() only madvises them.)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
   Config config;
   std::vector<std::string> listens;
   std::string log_level = "info";
@@ -117,6 +125,9 @@ int main(int argc, char** argv) {
       ->default_val(0)->check(CLI::Range(0, 600000));
   app.add_flag("!--no-watch", config.watch,
                "do not reload when manifests change (SIGHUP still reloads)");
+  app.add_flag("--reload-cache", config.reload_cache,
+               "keep every manifest file's parsed objects, so a reload re-reads only the files "
+               "that changed: faster reloads of large clusters, for about twice the memory");
   app.add_option("--threads", config.threads, "UDP workers (0: one per core)")
       ->default_val(0)->check(CLI::Range(0, 256));
   app.add_option("--tcp-idle-timeout", config.tcp_idle_timeout_ms,

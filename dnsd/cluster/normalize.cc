@@ -357,6 +357,7 @@ std::vector<ResolvedService> resolveServices(std::vector<Service> services,
   const SliceIndex slice_index = slicesByService(slices);
   const PodIndex pod_index = podsByNamespace(pods);
   std::vector<ResolvedService> resolved;
+  resolved.reserve(services.size());
   for (Service& service : services) {
     std::vector<ResolvedEndpoint> endpoints = endpointsOf(service, slice_index, pod_index);
     resolved.push_back(ResolvedService{std::move(service), std::move(endpoints)});

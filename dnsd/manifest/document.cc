@@ -239,7 +239,7 @@ bool looksLikeJson(std::string_view text) {
 }
 
 bool parseJson(const std::string& text, Tree& tree) {
-  thread_local simdjson::ondemand::parser parser;
+  simdjson::ondemand::parser parser;
   try {
     const simdjson::padded_string padded(text);
     simdjson::ondemand::document document = parser.iterate(padded);

@@ -210,6 +210,13 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
       if (ids[i].inode) entries[files[i]] = {ids[i].inode, ids[i].size, ids[i].mtime_ns, parts[i]};
     cache->entries_ = std::move(entries);  // files gone since are forgotten
   }
+  size_t services = 0, slices = 0;
+  for (const cluster::Inputs& part : parts) {
+    services += part.services.size();
+    slices += part.slices.size();
+  }
+  inputs.services.reserve(services);
+  inputs.slices.reserve(slices);
   for (size_t i = 0; i < files.size(); ++i) {
     merge(inputs, parts[i]);
     ++inputs.files;

@@ -34,6 +34,7 @@ struct Config {
   bool ptr_single = false;
   bool autopath = false;
   bool watch = true;  // reload when a manifest changes (inotify)
+  bool reload_cache = false;  // keep each file's parsed objects, so a reload parses only changes
   int threads = 0;  // UDP workers; 0: one per core
   int tcp_idle_timeout_ms = 10000;
   int tcp_max_connections = 1024;

@@ -73,6 +73,8 @@ size_t Snapshot::bytes() const {
          table_.capacity() * 4;
 }
 
+uint64_t wireHash(const std::string& wire);
+
 // Lays out names, RRsets and the hash table. Runs on the control plane; may allocate freely.
 class SnapshotBuilder {
  public:
@@ -84,12 +86,23 @@ class SnapshotBuilder {
   // zone's layout follows from one sort instead of a map of maps.
   struct Item {
     const std::string* name;  // lowercase wire form, owned by the zones or ancestors_
+    uint64_t hash;            // wireHash(*name): sorting and grouping compare it first
     uint16_t type;
     uint8_t zone;
     const Record* record;
+    bool sameName(const Item& o) const { return hash == o.hash && *name == *o.name; }
+  };
+  // A name in seen_, hashed once.
+  struct Seen {
+    uint64_t hash;
+    const std::string* name;
+    bool operator==(const Seen& o) const { return hash == o.hash && *name == *o.name; }
+  };
+  struct SeenHash {
+    size_t operator()(const Seen& s) const { return s.hash; }
   };
   base::Status collect(const std::vector<ZoneContent>& zones);
-  void exists(const wire::Name& name, uint8_t zone, const wire::Name& apex);
+  uint64_t exists(const wire::Name& name, uint8_t zone, const wire::Name& apex);
   base::Status checkCnames() const;
   void layout();
   void storeRRset(const std::vector<const Record*>& rrs, uint32_t ttl, StoredRRset& out);
@@ -100,7 +113,7 @@ class SnapshotBuilder {
   std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
   std::vector<Item> items_;
   std::deque<wire::Name> ancestors_;            // empty non-terminals nobody else owns
-  std::unordered_set<std::string_view> seen_;   // names already in items_
+  std::unordered_set<Seen, SeenHash> seen_;     // names already in items_
   std::unordered_map<std::string, uint8_t> flags_;
   std::vector<std::pair<uint32_t, const Record*>> pending_links_;  // link slot, record
 };
@@ -120,11 +133,14 @@ base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
     for (const auto& r : zone.records) {
       if (!r.owner.isSubdomainOf(zone.apex))
         return base::Error{r.owner.text() + " is outside zone " + zone.apex.text(), ""};
-      exists(r.owner, index, zone.apex);
-      items_.push_back({&r.owner.wire(), r.type, index, &r});
+      const uint64_t hash = exists(r.owner, index, zone.apex);
+      items_.push_back({&r.owner.wire(), hash, r.type, index, &r});
     }
   }
+  // By hash first: a name's items only need to be together, not in canonical order (the
+  // hash table decides where a node is found), and most comparisons end at the hash.
   std::sort(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
+    if (a.hash != b.hash) return a.hash < b.hash;
     if (int c = a.name->compare(*b.name)) return c < 0;
     if (a.type != b.type) return a.type < b.type;
     if (!a.record || !b.record) return !a.record && b.record;
@@ -134,24 +150,28 @@ base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
 }
 
 // A name and every ancestor up to its zone's apex: empty non-terminals exist (RFC 8020).
-void SnapshotBuilder::exists(const wire::Name& name, uint8_t zone, const wire::Name& apex) {
-  if (!seen_.insert(name.wire()).second) return;
-  items_.push_back({&name.wire(), 0, zone, nullptr});
+// Returns the name's hash.
+uint64_t SnapshotBuilder::exists(const wire::Name& name, uint8_t zone, const wire::Name& apex) {
+  const uint64_t hash = wireHash(name.wire());
+  if (!seen_.insert({hash, &name.wire()}).second) return hash;
+  items_.push_back({&name.wire(), hash, 0, zone, nullptr});
   for (const wire::Name* n = &name; !(*n == apex) && !n->isRoot();) {
     wire::Name up = n->parent();
-    if (seen_.count(up.wire())) return;
+    const uint64_t up_hash = wireHash(up.wire());
+    if (seen_.count({up_hash, &up.wire()})) break;
     ancestors_.push_back(std::move(up));
     n = &ancestors_.back();
-    seen_.insert(n->wire());
-    items_.push_back({&n->wire(), 0, zone, nullptr});
+    seen_.insert({up_hash, &n->wire()});
+    items_.push_back({&n->wire(), up_hash, 0, zone, nullptr});
   }
+  return hash;
 }
 
 // RFC 1034 §3.6.2: a name with a CNAME has no other data.
 base::Status SnapshotBuilder::checkCnames() const {
   for (size_t i = 0; i < items_.size(); ++i) {
     if (items_[i].type != wire::type::CNAME || !items_[i].record) continue;
-    for (size_t j = i + 1; j < items_.size() && *items_[j].name == *items_[i].name; ++j)
+    for (size_t j = i + 1; j < items_.size() && items_[j].sameName(items_[i]); ++j)
       if (items_[j].type != wire::type::CNAME)
         return base::Error{items_[i].record->owner.text() +
                                " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
@@ -204,16 +224,17 @@ uint64_t wireHash(const std::string& wire) {
 void SnapshotBuilder::layout() {
   std::vector<const Record*> rrs;
   for (size_t i = 0; i < items_.size();) {
-    const std::string& name = *items_[i].name;
+    const Item& first = items_[i];
+    const std::string& name = *first.name;
     Node node;
-    node.hash = wireHash(name);
+    node.hash = first.hash;
     node.name_offset = static_cast<uint32_t>(snap_->names_.size());
     node.name_size = static_cast<uint8_t>(name.size());
     node.zone = items_[i].zone;
     if (auto f = flags_.find(name); f != flags_.end()) node.flags = f->second;
     node.first_rrset = static_cast<uint32_t>(snap_->rrsets_.size());
     snap_->names_.insert(snap_->names_.end(), name.begin(), name.end());
-    for (; i < items_.size() && *items_[i].name == name; ++i) {
+    for (; i < items_.size() && items_[i].sameName(first); ++i) {
       const Record* r = items_[i].record;
       if (!r) continue;
       if (!rrs.empty() && rrs.back()->type != r->type) {
@@ -295,6 +316,12 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   auto fix = [&](StoredRRset& r) {
     r.view.data = snap_->blob_.data() + reinterpret_cast<uintptr_t>(r.view.data);
   };
+  // Vectors grown by doubling hold up to twice what they need, for the life of the zone.
+  snap_->names_.shrink_to_fit();
+  snap_->blob_.shrink_to_fit();
+  snap_->nodes_.shrink_to_fit();
+  snap_->rrsets_.shrink_to_fit();
+  snap_->links_.shrink_to_fit();
   for (auto& r : snap_->rrsets_) fix(r);
   for (auto& z : snap_->zones_) fix(z.negative_soa);
   snap_->serial_ = serial;

@@ -68,9 +68,9 @@ def soa_serial(server):
     return int(r.rdatas()[0].split()[2]) if r.rdatas() else None
 
 
-def test_files_change_answers(c, binary, workdir):
+def test_files_change_answers(c, binary, workdir, extra_args=()):
     write(os.path.join(workdir, "a.yaml"), SERVICE.format(name="alpha", ns="default", ip="10.96.3.1"))
-    with Server(binary, [workdir], c, name="reload") as s:
+    with Server(binary, [workdir], c, extra_args=list(extra_args), name="reload") as s:
         serial = soa_serial(s)
         write(os.path.join(workdir, "b.yaml"), SERVICE.format(name="beta", ns="default", ip="10.96.3.2"))
         took = wait_for(s, "beta.default.svc.cluster.local", ["10.96.3.2"])
@@ -95,6 +95,11 @@ def test_files_change_answers(c, binary, workdir):
         c.check(wait_for(s, "gamma.other.svc.cluster.local", []) is not None,
                 "a removed directory's Service is NXDOMAIN")
         c.check(s.alive(), "dnsd still runs")
+
+
+def test_files_change_answers_with_cache(c, binary, workdir):
+    """--reload-cache re-reads only changed files: the same changes must show all the same."""
+    test_files_change_answers(c, binary, workdir, ["--reload-cache"])
 
 
 def test_broken_file_keeps_old_zone(c, binary, workdir):
@@ -229,8 +234,8 @@ def test_records(c, binary):
 def main():
     binary = harness.binary_from_argv("test_reload")
     c = Checks("test_reload")
-    for test in (test_files_change_answers, test_broken_file_keeps_old_zone, test_sighup,
-                 test_nothing_lost):
+    for test in (test_files_change_answers, test_files_change_answers_with_cache,
+                 test_broken_file_keeps_old_zone, test_sighup, test_nothing_lost):
         workdir = tempfile.mkdtemp(prefix="dnsd-reload-")
         try:
             c.run(test, c, binary, workdir)
