@@ -47,7 +47,7 @@ class Responder {
   void answerAt(const zone::Node& node, wire::Owner owner, int depth) {
     if (q_.qtype == type::ANY) return anyAt(node, owner);
     if (const zone::StoredRRset* rrset = snap_.rrset(node, q_.qtype)) {
-      if (!w_.put(Section::Answer, rrset->view, owner, rotation(*rrset))) return;
+      if (!w_.put(Section::Answer, snap_.view(*rrset), owner, rotation(*rrset))) return;
       return additional(*rrset);
     }
     const zone::StoredRRset* cname = snap_.rrset(node, type::CNAME);
@@ -176,20 +176,20 @@ class Responder {
   // RFC 8482 §4.2: answer ANY with one RRset of the name.
   void anyAt(const zone::Node& node, wire::Owner owner) {
     if (node.rrset_count == 0) return negative(Rcode::NoError, node.zone, apexOwner(node.zone, owner));
-    w_.put(Section::Answer, snap_.rrsetsOf(node)[0].view, owner, 0);
+    w_.put(Section::Answer, snap_.view(snap_.rrsetsOf(node)[0]), owner, 0);
   }
 
   // RFC 1034 §4.3.2 3a: the CNAME, then the target's answer when the target is ours.
   void followCname(const zone::StoredRRset& cname, wire::Owner owner, int depth) {
-    if (!w_.put(Section::Answer, cname.view, owner, 0)) return;
+    if (!w_.put(Section::Answer, snap_.view(cname), owner, 0)) return;
     uint32_t target = snap_.link(cname.links, 0);
     wire::Owner next{w_.namesWritten()[0], nullptr, 0};
     if (target != zone::kNoNode) return answerAt(snap_.node(target), ownerOf(target, next), depth + 1);
     // A target in one of our zones that does not exist is NXDOMAIN (RFC 6604 §2.1);
     // one outside them stays a bare CNAME until forwarding resolves it. The stored rdata is
     // lowercase (the copy in the message may carry the client's case).
-    const uint8_t* target_name = cname.view.data + 2 + 10;
-    int zone = snap_.zoneOfName(target_name, cname.view.size - 12);
+    const uint8_t* target_name = snap_.view(cname).data + 2 + 10;
+    int zone = snap_.zoneOfName(target_name, cname.size - 12);
     if (zone >= 0) return negative(Rcode::NxDomain, zone, apexOwner(zone, next));
     if (q_.qtype != type::CNAME) r_.chase_at = next.pointer;
   }
@@ -197,7 +197,7 @@ class Responder {
   // SRV and NS targets' addresses (k8s DNS spec §2.3.2 "may include").
   void additional(const zone::StoredRRset& rrset) {
     uint16_t n = w_.namesWrittenCount();
-    if (n == 0 || rrset.view.type == type::CNAME || rrset.view.type == type::PTR) return;
+    if (n == 0 || rrset.type == type::CNAME || rrset.type == type::PTR) return;
     uint16_t names[wire::ResponseWriter::kMaxTracked];
     for (uint16_t i = 0; i < n; ++i) names[i] = w_.namesWritten()[i];
     for (uint16_t i = 0; i < n; ++i) {
@@ -207,7 +207,7 @@ class Responder {
       wire::Owner owner = ownerOf(target, wire::Owner{names[i], nullptr, 0});
       for (uint16_t family : {type::A, type::AAAA})
         if (const zone::StoredRRset* a = snap_.rrset(t, family))
-          w_.put(Section::Additional, a->view, owner, 0);
+          w_.put(Section::Additional, snap_.view(*a), owner, 0);
     }
   }
 
@@ -220,7 +220,7 @@ class Responder {
   // RFC 2308 §2.1/§2.2: NXDOMAIN or NODATA with the zone's SOA in the authority section.
   void negative(Rcode rcode, int zone, wire::Owner apex) {
     r_.rcode = rcode;
-    w_.put(Section::Authority, snap_.zone(zone).negative_soa.view, apex, 0);
+    w_.put(Section::Authority, snap_.view(snap_.zone(zone).negative_soa), apex, 0);
   }
 
   // The apex as a suffix of the question name, by pointer.
@@ -241,8 +241,8 @@ class Responder {
     return wire::Owner{at.pointer, snap_.nameOf(n), n.name_size};
   }
   uint16_t rotation(const zone::StoredRRset& rrset) const {
-    bool address = rrset.view.type == type::A || rrset.view.type == type::AAAA;
-    return address ? static_cast<uint16_t>(rotate_ % rrset.view.count) : 0;
+    bool address = rrset.type == type::A || rrset.type == type::AAAA;
+    return address ? static_cast<uint16_t>(rotate_ % rrset.count) : 0;
   }
 
   const wire::QueryView& q_;

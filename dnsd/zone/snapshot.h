@@ -17,22 +17,31 @@ namespace dnsd::zone {
 
 inline constexpr uint32_t kNoNode = 0xFFFFFFFF;
 
+// One RRset, prerendered in Snapshot's blob: per RR a 2-byte length, then type, class, TTL,
+// rdlength and rdata, ready to follow an owner name. Snapshot::view() gives the writer's view.
 struct StoredRRset {
-  wire::RRsetView view;
+  uint32_t data = 0;   // offset into the blob
+  uint32_t size = 0;   // bytes in the blob
   uint32_t links = 0;  // index into Snapshot link table: one node per RR (kNoNode if none)
+  uint16_t type = 0;
+  uint16_t count = 0;
+  uint16_t name_at = 0xFFFF;  // offset of a domain name in each rdata (wire::RRsetView)
 };
 
 // Node flags, computed at build time so the query path only tests bits.
 inline constexpr uint8_t kPodParent = 1;  // children are Pod IP names made at query time
 
+// 16 bytes a name. The full 64-bit hash places a node in the table; the high half kept here
+// rejects almost every other name before a byte is compared.
 struct Node {
-  uint64_t hash = 0;
-  uint32_t name_offset = 0;  // into the names blob: lowercase wire form
+  uint32_t hash_high = 0;
+  uint32_t name_offset = 0;  // into the names blob: lowercase wire form, shared with the
+                             // names it is a suffix of
+  uint32_t first_rrset = 0;
   uint8_t name_size = 0;
   uint8_t zone = 0;
   uint8_t flags = 0;
-  uint16_t rrset_count = 0;
-  uint32_t first_rrset = 0;
+  uint8_t rrset_count = 0;  // distinct types at the name; the builder refuses more than 255
 };
 
 struct ZoneInfo {
@@ -55,6 +64,9 @@ class Snapshot {
   const StoredRRset* rrset(const Node& node, uint16_t type) const noexcept;
   const StoredRRset* rrsetsOf(const Node& node) const noexcept {
     return rrsets_.data() + node.first_rrset;
+  }
+  wire::RRsetView view(const StoredRRset& r) const noexcept {
+    return {r.type, r.count, blob_.data() + r.data, r.size, r.name_at};
   }
   const Node& node(uint32_t index) const noexcept { return nodes_[index]; }
   uint32_t link(uint32_t links, uint16_t i) const noexcept { return links_[links + i]; }
