@@ -24,8 +24,11 @@ trap cleanup EXIT
 python3 "$bench/gen_zone.py" "$services" --out "$work/data" >/dev/null
 mkdir -p "$work/manifests"
 cp "$work/data/manifests/"*.yaml "$work/manifests/"
-# One in ten queries is for a name outside the cluster, answered by the upstream.
-awk 'NR % 9 == 0 { print "www.example.org A" } { print }' "$work/data/queries.txt" > "$work/queries.txt"
+# One in ten queries is for a name outside the cluster, answered by the upstream: one that
+# exists, and 2,000 that do not (NXDOMAIN, cached too), so the forwarder's cache fills to a
+# steady size during warm-up.
+awk 'NR % 9 == 0 { print (NR % 2 ? "www.example.org A" : "h" (NR % 2000) ".example.org A") } { print }' \
+  "$work/data/queries.txt" > "$work/queries.txt"
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up_port=$(port) dns_port=$(port) metrics_port=$(port)
@@ -43,6 +46,7 @@ pids+=("$dnsd_pid")
 sleep 2
 rss() { awk '/VmRSS/ {print $2}' "/proc/$dnsd_pid/status"; }
 rss_start=$(rss)
+rss_series=()
 
 dnsperf -s 127.0.0.1 -p "$dns_port" -d "$work/queries.txt" -l "$duration" -Q "$qps" -c 4 \
   -t 2 > "$work/dnsperf.txt" 2>&1 &
@@ -57,7 +61,7 @@ for ((t = 1; t <= duration; t++)); do
   touch "$flip"
   if ((t == duration / 2)); then kill "$up_pid"; wait "$up_pid" 2>/dev/null || true; fi
   if ((t == duration / 2 + 20)); then start_upstream; fi
-  ((t == 60)) && rss_warm=$(rss)
+  ((t % 60 == 0)) && rss_series+=("$(rss)")
 done
 wait "$perf_pid" || true
 rss_end=$(rss)
@@ -65,5 +69,5 @@ reloads=$(curl -s "127.0.0.1:$metrics_port/metrics" | awk '/^dnsd_reload_total/ 
 
 echo "soak: ${duration}s at ${qps} qps, ${services} Services, upstream down ${duration}/2 .. +20 s"
 grep -E "Queries sent|Queries completed|Queries lost|Response codes|Average Latency" "$work/dnsperf.txt"
-echo "RSS KiB: start $rss_start, after 60 s ${rss_warm:-n/a}, end $rss_end"
+echo "RSS KiB: start $rss_start, each minute ${rss_series[*]:-n/a}, end $rss_end"
 echo "reloads: $reloads"
