@@ -130,8 +130,6 @@ class Forwarder::Impl {
   void handle(Queued& item) noexcept;
   void sendUpstream(Queued& item, const QueryFacts& facts, std::string key) noexcept;
   void complete(Inflight& f, const uint8_t* reply, size_t size) noexcept;
-  void deliverSized(const Client& client, const QueryFacts& facts,
-                    std::vector<uint8_t>& reply) noexcept;
   void deliverShort(const Client& client, const uint8_t* query, const QueryFacts& facts,
                     wire::Rcode rcode) noexcept;
   void watch(int fd, bool readable, bool writable) noexcept;
@@ -357,8 +355,8 @@ void Forwarder::Impl::handle(Queued& item) noexcept {
   std::string key = cacheKey(q);
   if (cache_.lookup(key, Clock::now(), cached_)) {
     hits_.fetch_add(1, std::memory_order_relaxed);
-    restoreClientQuestion(cached_.data(), item.query.data(), facts);
-    return deliverSized(item.client, facts, cached_);
+    fitForClient(cached_, item.query.data(), facts, item.client.tcp, item.client.limit);
+    return deliver_(item.client, cached_.data(), cached_.size());
   }
   if (inflight_ >= options_.max_concurrent) {
     refused_.fetch_add(1, std::memory_order_relaxed);
@@ -400,21 +398,14 @@ void Forwarder::Impl::complete(Inflight& f, const uint8_t* reply, size_t size) n
   latency_count_.fetch_add(1, std::memory_order_relaxed);
   ReplyInfo info;
   std::vector<uint16_t> ttl_offsets;
-  if (!reply || !walkReply(reply, size, info, &ttl_offsets) ||
-      !sameQuestion(reply, info.question_end, f.query.data(), f.facts.question_end)) {
+  if (!acceptReply(reply, size, f.query.data(), f.facts, info, &ttl_offsets)) {
     failures_.fetch_add(1, std::memory_order_relaxed);
     return deliverShort(f.client, f.query.data(), f.facts, wire::Rcode::ServFail);
   }
   cache_.insert(f.key, reply, size, std::move(ttl_offsets), cacheLifetime(info, limits_), now);
   std::vector<uint8_t> out(reply, reply + size);
-  restoreClientQuestion(out.data(), f.query.data(), f.facts);
-  deliverSized(f.client, f.facts, out);
-}
-
-void Forwarder::Impl::deliverSized(const Client& client, const QueryFacts& facts,
-                                   std::vector<uint8_t>& reply) noexcept {
-  if (!client.tcp && reply.size() > client.limit) truncateReply(reply, facts);
-  deliver_(client, reply.data(), reply.size());
+  fitForClient(out, f.query.data(), f.facts, f.client.tcp, f.client.limit);
+  deliver_(f.client, out.data(), out.size());
 }
 
 void Forwarder::Impl::deliverShort(const Client& client, const uint8_t* query,

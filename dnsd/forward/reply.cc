@@ -136,4 +136,18 @@ void ageTtls(uint8_t* reply, const std::vector<uint16_t>& ttl_offsets, uint32_t 
   }
 }
 
+bool acceptReply(const uint8_t* reply, size_t size, const uint8_t* query, const QueryFacts& facts,
+                 ReplyInfo& info, std::vector<uint16_t>* ttl_offsets) noexcept {
+  return reply && walkReply(reply, size, info, ttl_offsets) &&
+         sameQuestion(reply, info.question_end, query, facts.question_end);
+}
+
+bool fitForClient(std::vector<uint8_t>& reply, const uint8_t* query, const QueryFacts& facts,
+                  bool tcp, size_t udp_limit) {
+  restoreClientQuestion(reply.data(), query, facts);
+  if (tcp || reply.size() <= udp_limit) return false;
+  truncateReply(reply, facts);
+  return true;
+}
+
 }  // namespace dnsd::forward

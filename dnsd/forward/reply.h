@@ -59,6 +59,17 @@ std::vector<uint8_t> shortReply(const uint8_t* query, const QueryFacts& facts, w
 // client whose limit it exceeds: the client retries over TCP (RFC 1035 §4.2.1, RFC 7766).
 void truncateReply(std::vector<uint8_t>& reply, const QueryFacts& facts);
 
+// What the forwarder checks of a reply before it caches it or passes it on: walkReply (a
+// response, one question, every record in bounds) and sameQuestion against the client's
+// query. On false the client gets SERVFAIL.
+bool acceptReply(const uint8_t* reply, size_t size, const uint8_t* query, const QueryFacts& facts,
+                 ReplyInfo& info, std::vector<uint16_t>* ttl_offsets) noexcept;
+
+// An accepted or cached reply made the client's: its ID and question bytes, and for a UDP
+// client whose `udp_limit` it exceeds, the TC stub. True when it was cut to the stub.
+bool fitForClient(std::vector<uint8_t>& reply, const uint8_t* query, const QueryFacts& facts,
+                  bool tcp, size_t udp_limit);
+
 // Lowers every TTL at `ttl_offsets` to min(TTL, lifetime) - elapsed, at least 0.
 void ageTtls(uint8_t* reply, const std::vector<uint16_t>& ttl_offsets, uint32_t elapsed,
              uint32_t lifetime) noexcept;

@@ -1,10 +1,9 @@
-// libFuzzer target: bytes from an upstream server → what dnsd sends the client. It replays
-// forward::Forwarder's reply path (forwarder.cc: complete(), deliverSized(), the cache hit in
-// handle()) with the pure functions of forward/reply.h and forward/cache.h, since complete()
-// itself is private to the forwarder thread:
-//   walkReply + sameQuestion, else SERVFAIL (shortReply); cacheLifetime + Cache::insert;
-//   restoreClientQuestion; truncateReply for a UDP client whose limit the reply exceeds;
-//   then a later Cache::lookup (TTLs aged) going through the same steps.
+// libFuzzer target: bytes from an upstream server → what dnsd sends the client, through the
+// functions forward::Forwarder's reply path calls (forwarder.cc complete() and the cache hit
+// in handle(); only the c-ares and epoll plumbing around them is left out):
+//   acceptReply, else SERVFAIL (shortReply); cacheLifetime + Cache::insert; fitForClient
+//   (the client's ID and question, the TC stub for a UDP client whose limit the reply
+//   exceeds); then a later Cache::lookup (TTLs aged) and fitForClient again.
 // Input: byte 0 steers the client (bit 0 TCP, bit 1 EDNS, bit 2 DO, bit 3 a fixed query
 // instead of one made from the reply's question, bits 4-7 the EDNS size and cache age), the
 // rest is the upstream reply. Checks: what the client gets carries its ID and its question
@@ -104,14 +103,6 @@ void checkPassedOn(const std::vector<uint8_t>& out, const uint8_t* reply, size_t
   }
 }
 
-// forwarder.cc deliverSized(); true when the reply was cut to the TC stub.
-bool deliverSized(std::vector<uint8_t>& reply, const forward::QueryFacts& facts,
-                  const Client& client) {
-  if (client.tcp || reply.size() <= client.limit) return false;
-  forward::truncateReply(reply, facts);
-  return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -131,8 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // complete(): a reply that does not answer the question is SERVFAIL, never passed on.
   forward::ReplyInfo info;
   std::vector<uint16_t> ttl_offsets;
-  if (!forward::walkReply(reply, reply_size, info, &ttl_offsets) ||
-      !forward::sameQuestion(reply, info.question_end, query.data(), facts.question_end)) {
+  if (!forward::acceptReply(reply, reply_size, query.data(), facts, info, &ttl_offsets)) {
     std::vector<uint8_t> out = forward::shortReply(query.data(), facts, wire::Rcode::ServFail);
     if (out.size() > wire::kMinUdpSize) fuzz::fail("SERVFAIL larger than 512 bytes");
     checkDelivered(out, query, facts, client, true);
@@ -151,8 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto now = forward::Cache::Clock::now();
   cache.insert(key, reply, reply_size, ttl_offsets, lifetime, now);
   std::vector<uint8_t> out(reply, reply + reply_size);
-  forward::restoreClientQuestion(out.data(), query.data(), facts);
-  bool truncated = deliverSized(out, facts, client);
+  bool truncated = forward::fitForClient(out, query.data(), facts, client.tcp, client.limit);
   checkDelivered(out, query, facts, client, truncated);
   if (!truncated) checkPassedOn(out, reply, reply_size, {}, info.question_end);
 
@@ -161,8 +150,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t age = control >> 4;
   if (cache.lookup(key, now + std::chrono::seconds(age), cached)) {
     if (age >= lifetime) fuzz::fail("an expired entry was served");
-    forward::restoreClientQuestion(cached.data(), query.data(), facts);
-    truncated = deliverSized(cached, facts, client);
+    truncated = forward::fitForClient(cached, query.data(), facts, client.tcp, client.limit);
     checkDelivered(cached, query, facts, client, truncated);
     if (!truncated) checkPassedOn(cached, reply, reply_size, ttl_offsets, info.question_end);
   } else if (age < lifetime) {

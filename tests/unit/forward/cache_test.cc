@@ -292,5 +292,40 @@ TEST_CASE("the client's ID and question case are put back into a reply") {
   CHECK_FALSE(sameQuestion(reply.data(), 29, other.data(), 29));
 }
 
+TEST_CASE("acceptReply takes a reply to the client's question and nothing else") {
+  Bytes query = header(0x0100, 0, 0, 0);
+  QueryFacts facts{query.size(), false, false};
+  Bytes reply = positive(300, 300);
+  ReplyInfo info;
+  std::vector<uint16_t> ttls;
+  CHECK(acceptReply(reply.data(), reply.size(), query.data(), facts, info, &ttls));
+  CHECK(ttls.size() == info.answer_count);
+  CHECK_FALSE(acceptReply(nullptr, 0, query.data(), facts, info, nullptr));  // upstreams failed
+  Bytes other = header(0x0100, 0, 0, 0, 28);  // the same name, another type
+  CHECK_FALSE(acceptReply(reply.data(), reply.size(), other.data(), facts, info, nullptr));
+  CHECK_FALSE(acceptReply(reply.data(), reply.size() - 1, query.data(), facts, info, nullptr));
+}
+
+TEST_CASE("fitForClient gives the client its ID, and the TC stub only over UDP past its limit") {
+  Bytes query = header(0x0100, 0, 0, 0);
+  query[0] = 0xAB;
+  QueryFacts facts{query.size(), false, false};
+  Bytes reply = positive(300, 300);
+  const size_t full = reply.size();
+  REQUIRE(full > 40);
+  Bytes udp = reply;
+  CHECK_FALSE(fitForClient(udp, query.data(), facts, false, full));
+  CHECK(udp.size() == full);
+  CHECK(udp[0] == 0xAB);
+  Bytes tcp = reply;
+  CHECK_FALSE(fitForClient(tcp, query.data(), facts, true, 40));
+  CHECK(tcp.size() == full);
+  Bytes small = reply;
+  CHECK(fitForClient(small, query.data(), facts, false, 40));
+  CHECK(small.size() == query.size());
+  CHECK(small[0] == 0xAB);
+  CHECK(walk(small).tc);
+}
+
 }  // namespace
 }  // namespace dnsd::forward
