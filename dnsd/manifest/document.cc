@@ -241,7 +241,15 @@ bool looksLikeJson(std::string_view text) {
 bool parseJson(const std::string& text, Tree& tree) {
   simdjson::ondemand::parser parser;
   try {
-    const simdjson::padded_string padded(text);
+    // Without a copy when the text was read with room for simdjson's padding (readFile).
+    simdjson::padded_string copy;
+    simdjson::padded_string_view padded;
+    if (text.capacity() >= text.size() + simdjson::SIMDJSON_PADDING) {
+      padded = simdjson::padded_string_view(text.data(), text.size(), text.capacity());
+    } else {
+      copy = simdjson::padded_string(text);
+      padded = copy;
+    }
     simdjson::ondemand::document document = parser.iterate(padded);
     const simdjson::ondemand::json_type type = document.type();
     if (type != simdjson::ondemand::json_type::object &&

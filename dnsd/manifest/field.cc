@@ -48,9 +48,36 @@ std::string lowercase(std::string text) {
   return text;
 }
 
-Field::Field(const Tree& tree, uint32_t node, std::string path, int line,
-             const std::string* object)
-    : tree_(&tree), node_(node), path_(std::move(path)), line_(line), object_(object) {}
+Field::Field(const Tree& tree, uint32_t node, int line, const std::string* object)
+    : tree_(&tree), node_(node), line_(line), object_(object) {}
+
+Field Field::child(Step step, uint32_t node, int line) const {
+  Field out = *this;
+  out.node_ = node;
+  out.line_ = line;
+  if (depth_ < kMaxSteps) {
+    out.steps_[out.depth_++] = step;
+  } else {
+    out.deeper_ = true;
+  }
+  return out;
+}
+
+// "spec.ports[0].port"
+std::string Field::path() const {
+  std::string out;
+  for (uint8_t i = 0; i < depth_; ++i) {
+    const Step& step = steps_[i];
+    if (step.key) {
+      if (!out.empty()) out += '.';
+      out.append(step.key, step.size);
+    } else {
+      out += "[" + std::to_string(step.size) + "]";
+    }
+  }
+  if (deeper_) out += "...";
+  return out;
+}
 
 int Field::lineOf(uint32_t index, int fallback) const {
   const Node& n = tree_->node(index);
@@ -61,8 +88,8 @@ int Field::lineOf(uint32_t index, int fallback) const {
 bool Field::present() const { return node() && node()->kind != Node::Kind::Null; }
 
 Field Field::operator[](std::string_view key) const {
-  std::string path = join(path_, key, ".");
-  if (!present()) return Field(*tree_, Tree::kAbsent, std::move(path), line_, object_);
+  const Step step{key.data(), static_cast<uint32_t>(key.size())};
+  if (!present()) return child(step, Tree::kAbsent, line_);
   if (!is(Node::Kind::Map)) fail("not a map (found " + describe() + ")");
   const Node& map = *node();
   const uint32_t* entries = tree_->childrenOf(map);
@@ -70,10 +97,10 @@ Field Field::operator[](std::string_view key) const {
     const Node& name = tree_->node(entries[i]);
     if (name.kind == Node::Kind::Scalar && tree_->scalar(name) == key) {
       const int line = lineOf(entries[i + 1], lineOf(entries[i], line_));
-      return Field(*tree_, entries[i + 1], std::move(path), line, object_);
+      return child(step, entries[i + 1], line);
     }
   }
-  return Field(*tree_, Tree::kAbsent, std::move(path), line_, object_);
+  return child(step, Tree::kAbsent, line_);
 }
 
 std::vector<Field> Field::list() const {
@@ -84,8 +111,7 @@ std::vector<Field> Field::list() const {
   const uint32_t* items = tree_->childrenOf(list);
   out.reserve(list.size);
   for (uint32_t i = 0; i < list.size; ++i) {
-    std::string path = path_ + "[" + std::to_string(i) + "]";
-    out.emplace_back(*tree_, items[i], std::move(path), lineOf(items[i], line_), object_);
+    out.push_back(child(Step{nullptr, i}, items[i], lineOf(items[i], line_)));
   }
   return out;
 }
@@ -138,18 +164,20 @@ cluster::Labels Field::stringMap() const {
   const uint32_t* entries = tree_->childrenOf(map);
   for (uint32_t i = 0; i + 1 < map.size; i += 2) {
     const int key_line = lineOf(entries[i], line_);
-    const Field key(*tree_, entries[i], path_, key_line, object_);
+    Field key = *this;
+    key.node_ = entries[i];
+    key.line_ = key_line;
     if (!key.is(Node::Kind::Scalar)) key.fail("not a string key (found " + key.describe() + ")");
     const std::string_view name = key.scalar();
-    const Field value(*tree_, entries[i + 1], join(path_, name, "."),
-                      lineOf(entries[i + 1], key_line), object_);
+    const Field value = child(Step{name.data(), static_cast<uint32_t>(name.size())},
+                              entries[i + 1], lineOf(entries[i + 1], key_line));
     out.emplace(std::string(name), value.text());
   }
   return out;
 }
 
 void Field::fail(std::string_view what) const {
-  throw ManifestError(join(join(*object_, path_, ": "), what, ": "), line_);
+  throw ManifestError(join(join(*object_, path(), ": "), what, ": "), line_);
 }
 
 std::string Field::describe() const {

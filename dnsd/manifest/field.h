@@ -2,6 +2,7 @@
 // it, so that every manifest error names its object, field and line. Private to manifest/.
 #pragma once
 
+#include <array>
 #include <exception>
 #include <optional>
 #include <string>
@@ -36,17 +37,17 @@ class Field {
  public:
   // `object` ("Service default/web") prefixes every message; the caller keeps it alive and
   // may update it once the object's name is known.
-  // `node` is an index into `tree`, or Tree::kAbsent; the tree outlives the field.
-  Field(const Tree& tree, uint32_t node, std::string path, int line, const std::string* object);
+  // The root of an object: `node` is an index into `tree` (which outlives the field), at
+  // `line`.
+  Field(const Tree& tree, uint32_t node, int line, const std::string* object);
 
   bool present() const;
   int line() const { return line_; }
   // The same node as the root of a new object: empty path, new message prefix.
-  Field asObject(const std::string* object) const {
-    return Field(*tree_, node_, "", line_, object);
-  }
+  Field asObject(const std::string* object) const { return Field(*tree_, node_, line_, object); }
 
   // Map member; absent if the key is missing or this field is absent; fails on a non-map.
+  // The result's path refers to `key`'s bytes: pass a literal.
   Field operator[](std::string_view key) const;
   // List elements; empty if absent; fails on a non-list.
   std::vector<Field> list() const;
@@ -71,6 +72,19 @@ class Field {
   std::string quoted() const;
 
  private:
+  // One step of the path from the object's root: a map key (literal in read_object.cc, or
+  // in the tree) or a list index. Kept as slices, not text, so that reading a field costs
+  // no allocation; the text is only made for a message.
+  struct Step {
+    const char* key = nullptr;  // nullptr: a list index
+    uint32_t size = 0;          // key length, or the index
+  };
+  static constexpr size_t kMaxSteps = 12;  // deeper paths end in "..."
+
+  // A child of this field: one step further, at `node`, `line`.
+  Field child(Step step, uint32_t node, int line) const;
+  std::string path() const;
+
   const Node* node() const { return node_ == Tree::kAbsent ? nullptr : &tree_->node(node_); }
   bool is(Node::Kind kind) const { return node() && node()->kind == kind; }
   std::string_view scalar() const { return tree_->scalar(*node()); }
@@ -80,7 +94,9 @@ class Field {
 
   const Tree* tree_;
   uint32_t node_;
-  std::string path_;
+  std::array<Step, kMaxSteps> steps_{};
+  uint8_t depth_ = 0;   // steps_ in use
+  bool deeper_ = false;  // steps past kMaxSteps were left out
   int line_;
   const std::string* object_;
 };

@@ -3,7 +3,9 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/exceptions.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,8 +14,6 @@
 #include <thread>
 #include <optional>
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "dnsd/manifest/document.h"
@@ -26,6 +26,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// simdjson reads up to 64 bytes past the text (SIMDJSON_PADDING); document.cc checks the
+// capacity before relying on it.
+constexpr size_t kReadPadding = 64;
+
 std::string where(const std::string& file, int line) {
   return line > 0 ? file + ":" + std::to_string(line) : file;
 }
@@ -37,7 +41,7 @@ void readDocument(const Tree& tree, uint32_t document, const std::string& file,
   const Node& node = tree.node(document);
   if (node.kind == Node::Kind::Null) return;
   const std::string no_object;
-  const Field root(tree, document, "", static_cast<int>(node.line), &no_object);
+  const Field root(tree, document, static_cast<int>(node.line), &no_object);
   if (node.kind != Node::Kind::Map) {
     root.fail("not a Kubernetes object (a map), found " + root.describe());
   }
@@ -89,13 +93,28 @@ base::Result<std::vector<std::string>> manifestFiles(const std::string& path) {
   return std::vector<std::string>{path};
 }
 
+// The whole file in one read where its size is known (a pipe is read to its end), with
+// room left for simdjson's padding so JSON is parsed without another copy.
 base::Result<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::Error{std::string("cannot open (") + std::strerror(errno) + ")", path};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return base::Error{"cannot read", path};
-  return text.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return base::Error{std::string("cannot open (") + std::strerror(errno) + ")", path};
+  struct stat st {};
+  std::string text;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) text.reserve(st.st_size + kReadPadding);
+  char chunk[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return base::Error{std::string("cannot read (") + std::strerror(error) + ")", path};
+    }
+    if (n == 0) break;
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
 }
 
 }  // namespace

@@ -283,6 +283,11 @@ def run_dig_batch(port, queries, server="127.0.0.1"):
             echoed = [(n.lower(), c, t) for n, c, t in r.question]
             if echoed != [(q.qname.lower().rstrip(".") + ".", q.qclass, q.qtype)]:
                 break
+            # A message without QR is not an answer (dnsd's writer always sets it): once, a
+            # batch got its own query back, flags "ad" only, while other tests ran beside it.
+            # Such a batch is asked again, one dig per question.
+            if "qr" not in r.flags:
+                break
             results.append(r)
     if len(results) == len(queries):
         return results
