@@ -3,6 +3,7 @@
 # Services already loaded (default 1000 and 50000). A Python client polls over UDP every
 # millisecond; each trial adds one new Service file. Reports min/median/max per N.
 #   scripts/bench-reload.sh [N...]
+#   DNSD_ARGS=--reload-cache scripts/bench-reload.sh 50000   # extra dnsd flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=${DNSD_BENCH:-../shared/bench}
@@ -17,7 +18,7 @@ for n in "${sizes[@]}"; do
   python3 "$bench/gen_zone.py" "$n" --out "$work/data" >/dev/null
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$dnsd" --manifests "$work/data/manifests" --listen "127.0.0.1:$port" --no-forward \
-    --log-level warn --threads 1 &
+    --log-level warn --threads 1 ${DNSD_ARGS:-} &
   pid=$!
   python3 - "$port" "$work/data/manifests" "$n" <<'PY' || true
 import os, socket, statistics, struct, sys, time

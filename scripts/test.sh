@@ -5,7 +5,7 @@
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (scripts/sanitize.sh),
 #      and the unit tests and the reload-under-load test under ThreadSanitizer
 #      (scripts/sanitize.sh --thread);
-#   3. each libFuzzer target for a bounded time (scripts/fuzz.sh, DNSD_FUZZ_SECONDS, default 30).
+#   3. each libFuzzer target for a bounded time (scripts/fuzz.sh, DNSD_FUZZ_SECONDS, default 60).
 # DNSD_QUICK=1 runs only step 1. Ends with one line "N passed, N failed" counting test
 # cases, end-to-end checks, sanitizer test programs and fuzz targets.
 set -uo pipefail
@@ -34,7 +34,7 @@ if [ "${DNSD_QUICK:-0}" != 1 ]; then
   cat build/tsan.log
   tsan=$(grep -E '^sanitize: [0-9]+ passed, [0-9]+ failed' build/tsan.log | tail -1)
   summaries+=("thread ${tsan:-sanitize: 0 passed, 1 failed}")
-  scripts/fuzz.sh "${DNSD_FUZZ_SECONDS:-30}" > build/fuzz.log 2>&1
+  scripts/fuzz.sh "${DNSD_FUZZ_SECONDS:-60}" > build/fuzz.log 2>&1
   cat build/fuzz.log
   fuzz=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' build/fuzz.log | tail -1)
   summaries+=("${fuzz:-fuzz: 0 passed, 1 failed}")
