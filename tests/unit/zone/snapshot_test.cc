@@ -1,0 +1,108 @@
+// zone::buildSnapshot: every name (and every empty non-terminal) is found by its wire form,
+// names that are suffixes of others share their bytes, and what cannot be served is refused.
+#include "dnsd/zone/snapshot.h"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dnsd/wire/dns.h"
+#include "dnsd/zone/records.h"
+
+namespace dnsd::zone {
+namespace {
+
+wire::Name name(const char* text) { return *wire::Name::parse(text); }
+
+const Node* find(const Snapshot& snap, const wire::Name& n) {
+  return snap.find(n.data(), n.size(), n.hash());
+}
+
+ZoneContent zoneWith(const std::vector<const char*>& owners) {
+  ZoneContent zone;
+  zone.apex = name("cluster.local");
+  zone.records.push_back(soaRecord(zone.apex, zone.apex, 5, 1, 5));
+  uint8_t last = 1;
+  for (const char* owner : owners)
+    zone.records.push_back(addressRecord(name(owner), 5, *base::IpAddress::parse(
+                                                             "10.0.0." + std::to_string(last++))));
+  return zone;
+}
+
+TEST_CASE("every owner and every ancestor up to the apex is a node with its own name") {
+  const std::vector<const char*> owners = {
+      "web.prod.svc.cluster.local", "_http._tcp.web.prod.svc.cluster.local",
+      "web-0.web.prod.svc.cluster.local", "db.prod.svc.cluster.local",
+      "x.y.z.deep.cluster.local"};
+  auto snap = buildSnapshot({zoneWith(owners)}, 1);
+  REQUIRE(snap.ok());
+  const std::vector<const char*> names = {
+      "cluster.local", "svc.cluster.local", "prod.svc.cluster.local",
+      "web.prod.svc.cluster.local", "_tcp.web.prod.svc.cluster.local",
+      "_http._tcp.web.prod.svc.cluster.local", "web-0.web.prod.svc.cluster.local",
+      "db.prod.svc.cluster.local", "deep.cluster.local", "z.deep.cluster.local",
+      "y.z.deep.cluster.local", "x.y.z.deep.cluster.local"};
+  CHECK((*snap)->nodeCount() == names.size());
+  for (const char* text : names) {
+    CAPTURE(text);
+    const wire::Name n = name(text);
+    const Node* node = find(**snap, n);
+    REQUIRE(node != nullptr);
+    REQUIRE(node->name_size == n.size());
+    CHECK(std::memcmp((*snap)->nameOf(*node), n.data(), n.size()) == 0);
+  }
+  CHECK(find(**snap, name("nope.prod.svc.cluster.local")) == nullptr);
+  CHECK(find(**snap, name("local")) == nullptr);
+}
+
+TEST_CASE("a name that ends another name is stored once, inside it") {
+  auto snap = buildSnapshot({zoneWith({"_http._tcp.web.prod.svc.cluster.local"})}, 1);
+  REQUIRE(snap.ok());
+  const wire::Name longest = name("_http._tcp.web.prod.svc.cluster.local");
+  const uint8_t* stored = (*snap)->nameOf(*find(**snap, longest));
+  // Each ancestor's bytes are the tail of the longest name's.
+  for (const char* text : {"web.prod.svc.cluster.local", "svc.cluster.local", "cluster.local"}) {
+    CAPTURE(text);
+    const wire::Name n = name(text);
+    CHECK((*snap)->nameOf(*find(**snap, n)) == stored + (longest.size() - n.size()));
+  }
+}
+
+TEST_CASE("RRsets are found by type and read back through view()") {
+  ZoneContent zone = zoneWith({"web.prod.svc.cluster.local"});
+  zone.records.push_back(
+      addressRecord(name("web.prod.svc.cluster.local"), 5, *base::IpAddress::parse("fd00::1")));
+  auto snap = buildSnapshot({zone}, 7);
+  REQUIRE(snap.ok());
+  CHECK((*snap)->serial() == 7);
+  const Node* node = find(**snap, name("web.prod.svc.cluster.local"));
+  REQUIRE(node != nullptr);
+  CHECK(node->rrset_count == 2);
+  const StoredRRset* a = (*snap)->rrset(*node, wire::type::A);
+  const StoredRRset* aaaa = (*snap)->rrset(*node, wire::type::AAAA);
+  REQUIRE(a != nullptr);
+  REQUIRE(aaaa != nullptr);
+  CHECK((*snap)->rrset(*node, wire::type::TXT) == nullptr);
+  const wire::RRsetView view = (*snap)->view(*aaaa);
+  CHECK(view.type == wire::type::AAAA);
+  CHECK(view.count == 1);
+  // One RR: 2-byte length, type, class, TTL, rdlength, then the 16 address bytes.
+  REQUIRE(view.size == 12 + 16);
+  CHECK(wire::load16(view.data + 2) == wire::type::AAAA);
+  CHECK(view.data[12] == 0xfd);
+}
+
+TEST_CASE("more than 255 record types at one name is refused, not wrapped") {
+  ZoneContent zone = zoneWith({});
+  const wire::Name owner = name("many.cluster.local");
+  for (uint16_t type = 1000; type < 1000 + 256; ++type)
+    zone.records.push_back(Record{owner, type, 5, "x", std::nullopt});
+  auto snap = buildSnapshot({zone}, 1);
+  REQUIRE_FALSE(snap.ok());
+  CHECK(snap.error().message.find("more than 255 record types") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace dnsd::zone
