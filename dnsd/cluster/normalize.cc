@@ -71,8 +71,16 @@ void sortObjects(std::vector<T>& objects) {
     return std::tuple<std::string_view, const std::string&, const std::string&, const std::string&,
                       int>(kindOf(object), meta.ns, meta.name, meta.source.file, meta.source.line);
   };
-  std::sort(objects.begin(), objects.end(),
-            [&](const T& a, const T& b) { return key(a) < key(b); });
+  // Sorting indices and moving each object once: a Service or Pod is hundreds of bytes of
+  // strings and maps, and std::sort would move each many times.
+  std::vector<uint32_t> order(objects.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return key(objects[a]) < key(objects[b]); });
+  std::vector<T> sorted;
+  sorted.reserve(objects.size());
+  for (const uint32_t i : order) sorted.push_back(std::move(objects[i]));
+  objects = std::move(sorted);
 }
 
 void sortInputs(Inputs& inputs) {

@@ -40,9 +40,11 @@ std::optional<Name> Name::child(std::string_view label) const {
   if (label.empty() || label.size() > kMaxLabelLength) return std::nullopt;
   if (wire_.size() + label.size() + 1 > kMaxNameLength) return std::nullopt;
   std::string w;
+  w.reserve(1 + label.size() + wire_.size());
   w.push_back(static_cast<char>(label.size()));
   for (char c : label) w.push_back(static_cast<char>(toLower(static_cast<uint8_t>(c))));
-  return Name(w + wire_);
+  w += wire_;
+  return Name(std::move(w));
 }
 
 bool Name::isSubdomainOf(const Name& apex) const {
@@ -56,11 +58,13 @@ bool Name::isSubdomainOf(const Name& apex) const {
 }
 
 uint64_t Name::hash() const {
-  std::vector<size_t> starts;
-  for (size_t i = 0; wire_[i] != 0; i += static_cast<uint8_t>(wire_[i]) + 1u) starts.push_back(i);
+  // A valid name has at most 127 labels (255 bytes): their starts fit in one byte each.
+  uint8_t starts[kMaxLabels];
+  size_t n = 0;
+  for (size_t i = 0; wire_[i] != 0 && n < kMaxLabels; i += static_cast<uint8_t>(wire_[i]) + 1u)
+    starts[n++] = static_cast<uint8_t>(i);
   uint64_t h = kRootHash;
-  for (auto it = starts.rbegin(); it != starts.rend(); ++it)
-    h = hashLabel(h, reinterpret_cast<const uint8_t*>(wire_.data()) + *it);
+  while (n > 0) h = hashLabel(h, reinterpret_cast<const uint8_t*>(wire_.data()) + starts[--n]);
   return h;
 }
 

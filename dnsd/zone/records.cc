@@ -279,19 +279,30 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
 }
 
 wire::Name reverseName(const base::IpAddress& ip) {
-  std::string text;
-  static const char* kHex = "0123456789abcdef";
+  // Built in wire form directly: one label per byte (IPv4) or nibble (IPv6), lowest first.
+  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kV4 = "\7in-addr\4arpa";
+  static constexpr std::string_view kV6 = "\3ip6\4arpa";
+  std::string wire;
+  wire.reserve(ip.v6 ? 64 + kV6.size() + 1 : 16 + kV4.size() + 1);
   for (int i = static_cast<int>(ip.size()) - 1; i >= 0; --i) {
+    const uint8_t byte = ip.bytes[i];
     if (ip.v6) {
-      text += kHex[ip.bytes[i] & 0xF];
-      text += '.';
-      text += kHex[ip.bytes[i] >> 4];
-      text += '.';
+      wire += '\1';
+      wire += kHex[byte & 0xF];
+      wire += '\1';
+      wire += kHex[byte >> 4];
     } else {
-      text += std::to_string(ip.bytes[i]) + ".";
+      char digits[3];
+      const size_t n = byte >= 100 ? 3 : byte >= 10 ? 2 : 1;
+      for (size_t d = n, v = byte; d-- > 0; v /= 10) digits[d] = static_cast<char>('0' + v % 10);
+      wire += static_cast<char>(n);
+      wire.append(digits, n);
     }
   }
-  return *wire::Name::parse(text + (ip.v6 ? "ip6.arpa" : "in-addr.arpa"));
+  wire += ip.v6 ? kV6 : kV4;
+  wire += '\0';
+  return wire::Name::fromWire(std::move(wire));
 }
 
 wire::Name reverseZoneOf(const base::Cidr& cidr) {
