@@ -144,13 +144,23 @@ base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
   }
   // By hash first: a name's items only need to be together, not in canonical order (the
   // hash table decides where a node is found), and most comparisons end at the hash.
-  std::sort(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
-    if (a.hash != b.hash) return a.hash < b.hash;
-    if (int c = a.name->compare(*b.name)) return c < 0;
-    if (a.type != b.type) return a.type < b.type;
-    if (!a.record || !b.record) return !a.record && b.record;
-    return a.record->rdata < b.record->rdata;
-  });
+  // Two passes: by hash alone (cheap compares), then each run of equal hashes (a name's
+  // items, a handful) by name, type and rdata.
+  std::sort(items_.begin(), items_.end(),
+            [](const Item& a, const Item& b) { return a.hash < b.hash; });
+  for (size_t i = 0; i < items_.size();) {
+    size_t end = i + 1;
+    while (end < items_.size() && items_[end].hash == items_[i].hash) ++end;
+    if (end - i > 1) {
+      std::sort(items_.begin() + i, items_.begin() + end, [](const Item& a, const Item& b) {
+        if (int c = a.name->compare(*b.name)) return c < 0;
+        if (a.type != b.type) return a.type < b.type;
+        if (!a.record || !b.record) return !a.record && b.record;
+        return a.record->rdata < b.record->rdata;
+      });
+    }
+    i = end;
+  }
   return checkCnames();
 }
 
@@ -295,11 +305,13 @@ uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size) const {
 // node points into them. `svc.ns.svc.cluster.local` costs nothing beside
 // `_http._tcp.svc.ns.svc.cluster.local`; at 50,000 Services this halves the names.
 void SnapshotBuilder::layoutNames() {
+  // Longest first, by counting: a wire name is at most 255 bytes.
+  std::vector<uint32_t> first(wire::kMaxNameLength + 2, 0);
+  for (const std::string* name : node_names_) ++first[wire::kMaxNameLength - name->size() + 1];
+  for (size_t size = 1; size < first.size(); ++size) first[size] += first[size - 1];
   std::vector<uint32_t> order(snap_->nodes_.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return node_names_[a]->size() > node_names_[b]->size();
-  });
+  for (uint32_t i = 0; i < order.size(); ++i)
+    order[first[wire::kMaxNameLength - node_names_[i]->size()]++] = i;
   std::vector<bool> placed(order.size(), false);
   auto& names = snap_->names_;
   for (const uint32_t index : order) {
