@@ -12,6 +12,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <climits>
 #include <cstdlib>
 #include <thread>
 
@@ -68,20 +69,27 @@ manifest::Cache* cacheFor(const Config& config) {
 }
 
 // A load leaves the heap full of freed parse trees and records: give them back to the
-// system, or a 50,000-Service cluster keeps ~200 MB resident for a 29 MB zone.
-// malloc_trim() returns the free pages inside every arena but shrinks only the main arena's
-// top; another arena's top stays resident (up to 14 MB seen) until a free of 64 KiB or more
-// lands in that arena. So such a free is done here, in this thread's arena (the reloader's,
-// on a reload), and in a short thread, which takes a free arena: the loader threads'.
+// system, or a 50,000-Service cluster keeps ~200 MB resident for a 29 MB zone. (main()
+// turned glibc's own trimming off, so that a load reuses its pages instead of faulting
+// them in again.) malloc_trim() returns the free pages inside every arena but shrinks only
+// the main arena's top; another arena's top stays resident (up to 14 MB seen) until a free
+// of 64 KiB or more lands in it while the trim threshold is low. Loads run on the main
+// thread (the watcher sends SIGHUP), so the only such arena is the parsing threads': with
+// the threshold at glibc's default for a moment, a short thread takes that free arena and
+// does such a free (and so does this thread, in case it is not the main one).
 void trimHeap() {
+  static std::mutex trimming;
+  std::lock_guard lock(trimming);
   auto bigFree = [] {
     auto* block = static_cast<volatile char*>(std::malloc(256 << 10));
     if (block) block[0] = 0;
     std::free(const_cast<char*>(block));
   };
+  mallopt(M_TRIM_THRESHOLD, 128 << 10);
   malloc_trim(0);
   bigFree();
   std::thread(bigFree).join();
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
 }
 
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
@@ -90,6 +98,19 @@ void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics&
   const auto& snap = *loaded.snapshot;
   metrics.setZone(loaded.services, snap.recordCount(), snap.nodeCount(), snap.serial());
   metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
+}
+
+// The snapshot a reload replaced, until the last worker lets go of it; then the heap is
+// trimmed again, since that free came after the reload's own trim. Under reload_mutex.
+std::weak_ptr<const zone::Snapshot> retired;
+bool retired_pending = false;
+
+// Called about once a second: trims once the replaced snapshot is gone.
+void trimAfterRetired() {
+  std::lock_guard lock(reload_mutex);
+  if (!retired_pending || !retired.expired()) return;
+  retired_pending = false;
+  trimHeap();
 }
 
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
@@ -103,6 +124,8 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   }
   for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
   publish(*loaded, holder, metrics);
+  retired = current;
+  retired_pending = current != nullptr;
   spdlog::info("reloaded: {}", loaded->summary());
 }
 
@@ -176,6 +199,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     timespec second{1, 0};
     int sig = sigtimedwait(&signals, nullptr, &second);
     publishForwardStats(forwarder, metrics);
+    trimAfterRetired();
     if (forwarder && forwarder->loopDetected()) {
       spdlog::error("forwarding loop detected: the probe {} came back to dnsd; an upstream "
                     "forwards to dnsd (e.g. a node's 127.0.0.53). Give --upstream. Stopping.",
@@ -223,6 +247,7 @@ int run(const Config& config) {
   for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
   publish(*loaded, holder, metrics);
   spdlog::info("{}", loaded->summary());
+  loaded->snapshot.reset();  // the holder and the workers own it now: a reload can free it
 
   int workers = config.threads > 0 ? config.threads
                                    : std::max(1u, std::thread::hardware_concurrency());
@@ -251,7 +276,9 @@ int run(const Config& config) {
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&, w] { UdpWorker(sockets->udp[w], shared).run(); });
   threads.emplace_back([&] { tcp.run(); });
-  Reloader reloader(config.manifests, [&] { reload(config, holder, metrics); });
+  // A change seen by the watcher is reloaded by the main thread, as SIGHUP is: every load
+  // then builds in the main arena, which malloc_trim() shrinks whole (see trimHeap()).
+  Reloader reloader(config.manifests, [] { ::kill(::getpid(), SIGHUP); });
   if (config.watch) reloader.start();
   std::string where;
   for (const auto& a : config.listens) where += (where.empty() ? "" : " ") + a.str();

@@ -88,6 +88,7 @@ void TcpServer::run() {
   for (;;) {
     int n = epoll_wait(epoll_fd_, events, 64, 500);
     if (n < 0 && errno != EINTR) return;
+    if (n == 0) snapshot_.current();  // idle: let go of a replaced snapshot (udp_worker.cc)
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == stop_fd_) return;

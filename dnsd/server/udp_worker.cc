@@ -78,8 +78,11 @@ size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* s
 void UdpWorker::run() {
   epoll_event events[16];
   for (;;) {
-    int n = epoll_wait(epoll_fd_, events, 16, -1);
+    int n = epoll_wait(epoll_fd_, events, 16, 1000);
     if (n < 0 && errno != EINTR) return;
+    // Idle for a second: let go of a replaced snapshot, so a reload's memory is given back
+    // even when no query comes (the server trims once every worker has let go).
+    if (n == 0) snapshot_.current();
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == stop_fd_) return;
       drain(events[i].data.fd);
