@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, the Debian 12 packages dnsd needs to build and test that are missing.
+# Installs, with apt-get, the Debian 12 packages dnsd needs to build and test that are missing,
+# and any more named as arguments (scripts/fuzz.sh: clang; scripts/soak.sh: dnsperf).
 set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config cmake python3
   libc-ares-dev libldns-dev libyaml-cpp-dev libsimdjson-dev libspdlog-dev doctest-dev libcli11-dev libcpp-httplib-dev
   dnsutils knot-dnsutils iproute2
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do

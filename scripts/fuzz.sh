@@ -13,21 +13,8 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
   exit 2
 fi
 
-# clang and its runtimes (libFuzzer, ASan, UBSan) from Debian, as scripts/deps.sh installs.
-missing=()
-for p in clang libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "fuzz: run as root (or: sudo apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" || exit 1
-fi
-scripts/deps.sh || exit 1
+# clang and its runtimes (libFuzzer, ASan, UBSan) from Debian.
+scripts/deps.sh clang libclang-rt-14-dev || exit 1
 
 # fuzzer-no-link on every file gives the dnsd libraries the coverage libFuzzer steers by.
 build=build-fuzz

@@ -8,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-600} qps=${2:-20000} services=${3:-1000}
 bench=${DNSD_BENCH:-../shared/bench}
-scripts/deps.sh
-command -v dnsperf >/dev/null || apt-get install -y -q dnsperf
+scripts/deps.sh dnsperf
 scripts/build.sh >/dev/null
 dnsd=$(pwd)/build/dnsd/dnsd
 work=$(mktemp -d /tmp/dnsd-soak.XXXXXX)

@@ -57,16 +57,18 @@ bool Name::isSubdomainOf(const Name& apex) const {
   return false;
 }
 
-uint64_t Name::hash() const {
+uint64_t hashWire(const uint8_t* wire) noexcept {
   // A valid name has at most 127 labels (255 bytes): their starts fit in one byte each.
   uint8_t starts[kMaxLabels];
   size_t n = 0;
-  for (size_t i = 0; wire_[i] != 0 && n < kMaxLabels; i += static_cast<uint8_t>(wire_[i]) + 1u)
+  for (size_t i = 0; wire[i] != 0 && n < kMaxLabels; i += wire[i] + 1u)
     starts[n++] = static_cast<uint8_t>(i);
   uint64_t h = kRootHash;
-  while (n > 0) h = hashLabel(h, reinterpret_cast<const uint8_t*>(wire_.data()) + starts[--n]);
+  while (n > 0) h = hashLabel(h, wire + starts[--n]);
   return h;
 }
+
+uint64_t Name::hash() const { return hashWire(data()); }
 
 std::string Name::text() const {
   if (isRoot()) return ".";

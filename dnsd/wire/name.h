@@ -24,6 +24,10 @@ inline uint64_t hashLabel(uint64_t h, const uint8_t* label_with_length) noexcept
 inline uint8_t toLower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
 // A name in lowercase uncompressed wire form, e.g. "\x03web\x07default\x03svc\x00".
+// The hash of an uncompressed lowercase wire name (Name::hash(), QueryView's suffix hashes
+// and the snapshot's table agree on it): hashLabel() over the labels from the root down.
+uint64_t hashWire(const uint8_t* wire) noexcept;
+
 class Name {
  public:
   Name() : wire_(1, '\0') {}

@@ -74,8 +74,6 @@ size_t Snapshot::bytes() const {
          table_.capacity() * 4;
 }
 
-uint64_t wireHash(const std::string& wire);
-
 // Lays out names, RRsets and the hash table. Runs on the control plane; may allocate freely.
 class SnapshotBuilder {
  public:
@@ -87,7 +85,7 @@ class SnapshotBuilder {
   // zone's layout follows from one sort instead of a map of maps.
   struct Item {
     const std::string* name;  // lowercase wire form, owned by the zones or ancestors_
-    uint64_t hash;            // wireHash(*name): sorting and grouping compare it first
+    uint64_t hash;            // wire::hashWire(*name): sorting and grouping compare it first
     uint16_t type;
     uint8_t zone;
     const Record* record;
@@ -167,12 +165,12 @@ base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
 // A name and every ancestor up to its zone's apex: empty non-terminals exist (RFC 8020).
 // Returns the name's hash.
 uint64_t SnapshotBuilder::exists(const wire::Name& name, uint8_t zone, const wire::Name& apex) {
-  const uint64_t hash = wireHash(name.wire());
+  const uint64_t hash = name.hash();
   if (!seen_.insert({hash, &name.wire()}).second) return hash;
   items_.push_back({&name.wire(), hash, 0, zone, nullptr});
   for (const wire::Name* n = &name; !(*n == apex) && !n->isRoot();) {
     wire::Name up = n->parent();
-    const uint64_t up_hash = wireHash(up.wire());
+    const uint64_t up_hash = up.hash();
     if (seen_.count({up_hash, &up.wire()})) break;
     ancestors_.push_back(std::move(up));
     n = &ancestors_.back();
@@ -220,20 +218,6 @@ void SnapshotBuilder::storeRRset(const std::vector<const Record*>& rrs, uint32_t
   }
   out.size = static_cast<uint32_t>(blob.size() - out.data);
   snap_->record_count_ += rrs.size();
-}
-
-uint64_t wireHash(const uint8_t* wire) {
-  uint8_t starts[wire::kMaxLabels];
-  int n = 0;
-  for (size_t i = 0; wire[i] != 0 && n < static_cast<int>(wire::kMaxLabels); i += wire[i] + 1u)
-    starts[n++] = static_cast<uint8_t>(i);
-  uint64_t h = wire::kRootHash;
-  while (n > 0) h = wire::hashLabel(h, wire + starts[--n]);
-  return h;
-}
-
-uint64_t wireHash(const std::string& wire) {
-  return wireHash(reinterpret_cast<const uint8_t*>(wire.data()));
 }
 
 // One node per name, its RRsets in type order; identical records once. Names are placed
@@ -289,7 +273,7 @@ void SnapshotBuilder::hashTable() {
 
 // The node of a lowercase wire name, before names_ is filled: compares node_names_.
 uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size) const {
-  const uint64_t hash = wireHash(name);
+  const uint64_t hash = wire::hashWire(name);
   for (uint64_t i = hash & snap_->mask_;; i = (i + 1) & snap_->mask_) {
     const uint32_t slot = snap_->table_[i];
     if (slot == 0) return kNoNode;

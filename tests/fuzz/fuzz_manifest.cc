@@ -4,25 +4,20 @@
 // fine but must carry a message.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "dnsd/cluster/cluster.h"
 #include "dnsd/manifest/load.h"
 #include "dnsd/zone/records.h"
 #include "dnsd/zone/snapshot.h"
+#include "tests/fuzz/fail.h"
 
 using namespace dnsd;
+using fuzz::fail;
 
 namespace {
 
 constexpr size_t kMaxInput = 64 * 1024;
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz check failed: %s\n", what);
-  std::abort();
-}
 
 }  // namespace
 

@@ -3,24 +3,19 @@
 // crash or hang; an accepted zone keeps the promises of zonefile/load.h.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 
 #include "dnsd/zone/snapshot.h"
 #include "dnsd/zone/static_zone.h"
 #include "dnsd/zonefile/load.h"
+#include "tests/fuzz/fail.h"
 
 using namespace dnsd;
+using fuzz::fail;
 
 namespace {
 
 constexpr size_t kMaxInput = 64 * 1024;
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz check failed: %s\n", what);
-  std::abort();
-}
 
 }  // namespace
 

@@ -2,7 +2,6 @@
 // check prints what differs and aborts, so libFuzzer keeps the input as a crash.
 #pragma once
 
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -10,21 +9,12 @@
 #include <vector>
 
 #include "dnsd/wire/query.h"
+#include "tests/fuzz/fail.h"
 
 // Last: ldns's headers define macros that break libstdc++ headers included after them.
 #include <ldns/ldns.h>
 
 namespace dnsd::fuzz {
-
-[[noreturn]] inline void fail(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  std::fputs("fuzz check failed: ", stderr);
-  std::vfprintf(stderr, format, args);
-  std::fputc('\n', stderr);
-  va_end(args);
-  std::abort();
-}
 
 struct PktFree {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }

@@ -78,7 +78,7 @@ TEST_CASE("a number is its text as written, a boolean is plain, a string is quot
   CHECK(dumpAll(tree) == "1:{1:'port,1:8080,1:'ready,1:true,1:'name,1:'true,}\n");
 }
 
-TEST_CASE("what simdjson refuses is left to the YAML reader") {
+TEST_CASE("parseJson refuses what is not one JSON object or array, or nests too deep") {
   const char* const kNotJson[] = {
       "{\"kind\": \"Service\",\n\"metadata\": {\"name\": \"a\"\n",  // unclosed
       "{\"a\": 1} {\"b\": 2}",                                       // two values
