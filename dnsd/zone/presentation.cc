@@ -114,8 +114,10 @@ std::string zonesText(const std::vector<ZoneContent>& zones) {
   std::string out;
   for (const auto& zone : zones) {
     std::vector<std::tuple<std::vector<std::string>, uint16_t, std::string>> lines;
-    for (const auto& r : zone.records)
+    for (size_t i = 0; i < zone.records.size(); ++i) {
+      const Record r = zone.records.record(i);
       lines.emplace_back(reversedLabels(r.owner), r.type, recordText(r));
+    }
     std::sort(lines.begin(), lines.end());
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
     out += "; zone " + zone.apex.text() + "\n";

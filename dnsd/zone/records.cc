@@ -19,6 +19,10 @@ void put32(std::string& s, uint32_t v) {
   put16(s, static_cast<uint16_t>(v));
 }
 
+std::string_view addressBytes(const base::IpAddress& ip) {
+  return {reinterpret_cast<const char*>(ip.bytes.data()), ip.size()};
+}
+
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(wire::toLower(static_cast<uint8_t>(c)));
   return s;
@@ -28,7 +32,7 @@ std::string lower(std::string s) {
 class ServiceRecords {
  public:
   ServiceRecords(const cluster::ResolvedService& rs, const wire::Name& svc_name,
-                 const RecordOptions& options, std::vector<Record>& out)
+                 const RecordOptions& options, RecordList& out)
       : rs_(rs), svc_(rs.service), name_(svc_name), ttl_(options.ttl), options_(options),
         out_(out) {}
 
@@ -53,7 +57,7 @@ class ServiceRecords {
   void externalName() {
     if (base::IpAddress::parse(svc_.external_name)) return;
     auto target = wire::Name::parse(svc_.external_name);
-    if (target) out_.push_back(nameRecord(name_, wire::type::CNAME, ttl_, *target));
+    if (target) out_.add(name_, wire::type::CNAME, ttl_, {}, &*target);
   }
 
   // k8s DNS spec §2.3.1 (A/AAAA per ClusterIP) and §2.3.2 (SRV per named port, to the
@@ -61,18 +65,18 @@ class ServiceRecords {
   // Endpoint names exist under ClusterIP Services too (CoreDNS findServices; REFERENCE B4),
   // so their PTRs are forward-confirmed.
   void clusterIp() {
-    for (const auto& ip : svc_.cluster_ips) out_.push_back(addressRecord(name_, ttl_, ip));
+    for (const auto& ip : svc_.cluster_ips) address(name_, ip);
     for (const auto& ep : rs_.endpoints)
-      if (auto ep_name = endpointName(ep)) out_.push_back(addressRecord(*ep_name, ttl_, ep.ip));
+      if (auto ep_name = endpointName(ep)) address(*ep_name, ep.ip);
     for (const auto& port : svc_.ports) {
       auto owner = srvOwner(port.name, port.protocol);
-      if (owner) out_.push_back(srvRecord(*owner, ttl_, 0, 100, port.port, name_));
+      if (owner) srv(*owner, 100, port.port, name_);
     }
     // SRV at the bare name lists every port (CoreDNS; used by peer finders).
     std::set<uint16_t> ports;
     for (const auto& port : svc_.ports) ports.insert(static_cast<uint16_t>(port.port));
     for (uint16_t port : ports)
-      out_.push_back(srvRecord(name_, ttl_, 0, weight(ports.size()), port, name_));
+      srv(name_, weight(ports.size()), port, name_);
   }
 
   static uint16_t weight(size_t n) { return n ? static_cast<uint16_t>(100 / n) : 0; }
@@ -81,9 +85,9 @@ class ServiceRecords {
   // endpoint's own name; none ready means the name does not exist (NXDOMAIN).
   void headless() {
     for (const auto& ep : rs_.endpoints) {
-      out_.push_back(addressRecord(name_, ttl_, ep.ip));
+      address(name_, ep.ip);
       auto ep_name = endpointName(ep);
-      if (ep_name) out_.push_back(addressRecord(*ep_name, ttl_, ep.ip));
+      if (ep_name) address(*ep_name, ep.ip);
     }
     headlessSrv();
   }
@@ -104,8 +108,7 @@ class ServiceRecords {
           if (p.name == port_name && p.protocol == protocol)
             if (auto n = endpointName(ep)) targets.emplace(*n, p.port);
       for (const auto& [target, port] : targets)
-        out_.push_back(srvRecord(*owner, ttl_, 0, weight(targets.size()),
-                                 static_cast<uint16_t>(port), target));
+        srv(*owner, weight(targets.size()), static_cast<uint16_t>(port), target);
     }
     // SRV at the bare name: every endpoint name with every port.
     std::set<std::pair<wire::Name, int>> all;
@@ -113,8 +116,18 @@ class ServiceRecords {
       for (const auto& p : ep.ports)
         if (auto n = endpointName(ep)) all.emplace(*n, p.port);
     for (const auto& [target, port] : all)
-      out_.push_back(srvRecord(name_, ttl_, 0, weight(all.size()), static_cast<uint16_t>(port),
-                               target));
+      srv(name_, weight(all.size()), static_cast<uint16_t>(port), target);
+  }
+
+  void address(const wire::Name& owner, const base::IpAddress& ip) {
+    out_.add(owner, ip.v6 ? wire::type::AAAA : wire::type::A, ttl_, addressBytes(ip));
+  }
+  // RFC 2782: priority (always 0), weight, port, target.
+  void srv(const wire::Name& owner, uint16_t weight, uint16_t port, const wire::Name& target) {
+    uint8_t head[6] = {0, 0};
+    wire::store16(head + 2, weight);
+    wire::store16(head + 4, port);
+    out_.add(owner, wire::type::SRV, ttl_, {reinterpret_cast<const char*>(head), 6}, &target);
   }
 
   std::optional<wire::Name> srvOwner(const std::string& port, const std::string& protocol) {
@@ -128,7 +141,7 @@ class ServiceRecords {
   const wire::Name& name_;
   uint32_t ttl_;
   const RecordOptions& options_;
-  std::vector<Record>& out_;
+  RecordList& out_;
 };
 
 wire::Name serviceName(const wire::Name& domain, const cluster::Service& svc) {
@@ -150,7 +163,7 @@ struct PtrTarget {
 
 std::set<PtrTarget> ptrTargets(const cluster::Cluster& cluster, const RecordOptions& options) {
   std::set<PtrTarget> out;
-  std::vector<Record> unused;
+  RecordList unused;
   for (const auto& rs : cluster.services) {
     const auto& svc = rs.service;
     if (svc.type == cluster::ServiceType::ExternalName) continue;
@@ -181,7 +194,8 @@ void podRecords(const cluster::Cluster& cluster, const RecordOptions& options, Z
     auto parent = pod.child(p.meta.ns);
     for (const auto& ip : p.ips)
       if (auto name = parent ? parent->child(ip.dashed()) : std::nullopt)
-        zone.records.push_back(addressRecord(*name, options.ttl, ip));
+        zone.records.add(*name, ip.v6 ? wire::type::AAAA : wire::type::A, options.ttl,
+                         addressBytes(ip));
   }
 }
 
@@ -195,7 +209,7 @@ void addPtrs(const std::set<PtrTarget>& targets, const RecordOptions& options,
     wire::Name owner = reverseName(t.ip);
     for (auto& zone : zones)
       if (owner.isSubdomainOf(zone.apex)) {
-        zone.records.push_back(nameRecord(owner, wire::type::PTR, options.ttl, t.target));
+        zone.records.add(owner, wire::type::PTR, options.ttl, {}, &t.target);
         break;
       }
   }
@@ -212,23 +226,12 @@ std::optional<base::IpAddress> kubeDnsIp(const cluster::Cluster& cluster) {
 }  // namespace
 
 Record addressRecord(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip) {
-  Record r{owner, ip.v6 ? wire::type::AAAA : wire::type::A, ttl, {}, std::nullopt};
-  r.rdata.assign(reinterpret_cast<const char*>(ip.bytes.data()), ip.size());
-  return r;
+  return Record{owner, ip.v6 ? wire::type::AAAA : wire::type::A, ttl,
+                std::string(addressBytes(ip)), std::nullopt};
 }
 
 Record nameRecord(const wire::Name& owner, uint16_t type, uint32_t ttl, const wire::Name& target) {
   return Record{owner, type, ttl, target.wire(), target};
-}
-
-Record srvRecord(const wire::Name& owner, uint32_t ttl, uint16_t priority, uint16_t weight,
-                 uint16_t port, const wire::Name& target) {
-  Record r{owner, wire::type::SRV, ttl, {}, target};
-  put16(r.rdata, priority);
-  put16(r.rdata, weight);
-  put16(r.rdata, port);
-  r.rdata += target.wire();
-  return r;
 }
 
 Record txtRecord(const wire::Name& owner, uint32_t ttl, const std::string& text) {

@@ -10,15 +10,9 @@
 #include "dnsd/base/ip.h"
 #include "dnsd/cluster/cluster.h"
 #include "dnsd/wire/name.h"
-#include "dnsd/zonefile/load.h"
+#include "dnsd/zone/record_list.h"
 
 namespace dnsd::zone {
-
-// One resource record: the zone file reader's type (zonefile::Rr), so records from
-// manifests and from zone files are one kind. `rdata` is the wire form, names in it
-// uncompressed and lowercase; `target` repeats the domain name inside the rdata (CNAME, NS,
-// PTR, MX, SRV) so the builder can link it for CNAME chasing and additional records.
-using Record = zonefile::Rr;
 
 // CoreDNS `pods disabled|insecure|verified` (REFERENCE B1).
 enum class PodNames : uint8_t { Disabled, Insecure, Verified };
@@ -40,7 +34,7 @@ struct RecordOptions {
 // (namespaces with no Services must answer NODATA, not NXDOMAIN).
 struct ZoneContent {
   wire::Name apex;
-  std::vector<Record> records;
+  RecordList records;
   std::vector<wire::Name> empty_names;
   // NS.pod.DOMAIN for `pods insecure`: children of these names are Pod IP names answered
   // at query time (REFERENCE B1).
@@ -73,8 +67,6 @@ std::optional<base::IpAddress> parseDashedIp(std::string_view label);
 // Record constructors shared with zone files and tests.
 Record addressRecord(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip);
 Record nameRecord(const wire::Name& owner, uint16_t type, uint32_t ttl, const wire::Name& target);
-Record srvRecord(const wire::Name& owner, uint32_t ttl, uint16_t priority, uint16_t weight,
-                 uint16_t port, const wire::Name& target);
 Record txtRecord(const wire::Name& owner, uint32_t ttl, const std::string& text);
 // SOA of `apex` naming ns.dns.DOMAIN and hostmaster.DOMAIN of the cluster `domain`.
 Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl, uint32_t serial,

@@ -1,11 +1,7 @@
 #include "dnsd/zone/snapshot.h"
 
 #include <algorithm>
-#include <deque>
-#include <map>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <cstring>
 
 #include "dnsd/wire/dns.h"
@@ -74,70 +70,118 @@ size_t Snapshot::bytes() const {
          table_.capacity() * 4;
 }
 
-// Lays out names, RRsets and the hash table. Runs on the control plane; may allocate freely.
+namespace {
+
+// The label starts of a lowercase wire name and the hash of the suffix at each (wire::hashWire
+// of name + starts[k]), the root's last: one pass from the root for every suffix. Returns
+// the number of suffixes, the root included.
+size_t suffixHashes(const uint8_t* name, uint8_t (&starts)[wire::kMaxLabels + 1],
+                    uint64_t (&hashes)[wire::kMaxLabels + 1]) {
+  size_t n = 0;
+  size_t at = 0;
+  for (; name[at] != 0 && n < wire::kMaxLabels; at += name[at] + 1u)
+    starts[n++] = static_cast<uint8_t>(at);
+  starts[n] = static_cast<uint8_t>(at);
+  uint64_t h = hashes[n] = wire::kRootHash;
+  for (size_t k = n; k-- > 0;) hashes[k] = h = wire::hashLabel(h, name + starts[k]);
+  return n + 1;
+}
+
+// A wire name at or below `apex`: a suffix on a label boundary.
+bool within(const uint8_t* name, size_t size, const wire::Name& apex) {
+  if (apex.size() > size) return false;
+  const size_t start = size - apex.size();
+  size_t at = 0;
+  while (at < start) at += name[at] + 1u;
+  return at == start && std::memcmp(name + start, apex.data(), apex.size()) == 0;
+}
+
+std::string text(const uint8_t* name, size_t size) {
+  return wire::Name::fromWire(std::string(reinterpret_cast<const char*>(name), size)).text();
+}
+
+// Frees what doubling left unused when it is worth a copy.
+template <typename T>
+void trim(std::vector<T>& v) {
+  if (v.capacity() - v.size() > v.size() / 8) v.shrink_to_fit();
+}
+
+}  // namespace
+
+// Lays out names, RRsets and the hash table. Runs on the control plane, once per load: it
+// reads the zones' records in place and keeps no object per record or per name beyond the
+// flat arrays below.
 class SnapshotBuilder {
  public:
   base::Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneContent> zones,
                                                       uint32_t serial);
 
  private:
-  // One record, or (record null) one name that exists; sorted by name, then type, the whole
-  // zone's layout follows from one sort instead of a map of maps.
+  static constexpr uint32_t kNoRecord = 0xFFFFFFFF;
+  // One record, or (kNoRecord) one name that exists. Sorted by hash, then name, type and
+  // rdata, the zone's layout follows from one sort instead of a map of maps.
   struct Item {
-    const std::string* name;  // lowercase wire form, owned by the zones or ancestors_
-    uint64_t hash;            // wire::hashWire(*name): sorting and grouping compare it first
+    const uint8_t* name;  // lowercase wire form, inside the zones
+    uint64_t hash;        // wire::hashWire(name): sorting and grouping compare it first
+    uint32_t record;      // index in its zone's RecordList
     uint16_t type;
+    uint8_t name_size;
     uint8_t zone;
-    const Record* record;
-    bool sameName(const Item& o) const { return hash == o.hash && *name == *o.name; }
+    bool sameName(const Item& o) const {
+      return hash == o.hash && name_size == o.name_size &&
+             std::memcmp(name, o.name, name_size) == 0;
+    }
   };
-  // A name in seen_, hashed once.
-  struct Seen {
-    uint64_t hash;
-    const std::string* name;
-    bool operator==(const Seen& o) const { return hash == o.hash && *name == *o.name; }
-  };
-  struct SeenHash {
-    size_t operator()(const Seen& s) const { return s.hash; }
-  };
-  base::Status collect(const std::vector<ZoneContent>& zones);
-  uint64_t exists(const wire::Name& name, uint8_t zone, const wire::Name& apex);
+  RecordList::View recordOf(const Item& item) const {
+    return (*zones_)[item.zone].records[item.record];
+  }
+  base::Status collect();
+  uint64_t exists(const uint8_t* name, size_t size, uint8_t zone, size_t apex_size);
+  bool see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone);
+  void growSeen();
   base::Status checkCnames() const;
   base::Status layout();
-  void storeRRset(const std::vector<const Record*>& rrs, uint32_t ttl, StoredRRset& out);
+  void storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl, StoredRRset& out);
   void hashTable();
-  uint32_t nodeOf(const uint8_t* name, size_t size) const;
+  uint32_t nodeOf(const uint8_t* name, size_t size, uint64_t hash) const;
   void layoutNames();
   void linkTargets();
-  void zoneInfo(const std::vector<ZoneContent>& zones);
+  void zoneInfo();
 
+  const std::vector<ZoneContent>* zones_ = nullptr;
   std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
   std::vector<Item> items_;
-  std::deque<wire::Name> ancestors_;            // empty non-terminals nobody else owns
-  std::unordered_set<Seen, SeenHash> seen_;     // names already in items_
-  std::unordered_map<std::string, uint8_t> flags_;
-  std::vector<std::pair<uint32_t, const Record*>> pending_links_;  // link slot, record
-  std::vector<const std::string*> node_names_;  // by node index, until layoutNames()
-  std::vector<uint64_t> node_hashes_;           // by node index
+  std::vector<uint32_t> seen_;  // open addressing: items_ index + 1 of each name so far
+  size_t seen_count_ = 0;
+  std::vector<std::pair<uint32_t, const uint8_t*>> pending_links_;  // link slot, target name
+  std::vector<const uint8_t*> node_names_;  // by node index, until layoutNames()
+  std::vector<uint64_t> node_hashes_;       // by node index
 };
 
-base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
-  for (size_t z = 0; z < zones.size(); ++z) {
-    const ZoneContent& zone = zones[z];
-    auto index = static_cast<uint8_t>(z);
-    exists(zone.apex, index, zone.apex);
+base::Status SnapshotBuilder::collect() {
+  size_t total = 0;
+  for (const auto& zone : *zones_) total += zone.records.size() + zone.empty_names.size() + 1;
+  // Every record, and every name: most names own a record.
+  items_.reserve(total * 2);
+  size_t slots = 64;
+  while (slots < total * 2) slots <<= 1;
+  seen_.assign(slots, 0);
+  for (size_t z = 0; z < zones_->size(); ++z) {
+    const ZoneContent& zone = (*zones_)[z];
+    const auto index = static_cast<uint8_t>(z);
+    const size_t apex_size = zone.apex.size();
+    exists(zone.apex.data(), apex_size, index, apex_size);
     for (const auto& name : zone.empty_names)
-      if (name.isSubdomainOf(zone.apex)) exists(name, index, zone.apex);
-    for (const auto& name : zone.pod_parents) {
-      if (!name.isSubdomainOf(zone.apex)) continue;
-      exists(name, index, zone.apex);
-      flags_[name.wire()] |= kPodParent;
-    }
-    for (const auto& r : zone.records) {
-      if (!r.owner.isSubdomainOf(zone.apex))
-        return base::Error{r.owner.text() + " is outside zone " + zone.apex.text(), ""};
-      const uint64_t hash = exists(r.owner, index, zone.apex);
-      items_.push_back({&r.owner.wire(), hash, r.type, index, &r});
+      if (name.isSubdomainOf(zone.apex)) exists(name.data(), name.size(), index, apex_size);
+    for (const auto& name : zone.pod_parents)
+      if (name.isSubdomainOf(zone.apex)) exists(name.data(), name.size(), index, apex_size);
+    for (uint32_t i = 0; i < zone.records.size(); ++i) {
+      const RecordList::View r = zone.records[i];
+      if (!within(r.owner, r.owner_size, zone.apex))
+        return base::Error{text(r.owner, r.owner_size) + " is outside zone " + zone.apex.text(),
+                           ""};
+      const uint64_t hash = exists(r.owner, r.owner_size, index, apex_size);
+      items_.push_back({r.owner, hash, i, r.type, r.owner_size, index});
     }
   }
   // By hash first: a name's items only need to be together, not in canonical order (the
@@ -150,11 +194,13 @@ base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
     size_t end = i + 1;
     while (end < items_.size() && items_[end].hash == items_[i].hash) ++end;
     if (end - i > 1) {
-      std::sort(items_.begin() + i, items_.begin() + end, [](const Item& a, const Item& b) {
-        if (int c = a.name->compare(*b.name)) return c < 0;
+      std::sort(items_.begin() + i, items_.begin() + end, [this](const Item& a, const Item& b) {
+        if (a.name_size != b.name_size) return a.name_size < b.name_size;
+        if (int c = std::memcmp(a.name, b.name, a.name_size)) return c < 0;
         if (a.type != b.type) return a.type < b.type;
-        if (!a.record || !b.record) return !a.record && b.record;
-        return a.record->rdata < b.record->rdata;
+        if (a.record == kNoRecord || b.record == kNoRecord)
+          return a.record == kNoRecord && b.record != kNoRecord;
+        return recordOf(a).rdataBytes() < recordOf(b).rdataBytes();
       });
     }
     i = end;
@@ -162,40 +208,64 @@ base::Status SnapshotBuilder::collect(const std::vector<ZoneContent>& zones) {
   return checkCnames();
 }
 
-// A name and every ancestor up to its zone's apex: empty non-terminals exist (RFC 8020).
-// Returns the name's hash.
-uint64_t SnapshotBuilder::exists(const wire::Name& name, uint8_t zone, const wire::Name& apex) {
-  const uint64_t hash = name.hash();
-  if (!seen_.insert({hash, &name.wire()}).second) return hash;
-  items_.push_back({&name.wire(), hash, 0, zone, nullptr});
-  for (const wire::Name* n = &name; !(*n == apex) && !n->isRoot();) {
-    wire::Name up = n->parent();
-    const uint64_t up_hash = up.hash();
-    if (seen_.count({up_hash, &up.wire()})) break;
-    ancestors_.push_back(std::move(up));
-    n = &ancestors_.back();
-    seen_.insert({up_hash, &n->wire()});
-    items_.push_back({&n->wire(), up_hash, 0, zone, nullptr});
+// A name and every ancestor down to its zone's apex: empty non-terminals exist (RFC 8020).
+// Each suffix is a name in place, so nothing is allocated. Returns the name's hash.
+uint64_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
+                                 size_t apex_size) {
+  uint8_t starts[wire::kMaxLabels + 1];
+  uint64_t hashes[wire::kMaxLabels + 1];
+  const size_t suffixes = suffixHashes(name, starts, hashes);
+  for (size_t k = 0; k < suffixes && size - starts[k] >= apex_size; ++k)
+    if (!see(name + starts[k], size - starts[k], hashes[k], zone)) break;
+  return hashes[0];
+}
+
+// Adds a name that exists, once; false when it was already there.
+bool SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone) {
+  if ((seen_count_ + 1) * 2 > seen_.size()) growSeen();
+  const uint64_t mask = seen_.size() - 1;
+  for (uint64_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = seen_[i];
+    if (slot == 0) {
+      items_.push_back({name, hash, kNoRecord, 0, static_cast<uint8_t>(size), zone});
+      seen_[i] = static_cast<uint32_t>(items_.size());
+      ++seen_count_;
+      return true;
+    }
+    const Item& other = items_[slot - 1];
+    if (other.hash == hash && other.name_size == size && std::memcmp(other.name, name, size) == 0)
+      return false;
   }
-  return hash;
+}
+
+void SnapshotBuilder::growSeen() {
+  std::vector<uint32_t> old(seen_.size() * 2, 0);
+  old.swap(seen_);
+  const uint64_t mask = seen_.size() - 1;
+  for (const uint32_t slot : old) {
+    if (slot == 0) continue;
+    uint64_t i = items_[slot - 1].hash & mask;
+    while (seen_[i]) i = (i + 1) & mask;
+    seen_[i] = slot;
+  }
 }
 
 // RFC 1034 §3.6.2: a name with a CNAME has no other data.
 base::Status SnapshotBuilder::checkCnames() const {
   for (size_t i = 0; i < items_.size(); ++i) {
-    if (items_[i].type != wire::type::CNAME || !items_[i].record) continue;
+    if (items_[i].type != wire::type::CNAME || items_[i].record == kNoRecord) continue;
     for (size_t j = i + 1; j < items_.size() && items_[j].sameName(items_[i]); ++j)
       if (items_[j].type != wire::type::CNAME)
-        return base::Error{items_[i].record->owner.text() +
+        return base::Error{text(items_[i].name, items_[i].name_size) +
                                " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
   }
   return base::Ok{};
 }
 
-void SnapshotBuilder::storeRRset(const std::vector<const Record*>& rrs, uint32_t ttl,
+void SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl,
                                  StoredRRset& out) {
   auto& blob = snap_->blob_;
-  out.type = rrs.front()->type;
+  out.type = rrs.front().type;
   out.count = static_cast<uint16_t>(rrs.size());
   out.name_at = 0xFFFF;
   if (out.type == wire::type::CNAME || out.type == wire::type::NS || out.type == wire::type::PTR)
@@ -203,17 +273,16 @@ void SnapshotBuilder::storeRRset(const std::vector<const Record*>& rrs, uint32_t
   if (out.type == wire::type::SRV) out.name_at = 6;
   out.data = static_cast<uint32_t>(blob.size());
   out.links = static_cast<uint32_t>(snap_->links_.size());
-  for (const Record* r : rrs) {
-    size_t tail = 10 + r->rdata.size();
+  for (const RecordList::View& r : rrs) {
     uint8_t head[12];
-    wire::store16(head, static_cast<uint16_t>(tail));
-    wire::store16(head + 2, r->type);
+    wire::store16(head, static_cast<uint16_t>(10 + r.rdata_size));
+    wire::store16(head + 2, r.type);
     wire::store16(head + 4, wire::kClassIn);
-    wire::store32(head + 6, ttl ? ttl : r->ttl);
-    wire::store16(head + 10, static_cast<uint16_t>(r->rdata.size()));
+    wire::store32(head + 6, ttl ? ttl : r.ttl);
+    wire::store16(head + 10, r.rdata_size);
     blob.insert(blob.end(), head, head + 12);
-    blob.insert(blob.end(), r->rdata.begin(), r->rdata.end());
-    if (r->target) pending_links_.emplace_back(snap_->links_.size(), r);
+    blob.insert(blob.end(), r.rdata, r.rdata + r.rdata_size);
+    if (const uint8_t* target = r.target()) pending_links_.emplace_back(snap_->links_.size(), target);
     snap_->links_.push_back(kNoNode);
   }
   out.size = static_cast<uint32_t>(blob.size() - out.data);
@@ -223,25 +292,35 @@ void SnapshotBuilder::storeRRset(const std::vector<const Record*>& rrs, uint32_t
 // One node per name, its RRsets in type order; identical records once. Names are placed
 // later, by layoutNames().
 base::Status SnapshotBuilder::layout() {
-  std::vector<const Record*> rrs;
+  size_t blob = 0;
+  size_t records = 0;
+  for (const auto& zone : *zones_) {
+    records += zone.records.size();
+    for (size_t i = 0; i < zone.records.size(); ++i) blob += 12 + zone.records[i].rdata_size;
+  }
+  snap_->blob_.reserve(blob);
+  snap_->links_.reserve(records);
+  snap_->rrsets_.reserve(records);
+  snap_->nodes_.reserve(seen_count_);
+  node_names_.reserve(seen_count_);
+  node_hashes_.reserve(seen_count_);
+  std::vector<RecordList::View> rrs;
   for (size_t i = 0; i < items_.size();) {
     const Item& first = items_[i];
-    const std::string& name = *first.name;
     Node node;
     node.hash_high = static_cast<uint32_t>(first.hash >> 32);
-    node.name_size = static_cast<uint8_t>(name.size());
-    node.zone = items_[i].zone;
-    if (auto f = flags_.find(name); f != flags_.end()) node.flags = f->second;
+    node.name_size = first.name_size;
+    node.zone = first.zone;
     node.first_rrset = static_cast<uint32_t>(snap_->rrsets_.size());
     for (; i < items_.size() && items_[i].sameName(first); ++i) {
-      const Record* r = items_[i].record;
-      if (!r) continue;
-      if (!rrs.empty() && rrs.back()->type != r->type) {
+      if (items_[i].record == kNoRecord) continue;
+      const RecordList::View r = recordOf(items_[i]);
+      if (!rrs.empty() && rrs.back().type != r.type) {
         snap_->rrsets_.emplace_back();
         storeRRset(rrs, 0, snap_->rrsets_.back());
         rrs.clear();
       }
-      if (rrs.empty() || rrs.back()->rdata != r->rdata) rrs.push_back(r);
+      if (rrs.empty() || rrs.back().rdataBytes() != r.rdataBytes()) rrs.push_back(r);
     }
     if (!rrs.empty()) {
       snap_->rrsets_.emplace_back();
@@ -250,10 +329,10 @@ base::Status SnapshotBuilder::layout() {
     }
     const size_t types = snap_->rrsets_.size() - node.first_rrset;
     if (types > UINT8_MAX)
-      return base::Error{wire::Name::fromWire(name).text() + " has more than 255 record types", ""};
+      return base::Error{text(first.name, first.name_size) + " has more than 255 record types", ""};
     node.rrset_count = static_cast<uint8_t>(types);
     snap_->nodes_.push_back(node);
-    node_names_.push_back(&name);
+    node_names_.push_back(first.name);
     node_hashes_.push_back(first.hash);
   }
   return base::Ok{};
@@ -272,14 +351,12 @@ void SnapshotBuilder::hashTable() {
 }
 
 // The node of a lowercase wire name, before names_ is filled: compares node_names_.
-uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size) const {
-  const uint64_t hash = wire::hashWire(name);
+uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size, uint64_t hash) const {
   for (uint64_t i = hash & snap_->mask_;; i = (i + 1) & snap_->mask_) {
     const uint32_t slot = snap_->table_[i];
     if (slot == 0) return kNoNode;
-    const std::string& other = *node_names_[slot - 1];
-    if (node_hashes_[slot - 1] == hash && other.size() == size &&
-        std::memcmp(other.data(), name, size) == 0)
+    if (node_hashes_[slot - 1] == hash && snap_->nodes_[slot - 1].name_size == size &&
+        std::memcmp(node_names_[slot - 1], name, size) == 0)
       return slot - 1;
   }
 }
@@ -289,59 +366,64 @@ uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size) const {
 // node points into them. `svc.ns.svc.cluster.local` costs nothing beside
 // `_http._tcp.svc.ns.svc.cluster.local`; at 50,000 Services this halves the names.
 void SnapshotBuilder::layoutNames() {
+  const auto& nodes = snap_->nodes_;
   // Longest first, by counting: a wire name is at most 255 bytes.
   std::vector<uint32_t> first(wire::kMaxNameLength + 2, 0);
-  for (const std::string* name : node_names_) ++first[wire::kMaxNameLength - name->size() + 1];
+  for (const Node& node : nodes) ++first[wire::kMaxNameLength - node.name_size + 1];
   for (size_t size = 1; size < first.size(); ++size) first[size] += first[size - 1];
-  std::vector<uint32_t> order(snap_->nodes_.size());
+  std::vector<uint32_t> order(nodes.size());
   for (uint32_t i = 0; i < order.size(); ++i)
-    order[first[wire::kMaxNameLength - node_names_[i]->size()]++] = i;
+    order[first[wire::kMaxNameLength - nodes[i].name_size]++] = i;
   std::vector<bool> placed(order.size(), false);
   auto& names = snap_->names_;
   for (const uint32_t index : order) {
     if (placed[index]) continue;
-    const std::string& name = *node_names_[index];
+    const uint8_t* name = node_names_[index];
+    const size_t size = nodes[index].name_size;
     const auto at = static_cast<uint32_t>(names.size());
-    names.insert(names.end(), name.begin(), name.end());
-    const auto* wire = reinterpret_cast<const uint8_t*>(name.data());
-    // This name, then each suffix that is a node not yet placed; one already placed has
-    // had its own suffixes placed with it.
-    for (size_t skip = 0; skip < name.size();) {
-      const uint32_t node = skip == 0 ? index : nodeOf(wire + skip, name.size() - skip);
-      if (node != kNoNode) {
-        if (skip > 0 && placed[node]) break;
-        placed[node] = true;
-        snap_->nodes_[node].name_offset = at + static_cast<uint32_t>(skip);
-      }
-      if (wire[skip] == 0) break;
-      skip += wire[skip] + 1u;
+    names.insert(names.end(), name, name + size);
+    placed[index] = true;
+    snap_->nodes_[index].name_offset = at;
+    // Each suffix that is a node not yet placed; one already placed has had its own
+    // suffixes placed with it.
+    uint8_t starts[wire::kMaxLabels + 1];
+    uint64_t hashes[wire::kMaxLabels + 1];
+    const size_t suffixes = suffixHashes(name, starts, hashes);
+    for (size_t k = 1; k < suffixes; ++k) {
+      const uint32_t node = nodeOf(name + starts[k], size - starts[k], hashes[k]);
+      if (node == kNoNode) continue;
+      if (placed[node]) break;
+      placed[node] = true;
+      snap_->nodes_[node].name_offset = at + starts[k];
     }
   }
 }
 
 void SnapshotBuilder::linkTargets() {
-  for (const auto& [slot, record] : pending_links_) {
-    const wire::Name& t = *record->target;
-    const Node* n = snap_->find(t.data(), t.size(), t.hash());
+  for (const auto& [slot, target] : pending_links_) {
+    size_t size = 0;
+    while (target[size] != 0) size += target[size] + 1u;
+    const Node* n = snap_->find(target, size + 1, wire::hashWire(target));
     if (n) snap_->links_[slot] = static_cast<uint32_t>(n - snap_->nodes_.data());
   }
 }
 
-void SnapshotBuilder::zoneInfo(const std::vector<ZoneContent>& zones) {
-  for (const auto& zone : zones) {
+void SnapshotBuilder::zoneInfo() {
+  for (const auto& zone : *zones_) {
     ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), kNoNode, {}, zone.ttl};
     const Node* apex = snap_->find(zone.apex.data(), zone.apex.size(), info.hash);
     info.apex_node = static_cast<uint32_t>(apex - snap_->nodes_.data());
     const StoredRRset* soa = snap_->rrset(*apex, wire::type::SOA);
     if (soa) {
       // RFC 2308 §5: the negative-answer TTL is min(SOA TTL, SOA minimum).
-      const Record* rec = nullptr;
-      for (const auto& r : zone.records)
-        if (r.type == wire::type::SOA && r.owner == zone.apex) rec = &r;
-      uint32_t minimum = wire::load32(reinterpret_cast<const uint8_t*>(rec->rdata.data()) +
-                                      rec->rdata.size() - 4);
-      storeRRset({rec}, std::max<uint32_t>(1, std::min({rec->ttl, minimum, 300u})),
-                 info.negative_soa);
+      for (size_t i = 0; i < zone.records.size(); ++i) {
+        const RecordList::View r = zone.records[i];
+        if (r.type != wire::type::SOA || !r.ownerIs(zone.apex)) continue;
+        const uint32_t minimum = wire::load32(r.rdata + r.rdata_size - 4);
+        storeRRset({r}, std::max<uint32_t>(1, std::min({r.ttl, minimum, 300u})),
+                   info.negative_soa);
+        break;
+      }
     }
     snap_->zones_.push_back(std::move(info));
   }
@@ -349,29 +431,33 @@ void SnapshotBuilder::zoneInfo(const std::vector<ZoneContent>& zones) {
 
 base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
     std::vector<ZoneContent> zones, uint32_t serial) {
-  auto status = collect(zones);
-  if (!status) return status.error();
+  zones_ = &zones;
   for (const auto& zone : zones) {
     bool has_soa = false;
-    for (const auto& r : zone.records) has_soa |= r.type == wire::type::SOA && r.owner == zone.apex;
+    for (size_t i = 0; i < zone.records.size() && !has_soa; ++i)
+      has_soa = zone.records[i].type == wire::type::SOA && zone.records[i].ownerIs(zone.apex);
     if (!has_soa) return base::Error{"zone " + zone.apex.text() + " has no SOA", ""};
   }
+  auto status = collect();
+  if (!status) return status.error();
   if (base::Status laid = layout(); !laid) return laid.error();
   hashTable();
   layoutNames();
-  zoneInfo(zones);
+  for (const auto& zone : zones)
+    for (const auto& name : zone.pod_parents)
+      if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
+        snap_->nodes_[static_cast<size_t>(n - snap_->nodes_.data())].flags |= kPodParent;
+  zoneInfo();
   linkTargets();
   for (const auto& zone : zones)
     for (const auto& [ip, domain] : zone.pod_search)
       if (const Node* n = snap_->find(domain.data(), domain.size(), domain.hash()))
         snap_->pod_search_.emplace_back(ip, static_cast<uint32_t>(n - snap_->nodes_.data()));
   std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
-  // Vectors grown by doubling hold up to twice what they need, for the life of the zone.
-  snap_->names_.shrink_to_fit();
-  snap_->blob_.shrink_to_fit();
-  snap_->nodes_.shrink_to_fit();
-  snap_->rrsets_.shrink_to_fit();
-  snap_->links_.shrink_to_fit();
+  trim(snap_->names_);
+  trim(snap_->blob_);
+  trim(snap_->rrsets_);
+  trim(snap_->links_);
   snap_->serial_ = serial;
   return std::shared_ptr<const Snapshot>(std::move(snap_));
 }

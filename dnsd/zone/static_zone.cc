@@ -3,7 +3,9 @@
 namespace dnsd::zone {
 
 ZoneContent fromZoneFile(const zonefile::Zone& file) {
-  return ZoneContent{file.apex, file.records, {}, {}, 0, {}};
+  ZoneContent zone{file.apex, {}, {}, {}, 0, {}};
+  for (const auto& r : file.records) zone.records.push_back(r);
+  return zone;
 }
 
 }  // namespace dnsd::zone
