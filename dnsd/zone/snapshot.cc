@@ -296,7 +296,13 @@ base::Status SnapshotBuilder::layout() {
   size_t records = 0;
   for (const auto& zone : *zones_) {
     records += zone.records.size();
-    for (size_t i = 0; i < zone.records.size(); ++i) blob += 12 + zone.records[i].rdata_size;
+    for (size_t i = 0; i < zone.records.size(); ++i) {
+      // An SOA is stored twice: in its RRset, and as the zone's negative-answer SOA.
+      const RecordList::View r = zone.records[i];
+      const size_t copies = r.type == wire::type::SOA ? 2 : 1;
+      blob += copies * (12 + r.rdata_size);
+      records += copies - 1;
+    }
   }
   snap_->blob_.reserve(blob);
   snap_->links_.reserve(records);
@@ -403,8 +409,8 @@ void SnapshotBuilder::linkTargets() {
   for (const auto& [slot, target] : pending_links_) {
     size_t size = 0;
     while (target[size] != 0) size += target[size] + 1u;
-    const Node* n = snap_->find(target, size + 1, wire::hashWire(target));
-    if (n) snap_->links_[slot] = static_cast<uint32_t>(n - snap_->nodes_.data());
+    if (const Node* node = snap_->find(target, size + 1, wire::hashWire(target)))
+      snap_->links_[slot] = static_cast<uint32_t>(node - snap_->nodes_.data());
   }
 }
 
