@@ -197,13 +197,20 @@ void loadEach(const std::vector<std::string>& files, const std::vector<bool>& pa
 
 }  // namespace
 
-base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache* cache) {
-  std::vector<std::string> files;
+base::Result<std::vector<std::string>> files(const std::vector<std::string>& paths) {
+  std::vector<std::string> all;
   for (const std::string& path : paths) {
     base::Result<std::vector<std::string>> found = manifestFiles(path);
     if (!found) return found.error();
-    append(files, *found);
+    append(all, *found);
   }
+  return all;
+}
+
+base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache* cache) {
+  base::Result<std::vector<std::string>> listed = manifest::files(paths);
+  if (!listed) return listed.error();
+  const std::vector<std::string>& files = *listed;
   std::vector<cluster::Inputs> parts(files.size());
   std::vector<std::optional<base::Error>> errors(files.size());
   std::vector<FileId> ids(files.size());

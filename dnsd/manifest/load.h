@@ -22,6 +22,9 @@ namespace dnsd::manifest {
 class Cache;
 base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache* cache = nullptr);
 
+// The files load() reads for `paths`, in the order it reads them.
+base::Result<std::vector<std::string>> files(const std::vector<std::string>& paths);
+
 class Cache {
  public:
   size_t size() const { return entries_.size(); }

@@ -2,9 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "dnsd/manifest/load.h"
+#include "dnsd/server/heap.h"
 #include "dnsd/zone/records.h"
 #include "dnsd/zone/static_zone.h"
 #include "dnsd/zonefile/load.h"
@@ -60,12 +65,33 @@ base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t s
   return options;
 }
 
+// The main arena's peak during a load of these files, measured at 50,000 Services: six
+// times the YAML (a parse tree and its objects are larger than the text), 2.5 times the
+// JSON. At most a quarter of the machine's memory.
+size_t expectedHeap(const std::vector<std::string>& paths) {
+  auto files = manifest::files(paths);
+  if (!files) return 0;
+  size_t bytes = 0;
+  for (const std::string& file : *files) {
+    std::error_code error;
+    const size_t size = std::filesystem::file_size(file, error);
+    if (!error) bytes += file.ends_with(".json") ? size * 5 / 2 : size * 6;
+  }
+  const auto memory = static_cast<size_t>(::sysconf(_SC_PHYS_PAGES)) *
+                      static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return std::min(bytes, memory / 4);
+}
+
 // Manifests → normalized cluster → every zone's records; `loaded` gets the counts.
 base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_t serial,
                                                    Loaded& loaded, manifest::Cache* cache) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
   Stopwatch watch;
+  // The parsing threads' arenas are left to fault on their own: prefaulting them too made
+  // no difference here, as they parse while the main thread does.
+  prefaultHeap(expectedHeap(config.manifests));
+  watch.lap("heap prefaulted");
   auto inputs = manifest::load(config.manifests, cache);
   if (!inputs) return inputs.error();
   watch.lap("manifests read");

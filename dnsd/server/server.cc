@@ -1,6 +1,5 @@
 #include "dnsd/server/server.h"
 
-#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -12,13 +11,13 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
-#include <climits>
 #include <cstdlib>
 #include <thread>
 
 #include "dnsd/admin/http_server.h"
 #include "dnsd/admin/metrics.h"
 #include "dnsd/server/forwarding.h"
+#include "dnsd/server/heap.h"
 #include "dnsd/wire/splice.h"
 #include "dnsd/server/loader.h"
 #include "dnsd/server/shared.h"
@@ -66,30 +65,6 @@ manifest::Cache manifest_cache;
 
 manifest::Cache* cacheFor(const Config& config) {
   return config.reload_cache ? &manifest_cache : nullptr;
-}
-
-// A load leaves the heap full of freed parse trees and records: give them back to the
-// system, or a 50,000-Service cluster keeps ~200 MB resident for a 29 MB zone. (main()
-// turned glibc's own trimming off, so that a load reuses its pages instead of faulting
-// them in again.) malloc_trim() returns the free pages inside every arena but shrinks only
-// the main arena's top; another arena's top stays resident (up to 14 MB seen) until a free
-// of 64 KiB or more lands in it while the trim threshold is low. Loads run on the main
-// thread (the watcher sends SIGHUP), so the only such arena is the parsing threads': with
-// the threshold at glibc's default for a moment, a short thread takes that free arena and
-// does such a free (and so does this thread, in case it is not the main one).
-void trimHeap() {
-  static std::mutex trimming;
-  std::lock_guard lock(trimming);
-  auto bigFree = [] {
-    auto* block = static_cast<volatile char*>(std::malloc(256 << 10));
-    if (block) block[0] = 0;
-    std::free(const_cast<char*>(block));
-  };
-  mallopt(M_TRIM_THRESHOLD, 128 << 10);
-  malloc_trim(0);
-  bigFree();
-  std::thread(bigFree).join();
-  mallopt(M_TRIM_THRESHOLD, INT_MAX);
 }
 
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <tuple>
 
 #include "dnsd/wire/dns.h"
@@ -66,7 +67,7 @@ std::string rdataText(uint16_t type, const std::string& r) {
       base::IpAddress ip;
       ip.v6 = r.size() == 16;
       if (r.size() != ip.size()) return generic(r);
-      std::copy(r.begin(), r.end(), ip.bytes.begin());
+      std::memcpy(ip.bytes.data(), r.data(), ip.size());
       return ip.str();
     }
     case wire::type::NS:
