@@ -71,12 +71,16 @@ void sortObjects(std::vector<T>& objects) {
     return std::tuple<std::string_view, const std::string&, const std::string&, const std::string&,
                       int>(kindOf(object), meta.ns, meta.name, meta.source.file, meta.source.line);
   };
+  const auto less = [&](const T& a, const T& b) { return key(a) < key(b); };
+  // Manifests written per namespace and sorted by name (as kubectl prints them) come in
+  // order already: one pass, and nothing moves.
+  if (std::is_sorted(objects.begin(), objects.end(), less)) return;
   // Sorting indices and moving each object once: a Service or Pod is hundreds of bytes of
   // strings and maps, and std::sort would move each many times.
   std::vector<uint32_t> order(objects.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
-            [&](uint32_t a, uint32_t b) { return key(objects[a]) < key(objects[b]); });
+            [&](uint32_t a, uint32_t b) { return less(objects[a], objects[b]); });
   std::vector<T> sorted;
   sorted.reserve(objects.size());
   for (const uint32_t i : order) sorted.push_back(std::move(objects[i]));

@@ -36,13 +36,19 @@ Name Name::parent() const {
   return Name(wire_.substr(static_cast<uint8_t>(wire_[0]) + 1u));
 }
 
-std::optional<Name> Name::child(std::string_view label) const {
-  if (label.empty() || label.size() > kMaxLabelLength) return std::nullopt;
-  if (wire_.size() + label.size() + 1 > kMaxNameLength) return std::nullopt;
+std::optional<Name> Name::child(std::initializer_list<std::string_view> labels) const {
+  size_t size = wire_.size();
+  for (std::string_view label : labels) {
+    if (label.empty() || label.size() > kMaxLabelLength) return std::nullopt;
+    size += label.size() + 1;
+  }
+  if (size > kMaxNameLength) return std::nullopt;
   std::string w;
-  w.reserve(1 + label.size() + wire_.size());
-  w.push_back(static_cast<char>(label.size()));
-  for (char c : label) w.push_back(static_cast<char>(toLower(static_cast<uint8_t>(c))));
+  w.reserve(size);
+  for (std::string_view label : labels) {
+    w.push_back(static_cast<char>(label.size()));
+    for (char c : label) w.push_back(static_cast<char>(toLower(static_cast<uint8_t>(c))));
+  }
   w += wire_;
   return Name(std::move(w));
 }

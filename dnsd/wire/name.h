@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +45,10 @@ class Name {
   // The name without its first label; the root stays the root.
   Name parent() const;
   // This name with `label` prepended; nullopt when too long or the label is invalid.
-  std::optional<Name> child(std::string_view label) const;
+  std::optional<Name> child(std::string_view label) const { return child({label}); }
+  // This name with `labels` prepended, the leftmost first: {"web", "prod"} under
+  // svc.cluster.local is web.prod.svc.cluster.local. One allocation for all of them.
+  std::optional<Name> child(std::initializer_list<std::string_view> labels) const;
   bool isSubdomainOf(const Name& apex) const;  // true when equal, too
   uint64_t hash() const;
   // Presentation form with a trailing dot; "." for the root.

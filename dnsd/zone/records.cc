@@ -23,11 +23,6 @@ std::string_view addressBytes(const base::IpAddress& ip) {
   return {reinterpret_cast<const char*>(ip.bytes.data()), ip.size()};
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(wire::toLower(static_cast<uint8_t>(c)));
-  return s;
-}
-
 // Builds the records of one Service; `svc_name` is SVC.NS.svc.DOMAIN.
 class ServiceRecords {
  public:
@@ -132,8 +127,7 @@ class ServiceRecords {
 
   std::optional<wire::Name> srvOwner(const std::string& port, const std::string& protocol) {
     if (port.empty()) return std::nullopt;  // unnamed ports have no SRV (§2.3.2)
-    auto p = name_.child("_" + lower(protocol));
-    return p ? p->child("_" + lower(port)) : std::nullopt;
+    return name_.child({"_" + port, "_" + protocol});  // child() lowercases
   }
 
   const cluster::ResolvedService& rs_;
@@ -145,9 +139,7 @@ class ServiceRecords {
 };
 
 wire::Name serviceName(const wire::Name& domain, const cluster::Service& svc) {
-  auto name = domain.child("svc");
-  if (name) name = name->child(svc.meta.ns);
-  if (name) name = name->child(svc.meta.name);
+  auto name = domain.child({svc.meta.name, svc.meta.ns, "svc"});
   return name ? *name : wire::Name();
 }
 
