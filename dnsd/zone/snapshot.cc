@@ -117,29 +117,11 @@ class SnapshotBuilder {
                                                       uint32_t serial);
 
  private:
-  static constexpr uint32_t kNoRecord = 0xFFFFFFFF;
-  // One record, or (kNoRecord) one name that exists. Sorted by hash, then name, type and
-  // rdata, the zone's layout follows from one sort instead of a map of maps.
-  struct Item {
-    const uint8_t* name;  // lowercase wire form, inside the zones
-    uint64_t hash;        // wire::hashWire(name): sorting and grouping compare it first
-    uint32_t record;      // index in its zone's RecordList
-    uint16_t type;
-    uint8_t name_size;
-    uint8_t zone;
-    bool sameName(const Item& o) const {
-      return hash == o.hash && name_size == o.name_size &&
-             std::memcmp(name, o.name, name_size) == 0;
-    }
-  };
-  RecordList::View recordOf(const Item& item) const {
-    return (*zones_)[item.zone].records[item.record];
-  }
   base::Status collect();
-  uint64_t exists(const uint8_t* name, size_t size, uint8_t zone, size_t apex_size);
-  bool see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone);
+  uint32_t exists(const uint8_t* name, size_t size, uint8_t zone, size_t apex_size);
+  uint32_t see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone, bool& added);
   void growSeen();
-  base::Status checkCnames() const;
+  void groupRecords();
   base::Status layout();
   void storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl, StoredRRset& out);
   void hashTable();
@@ -150,22 +132,33 @@ class SnapshotBuilder {
 
   const std::vector<ZoneContent>* zones_ = nullptr;
   std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
-  std::vector<Item> items_;
-  std::vector<uint32_t> seen_;  // open addressing: items_ index + 1 of each name so far
-  size_t seen_count_ = 0;
-  std::vector<std::pair<uint32_t, const uint8_t*>> pending_links_;  // link slot, target name
-  std::vector<const uint8_t*> node_names_;  // by node index, until layoutNames()
+  // A node is made when its name is first seen; seen_ finds it by name meanwhile.
+  std::vector<uint32_t> seen_;              // open addressing: node index + 1
+  std::vector<const uint8_t*> node_names_;  // by node index, until layoutNames(); in the zones
   std::vector<uint64_t> node_hashes_;       // by node index
+  // A record: its zone and its index in that zone's list.
+  struct Ref {
+    uint32_t zone;
+    uint32_t record;
+  };
+  RecordList::View recordOf(Ref ref) const { return (*zones_)[ref.zone].records[ref.record]; }
+  // Each record's node, in record order (zone by zone); then, by groupRecords(), the
+  // records of node n at by_node_[first_[n] .. first_[n + 1]), by type and rdata.
+  std::vector<uint32_t> owner_;
+  std::vector<uint32_t> first_;
+  std::vector<Ref> by_node_;
+  std::vector<std::pair<uint32_t, const uint8_t*>> pending_links_;  // link slot, target name
 };
 
 base::Status SnapshotBuilder::collect() {
   size_t total = 0;
-  for (const auto& zone : *zones_) total += zone.records.size() + zone.empty_names.size() + 1;
-  // Every record, and every name: most names own a record.
-  items_.reserve(total * 2);
-  size_t slots = 64;
-  while (slots < total * 2) slots <<= 1;
-  seen_.assign(slots, 0);
+  for (const auto& zone : *zones_) total += zone.records.size();
+  owner_.reserve(total);
+  // Names are at most records and ancestors; most names own a record.
+  node_names_.reserve(total + total / 2);
+  node_hashes_.reserve(total + total / 2);
+  snap_->nodes_.reserve(total + total / 2);
+  seen_.assign(64, 0);
   for (size_t z = 0; z < zones_->size(); ++z) {
     const ZoneContent& zone = (*zones_)[z];
     const auto index = static_cast<uint8_t>(z);
@@ -180,86 +173,88 @@ base::Status SnapshotBuilder::collect() {
       if (!within(r.owner, r.owner_size, zone.apex))
         return base::Error{text(r.owner, r.owner_size) + " is outside zone " + zone.apex.text(),
                            ""};
-      const uint64_t hash = exists(r.owner, r.owner_size, index, apex_size);
-      items_.push_back({r.owner, hash, i, r.type, r.owner_size, index});
+      owner_.push_back(exists(r.owner, r.owner_size, index, apex_size));
     }
   }
-  // By hash first: a name's items only need to be together, not in canonical order (the
-  // hash table decides where a node is found), and most comparisons end at the hash.
-  // Two passes: by hash alone (cheap compares), then each run of equal hashes (a name's
-  // items, a handful) by name, type and rdata.
-  std::sort(items_.begin(), items_.end(),
-            [](const Item& a, const Item& b) { return a.hash < b.hash; });
-  for (size_t i = 0; i < items_.size();) {
-    size_t end = i + 1;
-    while (end < items_.size() && items_[end].hash == items_[i].hash) ++end;
-    if (end - i > 1) {
-      std::sort(items_.begin() + i, items_.begin() + end, [this](const Item& a, const Item& b) {
-        if (a.name_size != b.name_size) return a.name_size < b.name_size;
-        if (int c = std::memcmp(a.name, b.name, a.name_size)) return c < 0;
-        if (a.type != b.type) return a.type < b.type;
-        if (a.record == kNoRecord || b.record == kNoRecord)
-          return a.record == kNoRecord && b.record != kNoRecord;
-        return recordOf(a).rdataBytes() < recordOf(b).rdataBytes();
-      });
-    }
-    i = end;
-  }
-  return checkCnames();
+  groupRecords();
+  return base::Ok{};
 }
 
 // A name and every ancestor down to its zone's apex: empty non-terminals exist (RFC 8020).
-// Each suffix is a name in place, so nothing is allocated. Returns the name's hash.
-uint64_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
+// Each suffix is a name in place, so nothing is allocated. Returns the name's node.
+uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
                                  size_t apex_size) {
   uint8_t starts[wire::kMaxLabels + 1];
   uint64_t hashes[wire::kMaxLabels + 1];
   const size_t suffixes = suffixHashes(name, starts, hashes);
-  for (size_t k = 0; k < suffixes && size - starts[k] >= apex_size; ++k)
-    if (!see(name + starts[k], size - starts[k], hashes[k], zone)) break;
-  return hashes[0];
+  bool added = false;
+  const uint32_t node = see(name, size, hashes[0], zone, added);
+  for (size_t k = 1; added && k < suffixes && size - starts[k] >= apex_size; ++k)
+    see(name + starts[k], size - starts[k], hashes[k], zone, added);
+  return node;
 }
 
-// Adds a name that exists, once; false when it was already there.
-bool SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone) {
-  if ((seen_count_ + 1) * 2 > seen_.size()) growSeen();
+// The node of a name, made if it is new (`added`).
+uint32_t SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone,
+                              bool& added) {
+  if ((node_names_.size() + 1) * 2 > seen_.size()) growSeen();
   const uint64_t mask = seen_.size() - 1;
   for (uint64_t i = hash & mask;; i = (i + 1) & mask) {
     const uint32_t slot = seen_[i];
     if (slot == 0) {
-      items_.push_back({name, hash, kNoRecord, 0, static_cast<uint8_t>(size), zone});
-      seen_[i] = static_cast<uint32_t>(items_.size());
-      ++seen_count_;
-      return true;
+      Node node;
+      node.hash_high = static_cast<uint32_t>(hash >> 32);
+      node.name_size = static_cast<uint8_t>(size);
+      node.zone = zone;
+      snap_->nodes_.push_back(node);
+      node_names_.push_back(name);
+      node_hashes_.push_back(hash);
+      seen_[i] = static_cast<uint32_t>(node_names_.size());
+      added = true;
+      return seen_[i] - 1;
     }
-    const Item& other = items_[slot - 1];
-    if (other.hash == hash && other.name_size == size && std::memcmp(other.name, name, size) == 0)
-      return false;
+    const uint32_t node = slot - 1;
+    if (node_hashes_[node] == hash && snap_->nodes_[node].name_size == size &&
+        std::memcmp(node_names_[node], name, size) == 0) {
+      added = false;
+      return node;
+    }
   }
 }
 
 void SnapshotBuilder::growSeen() {
-  std::vector<uint32_t> old(seen_.size() * 2, 0);
-  old.swap(seen_);
+  seen_.assign(seen_.size() * 2, 0);
   const uint64_t mask = seen_.size() - 1;
-  for (const uint32_t slot : old) {
-    if (slot == 0) continue;
-    uint64_t i = items_[slot - 1].hash & mask;
+  for (uint32_t node = 0; node < node_hashes_.size(); ++node) {
+    uint64_t i = node_hashes_[node] & mask;
     while (seen_[i]) i = (i + 1) & mask;
-    seen_[i] = slot;
+    seen_[i] = node + 1;
   }
 }
 
-// RFC 1034 §3.6.2: a name with a CNAME has no other data.
-base::Status SnapshotBuilder::checkCnames() const {
-  for (size_t i = 0; i < items_.size(); ++i) {
-    if (items_[i].type != wire::type::CNAME || items_[i].record == kNoRecord) continue;
-    for (size_t j = i + 1; j < items_.size() && items_[j].sameName(items_[i]); ++j)
-      if (items_[j].type != wire::type::CNAME)
-        return base::Error{text(items_[i].name, items_[i].name_size) +
-                               " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
+// Records grouped by node with one counting pass, not a sort of every record: only each
+// node's few records are sorted, by type and then rdata.
+void SnapshotBuilder::groupRecords() {
+  const size_t nodes = node_names_.size();
+  first_.assign(nodes + 1, 0);
+  for (const uint32_t node : owner_) ++first_[node + 1];
+  for (size_t n = 0; n < nodes; ++n) first_[n + 1] += first_[n];
+  by_node_.resize(owner_.size());
+  std::vector<uint32_t> next(first_.begin(), first_.end() - 1);
+  size_t i = 0;
+  for (uint32_t z = 0; z < zones_->size(); ++z)
+    for (uint32_t r = 0; r < (*zones_)[z].records.size(); ++r, ++i)
+      by_node_[next[owner_[i]]++] = {z, r};
+  owner_ = {};
+  for (size_t n = 0; n < nodes; ++n) {
+    if (first_[n + 1] - first_[n] < 2) continue;
+    std::sort(by_node_.begin() + first_[n], by_node_.begin() + first_[n + 1],
+              [&](Ref a, Ref b) {
+                const RecordList::View x = recordOf(a), y = recordOf(b);
+                if (x.type != y.type) return x.type < y.type;
+                return x.rdataBytes() < y.rdataBytes();
+              });
   }
-  return base::Ok{};
 }
 
 void SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl,
@@ -289,8 +284,8 @@ void SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint3
   snap_->record_count_ += rrs.size();
 }
 
-// One node per name, its RRsets in type order; identical records once. Names are placed
-// later, by layoutNames().
+// Each node's RRsets in type order; identical records once. Names are placed later, by
+// layoutNames(). RFC 1034 §3.6.2: a name with a CNAME has no other data.
 base::Status SnapshotBuilder::layout() {
   size_t blob = 0;
   size_t records = 0;
@@ -307,21 +302,16 @@ base::Status SnapshotBuilder::layout() {
   snap_->blob_.reserve(blob);
   snap_->links_.reserve(records);
   snap_->rrsets_.reserve(records);
-  snap_->nodes_.reserve(seen_count_);
-  node_names_.reserve(seen_count_);
-  node_hashes_.reserve(seen_count_);
   std::vector<RecordList::View> rrs;
-  for (size_t i = 0; i < items_.size();) {
-    const Item& first = items_[i];
-    Node node;
-    node.hash_high = static_cast<uint32_t>(first.hash >> 32);
-    node.name_size = first.name_size;
-    node.zone = first.zone;
+  for (size_t n = 0; n < snap_->nodes_.size(); ++n) {
+    Node& node = snap_->nodes_[n];
     node.first_rrset = static_cast<uint32_t>(snap_->rrsets_.size());
-    for (; i < items_.size() && items_[i].sameName(first); ++i) {
-      if (items_[i].record == kNoRecord) continue;
-      const RecordList::View r = recordOf(items_[i]);
+    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k) {
+      const RecordList::View r = recordOf(by_node_[k]);
       if (!rrs.empty() && rrs.back().type != r.type) {
+        if (rrs.back().type == wire::type::CNAME || r.type == wire::type::CNAME)
+          return base::Error{text(node_names_[n], node.name_size) +
+                                 " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
         snap_->rrsets_.emplace_back();
         storeRRset(rrs, 0, snap_->rrsets_.back());
         rrs.clear();
@@ -335,11 +325,9 @@ base::Status SnapshotBuilder::layout() {
     }
     const size_t types = snap_->rrsets_.size() - node.first_rrset;
     if (types > UINT8_MAX)
-      return base::Error{text(first.name, first.name_size) + " has more than 255 record types", ""};
+      return base::Error{text(node_names_[n], node.name_size) + " has more than 255 record types",
+                         ""};
     node.rrset_count = static_cast<uint8_t>(types);
-    snap_->nodes_.push_back(node);
-    node_names_.push_back(first.name);
-    node_hashes_.push_back(first.hash);
   }
   return base::Ok{};
 }
@@ -461,6 +449,7 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
         snap_->pod_search_.emplace_back(ip, static_cast<uint32_t>(n - snap_->nodes_.data()));
   std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
   trim(snap_->names_);
+  trim(snap_->nodes_);
   trim(snap_->blob_);
   trim(snap_->rrsets_);
   trim(snap_->links_);
