@@ -7,9 +7,28 @@ namespace {
 
 constexpr uint16_t kTypeTsig = 250;
 
+// `n` bytes lowercased (ASCII), eight at a time: a byte in 'A'..'Z' gets 0x20.
+void lowerCopy(uint8_t* to, const uint8_t* from, size_t n) noexcept {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, from + i, 8);
+    const uint64_t low7 = w & (0x7F * kOnes);
+    const uint64_t from_a = low7 + (0x80 - 'A') * kOnes;     // high bit: byte >= 'A'
+    const uint64_t past_z = low7 + (0x80 - 'Z' - 1) * kOnes;  // high bit: byte > 'Z'
+    w |= ((from_a & ~past_z & ~w) & (0x80 * kOnes)) >> 2;   // ~w: not a byte >= 0x80
+    __builtin_memcpy(to + i, &w, 8);
+  }
+  for (; i < n; ++i) to[i] = toLower(from[i]);
+}
+
 // The question name must be uncompressed: it is the first name in the message, so a
 // pointer could only point into the header.
 bool parseQname(const uint8_t* p, size_t size, size_t& pos, QueryView& q) noexcept {
+  // The labels first, then the whole name lowercased in one pass: a length byte is at most
+  // 63, never 'A'..'Z', so it goes through unchanged.
+  const size_t start = pos;
   size_t out = 0;
   q.label_count = 0;
   for (;;) {
@@ -20,12 +39,12 @@ bool parseQname(const uint8_t* p, size_t size, size_t& pos, QueryView& q) noexce
     if (pos + 1 + len > size || out + 1 + len + 1 > kMaxNameLength) return false;
     if (q.label_count == kMaxLabels) return false;
     q.label_offset[q.label_count++] = static_cast<uint8_t>(out);
-    q.qname_lower[out++] = len;
-    for (size_t i = 1; i <= len; ++i) q.qname_lower[out++] = toLower(p[pos + i]);
+    out += 1 + len;
     pos += 1 + len;
   }
-  q.qname_lower[out++] = 0;
   ++pos;
+  lowerCopy(q.qname_lower, p + start, out);
+  q.qname_lower[out++] = 0;
   q.qname_size = static_cast<uint8_t>(out);
   // Suffix hashes, right to left.
   q.suffix_hash[q.label_count] = kRootHash;

@@ -68,6 +68,29 @@ TEST_CASE("a query is parsed once: id, flags, lowercased name, suffix hashes, ty
   CHECK(q.udpLimit() == 512);
 }
 
+TEST_CASE("every byte value is lowercased as ASCII, at every offset of the name") {
+  // Labels of every byte value 1..255 (a label may hold any byte), shifted through each
+  // position of an eight-byte word: only 'A'..'Z' change.
+  // Two queries per shift (a name holds at most 255 bytes): bytes 1..120, then 121..255.
+  for (size_t run = 0; run < 16; ++run) {
+    const size_t shift = run / 2;
+    std::vector<std::string> labels{std::string(shift + 1, 'Q')};
+    const int end = run % 2 ? 256 : 121;
+    for (int first = run % 2 ? 121 : 1; first < end; first += 60) {
+      std::string label;
+      for (int c = first; c < first + 60 && c < end; ++c) label.push_back(static_cast<char>(c));
+      labels.push_back(label);
+    }
+    wire::QueryView q;
+    REQUIRE(parse(query(labels), q) == ParseStatus::Ok);
+    std::vector<uint8_t> expected;
+    appendName(expected, labels);
+    for (uint8_t& c : expected) c = wire::toLower(c);
+    CAPTURE(run);
+    CHECK(std::vector<uint8_t>(q.qname_lower, q.qname_lower + q.qname_size) == expected);
+  }
+}
+
 TEST_CASE("EDNS: the client's size is honoured within 512..1232, version 1 is BADVERS") {
   struct Row {
     uint16_t size;
