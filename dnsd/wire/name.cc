@@ -1,6 +1,7 @@
 #include "dnsd/wire/name.h"
 
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "dnsd/wire/dns.h"
@@ -53,25 +54,37 @@ std::optional<Name> Name::child(std::initializer_list<std::string_view> labels) 
   return Name(std::move(w));
 }
 
+bool isSubdomain(const uint8_t* name, size_t size, const uint8_t* apex,
+                 size_t apex_size) noexcept {
+  if (apex_size > size) return false;
+  const size_t start = size - apex_size;
+  if (std::memcmp(name + start, apex, apex_size) != 0) return false;
+  size_t at = 0;
+  while (at < start) at += name[at] + 1u;
+  return at == start;
+}
+
 bool Name::isSubdomainOf(const Name& apex) const {
-  if (apex.size() > size()) return false;
-  size_t start = size() - apex.size();
-  if (wire_.compare(start, apex.size(), apex.wire_) != 0) return false;
-  // The suffix must start on a label boundary.
-  for (size_t i = 0; i <= start; i += static_cast<uint8_t>(wire_[i]) + 1u)
-    if (i == start) return true;
-  return false;
+  return isSubdomain(data(), size(), apex.data(), apex.size());
+}
+
+size_t suffixHashes(const uint8_t* wire, uint8_t (&starts)[kMaxLabels + 1],
+                    uint64_t (&hashes)[kMaxLabels + 1]) noexcept {
+  // A valid name has at most 127 labels (255 bytes): their starts fit in one byte each.
+  size_t n = 0;
+  size_t at = 0;
+  for (; wire[at] != 0 && n < kMaxLabels; at += wire[at] + 1u) starts[n++] = static_cast<uint8_t>(at);
+  starts[n] = static_cast<uint8_t>(at);
+  uint64_t h = hashes[n] = kRootHash;
+  for (size_t k = n; k-- > 0;) hashes[k] = h = hashLabel(h, wire + starts[k]);
+  return n + 1;
 }
 
 uint64_t hashWire(const uint8_t* wire) noexcept {
-  // A valid name has at most 127 labels (255 bytes): their starts fit in one byte each.
-  uint8_t starts[kMaxLabels];
-  size_t n = 0;
-  for (size_t i = 0; wire[i] != 0 && n < kMaxLabels; i += wire[i] + 1u)
-    starts[n++] = static_cast<uint8_t>(i);
-  uint64_t h = kRootHash;
-  while (n > 0) h = hashLabel(h, wire + starts[--n]);
-  return h;
+  uint8_t starts[kMaxLabels + 1];
+  uint64_t hashes[kMaxLabels + 1];
+  suffixHashes(wire, starts, hashes);
+  return hashes[0];
 }
 
 uint64_t Name::hash() const { return hashWire(data()); }

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "dnsd/wire/dns.h"
+
 namespace dnsd::wire {
 
 // Hash of a name built label by label from the root, so every suffix of a query name is
@@ -45,6 +47,14 @@ inline uint8_t toLower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? c +
 // The hash of an uncompressed lowercase wire name (Name::hash(), QueryView's suffix hashes
 // and the snapshot's table agree on it): hashLabel() over the labels from the root down.
 uint64_t hashWire(const uint8_t* wire) noexcept;
+// The label starts of such a name and the hash of the suffix at each (hashWire of
+// wire + starts[k]), the root's last: every suffix's hash in one pass from the root.
+// Returns the number of suffixes, the root included.
+size_t suffixHashes(const uint8_t* wire, uint8_t (&starts)[kMaxLabels + 1],
+                    uint64_t (&hashes)[kMaxLabels + 1]) noexcept;
+// A wire name of `size` bytes at or below `apex` (equal included): a suffix on a label
+// boundary.
+bool isSubdomain(const uint8_t* name, size_t size, const uint8_t* apex, size_t apex_size) noexcept;
 
 class Name {
  public:

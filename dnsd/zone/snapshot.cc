@@ -72,30 +72,6 @@ size_t Snapshot::bytes() const {
 
 namespace {
 
-// The label starts of a lowercase wire name and the hash of the suffix at each (wire::hashWire
-// of name + starts[k]), the root's last: one pass from the root for every suffix. Returns
-// the number of suffixes, the root included.
-size_t suffixHashes(const uint8_t* name, uint8_t (&starts)[wire::kMaxLabels + 1],
-                    uint64_t (&hashes)[wire::kMaxLabels + 1]) {
-  size_t n = 0;
-  size_t at = 0;
-  for (; name[at] != 0 && n < wire::kMaxLabels; at += name[at] + 1u)
-    starts[n++] = static_cast<uint8_t>(at);
-  starts[n] = static_cast<uint8_t>(at);
-  uint64_t h = hashes[n] = wire::kRootHash;
-  for (size_t k = n; k-- > 0;) hashes[k] = h = wire::hashLabel(h, name + starts[k]);
-  return n + 1;
-}
-
-// A wire name at or below `apex`: a suffix on a label boundary.
-bool within(const uint8_t* name, size_t size, const wire::Name& apex) {
-  if (apex.size() > size) return false;
-  const size_t start = size - apex.size();
-  size_t at = 0;
-  while (at < start) at += name[at] + 1u;
-  return at == start && std::memcmp(name + start, apex.data(), apex.size()) == 0;
-}
-
 std::string text(const uint8_t* name, size_t size) {
   return wire::Name::fromWire(std::string(reinterpret_cast<const char*>(name), size)).text();
 }
@@ -170,7 +146,7 @@ base::Status SnapshotBuilder::collect() {
       if (name.isSubdomainOf(zone.apex)) exists(name.data(), name.size(), index, apex_size);
     for (uint32_t i = 0; i < zone.records.size(); ++i) {
       const RecordList::View r = zone.records[i];
-      if (!within(r.owner, r.owner_size, zone.apex))
+      if (!wire::isSubdomain(r.owner, r.owner_size, zone.apex.data(), zone.apex.size()))
         return base::Error{text(r.owner, r.owner_size) + " is outside zone " + zone.apex.text(),
                            ""};
       owner_.push_back(exists(r.owner, r.owner_size, index, apex_size));
@@ -186,7 +162,7 @@ uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
                                  size_t apex_size) {
   uint8_t starts[wire::kMaxLabels + 1];
   uint64_t hashes[wire::kMaxLabels + 1];
-  const size_t suffixes = suffixHashes(name, starts, hashes);
+  const size_t suffixes = wire::suffixHashes(name, starts, hashes);
   bool added = false;
   const uint32_t node = see(name, size, hashes[0], zone, added);
   for (size_t k = 1; added && k < suffixes && size - starts[k] >= apex_size; ++k)
@@ -382,7 +358,7 @@ void SnapshotBuilder::layoutNames() {
     // suffixes placed with it.
     uint8_t starts[wire::kMaxLabels + 1];
     uint64_t hashes[wire::kMaxLabels + 1];
-    const size_t suffixes = suffixHashes(name, starts, hashes);
+    const size_t suffixes = wire::suffixHashes(name, starts, hashes);
     for (size_t k = 1; k < suffixes; ++k) {
       const uint32_t node = nodeOf(name + starts[k], size - starts[k], hashes[k]);
       if (node == kNoNode) continue;
