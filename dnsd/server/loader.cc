@@ -89,8 +89,9 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   if (!options) return options.error();
   Stopwatch watch;
   // The parsing threads' arenas are left to fault on their own: prefaulting them too made
-  // no difference here, as they parse while the main thread does.
-  prefaultHeap(expectedHeap(config.manifests));
+  // no difference here, as they parse while the main thread does. A reload from a filled
+  // cache parses only what changed, so it goes without.
+  if (!cache || cache->size() == 0) prefaultHeap(expectedHeap(config.manifests));
   watch.lap("heap prefaulted");
   auto inputs = manifest::load(config.manifests, cache);
   if (!inputs) return inputs.error();
