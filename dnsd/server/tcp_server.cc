@@ -115,7 +115,10 @@ void TcpServer::run() {
 
 void TcpServer::accept(int listen_fd) {
   for (;;) {
-    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     if (connections_.size() >= max_connections_) {
       close(fd);  // over the cap: refuse rather than starve the others
@@ -126,6 +129,8 @@ void TcpServer::accept(int listen_fd) {
     Connection& c = connections_[fd];
     c.last_active_ms = nowMs();
     c.id = next_id_++;
+    c.peer = peer;
+    c.peer_len = peer_len;
   }
 }
 
@@ -174,10 +179,7 @@ void TcpServer::answerFrames(int fd, Connection& c) {
     counters_.countRequest(admin::Proto::Tcp, handler_.query.qtype, handler_.rcode, len, size,
                            took);
     if (shared_.log_queries) {
-      sockaddr_storage peer{};
-      socklen_t peer_len = sizeof peer;
-      getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
-      logQuery(peer, handler_.query, true, handler_.rcode, response_.data() + 2, size, took);
+      logQuery(c.peer, handler_.query, true, handler_.rcode, response_.data() + 2, size, took);
     }
     wire::store16(response_.data(), static_cast<uint16_t>(size));
     c.out.insert(c.out.end(), response_.begin(), response_.begin() + 2 + size);
@@ -193,19 +195,15 @@ void TcpServer::answerFrames(int fd, Connection& c) {
 size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
                               const zone::Snapshot* snapshot) {
   uint8_t* out = response_.data() + 2;
-  sockaddr_storage peer{};
-  socklen_t peer_len = sizeof peer;
-  if (snapshot && snapshot->autopath()) getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
   size_t size = handler_.handle(in, len, out, wire::kMaxMessage, true, snapshot,
-                                shared_.forwarder != nullptr, &peer, shared_.recursion);
+                                shared_.forwarder != nullptr, &c.peer, shared_.recursion);
   if (handler_.autopath_hit) counters_.countAutopathHit();
   if (!handler_.forward && !handler_.chase_at) return size;
-  if (peer.ss_family == 0) getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
-  if (!shared_.recursion->allows(peer)) return handler_.chase_at ? size : handler_.refuse(out, wire::kMaxMessage);
+  if (!shared_.recursion->allows(c.peer)) return handler_.chase_at ? size : handler_.refuse(out, wire::kMaxMessage);
   forward::Client client;
   client.fd = fd;
-  client.peer = peer;
-  client.peer_len = peer_len;
+  client.peer = c.peer;
+  client.peer_len = c.peer_len;
   client.tcp = true;
   client.connection = c.id;
   client.limit = wire::kMaxMessage;

@@ -2,6 +2,8 @@
 // idle timeout and a cap on connections. One thread drives every connection with epoll.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -35,6 +37,8 @@ class TcpServer {
     int64_t frame_start_ms = 0;  // first byte of the query being received; 0: none
     uint64_t queries = 0;
     uint64_t id = 0;  // unique for the process: fds are reused, ids are not
+    sockaddr_storage peer{};  // the client, from accept()
+    socklen_t peer_len = 0;
   };
   struct Delivery {
     int fd;
