@@ -13,24 +13,16 @@
 #include "dnsd/zone/snapshot.h"
 #include "dnsd/zone/static_zone.h"
 #include "dnsd/zonefile/load.h"
+#include "tests/support/cluster_builder.h"
 
 namespace dnsd::fuzz {
 
-inline base::IpAddress ip(const std::string& s) { return *base::IpAddress::parse(s); }
+using testing::ip;
+using testing::service;
 
-inline cluster::ResolvedService service(const char* ns, const char* name) {
-  cluster::ResolvedService s;
-  s.service.meta.ns = ns;
-  s.service.meta.name = name;
-  return s;
-}
-
+// An endpoint with the two named ports every endpoint of this cluster has.
 inline cluster::ResolvedEndpoint endpoint(const std::string& addr, std::string hostname) {
-  cluster::ResolvedEndpoint e;
-  e.ip = ip(addr);
-  e.hostname = std::move(hostname);
-  e.ports = {{"cql", "TCP", 9042}, {"gossip", "UDP", 7000}};
-  return e;
+  return testing::endpoint(addr, std::move(hostname), {{"cql", "TCP", 9042}, {"gossip", "UDP", 7000}});
 }
 
 inline cluster::Cluster testCluster() {

@@ -5,29 +5,16 @@
 #include <doctest/doctest.h>
 
 #include "dnsd/zone/records.h"
+#include "tests/support/cluster_builder.h"
 #include "tests/support/dns_test_util.h"
 
 namespace {
 
 using namespace dnsd;
 
-base::IpAddress ip(const char* s) { return *base::IpAddress::parse(s); }
-
-cluster::ResolvedEndpoint endpoint(const char* addr, std::string hostname,
-                                   std::vector<cluster::EndpointPort> ports = {}) {
-  cluster::ResolvedEndpoint e;
-  e.ip = ip(addr);
-  e.hostname = std::move(hostname);
-  e.ports = std::move(ports);
-  return e;
-}
-
-cluster::ResolvedService service(const char* ns, const char* name) {
-  cluster::ResolvedService s;
-  s.service.meta.ns = ns;
-  s.service.meta.name = name;
-  return s;
-}
+using testing::endpoint;
+using testing::ip;
+using testing::service;
 
 cluster::Cluster testCluster() {
   cluster::Cluster c;
