@@ -96,11 +96,11 @@ class SnapshotBuilder {
   base::Status collect();
   uint32_t exists(const uint8_t* name, size_t size, uint8_t zone, size_t apex_size);
   uint32_t see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone, bool& added);
-  void growSeen();
+  uint64_t probe(const uint8_t* name, size_t size, uint64_t hash) const;
+  void growTable();
   void groupRecords();
   base::Status layout();
   void storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl, StoredRRset& out);
-  void hashTable();
   uint32_t nodeOf(const uint8_t* name, size_t size, uint64_t hash) const;
   void layoutNames();
   void linkTargets();
@@ -108,8 +108,8 @@ class SnapshotBuilder {
 
   const std::vector<ZoneContent>* zones_ = nullptr;
   std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
-  // A node is made when its name is first seen; seen_ finds it by name meanwhile.
-  std::vector<uint32_t> seen_;              // open addressing: node index + 1
+  // A node is made when its name is first seen; the snapshot's own table (node index + 1,
+  // grown to keep it at most half full) finds it by name meanwhile.
   std::vector<const uint8_t*> node_names_;  // by node index, until layoutNames(); in the zones
   std::vector<uint64_t> node_hashes_;       // by node index
   // A record: its zone and its index in that zone's list.
@@ -134,7 +134,8 @@ base::Status SnapshotBuilder::collect() {
   node_names_.reserve(total + total / 2);
   node_hashes_.reserve(total + total / 2);
   snap_->nodes_.reserve(total + total / 2);
-  seen_.assign(64, 0);
+  snap_->table_.assign(16, 0);
+  snap_->mask_ = 15;
   for (size_t z = 0; z < zones_->size(); ++z) {
     const ZoneContent& zone = (*zones_)[z];
     const auto index = static_cast<uint8_t>(z);
@@ -170,41 +171,43 @@ uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
   return node;
 }
 
-// The node of a name, made if it is new (`added`).
-uint32_t SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone,
-                              bool& added) {
-  if ((node_names_.size() + 1) * 2 > seen_.size()) growSeen();
-  const uint64_t mask = seen_.size() - 1;
-  for (uint64_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint32_t slot = seen_[i];
-    if (slot == 0) {
-      Node node;
-      node.hash_high = static_cast<uint32_t>(hash >> 32);
-      node.name_size = static_cast<uint8_t>(size);
-      node.zone = zone;
-      snap_->nodes_.push_back(node);
-      node_names_.push_back(name);
-      node_hashes_.push_back(hash);
-      seen_[i] = static_cast<uint32_t>(node_names_.size());
-      added = true;
-      return seen_[i] - 1;
-    }
-    const uint32_t node = slot - 1;
-    if (node_hashes_[node] == hash && snap_->nodes_[node].name_size == size &&
-        std::memcmp(node_names_[node], name, size) == 0) {
-      added = false;
-      return node;
-    }
+// The slot of a name in the table: its node's, or the empty one where it would go.
+uint64_t SnapshotBuilder::probe(const uint8_t* name, size_t size, uint64_t hash) const {
+  for (uint64_t i = hash & snap_->mask_;; i = (i + 1) & snap_->mask_) {
+    const uint32_t slot = snap_->table_[i];
+    if (slot == 0) return i;
+    if (node_hashes_[slot - 1] == hash && snap_->nodes_[slot - 1].name_size == size &&
+        std::memcmp(node_names_[slot - 1], name, size) == 0)
+      return i;
   }
 }
 
-void SnapshotBuilder::growSeen() {
-  seen_.assign(seen_.size() * 2, 0);
-  const uint64_t mask = seen_.size() - 1;
+// The node of a name, made if it is new (`added`).
+uint32_t SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone,
+                              bool& added) {
+  if ((node_names_.size() + 1) * 2 > snap_->table_.size()) growTable();
+  const uint64_t i = probe(name, size, hash);
+  added = snap_->table_[i] == 0;
+  if (!added) return snap_->table_[i] - 1;
+  Node node;
+  node.hash_high = static_cast<uint32_t>(hash >> 32);
+  node.name_size = static_cast<uint8_t>(size);
+  node.zone = zone;
+  snap_->nodes_.push_back(node);
+  node_names_.push_back(name);
+  node_hashes_.push_back(hash);
+  snap_->table_[i] = static_cast<uint32_t>(node_names_.size());
+  return snap_->table_[i] - 1;
+}
+
+void SnapshotBuilder::growTable() {
+  auto& table = snap_->table_;
+  table.assign(table.size() * 2, 0);
+  snap_->mask_ = table.size() - 1;
   for (uint32_t node = 0; node < node_hashes_.size(); ++node) {
-    uint64_t i = node_hashes_[node] & mask;
-    while (seen_[i]) i = (i + 1) & mask;
-    seen_[i] = node + 1;
+    uint64_t i = node_hashes_[node] & snap_->mask_;
+    while (table[i]) i = (i + 1) & snap_->mask_;
+    table[i] = node + 1;
   }
 }
 
@@ -308,27 +311,10 @@ base::Status SnapshotBuilder::layout() {
   return base::Ok{};
 }
 
-void SnapshotBuilder::hashTable() {
-  size_t size = 16;
-  while (size < snap_->nodes_.size() * 2) size <<= 1;
-  snap_->table_.assign(size, 0);
-  snap_->mask_ = size - 1;
-  for (uint32_t i = 0; i < snap_->nodes_.size(); ++i) {
-    uint64_t slot = node_hashes_[i] & snap_->mask_;
-    while (snap_->table_[slot]) slot = (slot + 1) & snap_->mask_;
-    snap_->table_[slot] = i + 1;
-  }
-}
-
 // The node of a lowercase wire name, before names_ is filled: compares node_names_.
 uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size, uint64_t hash) const {
-  for (uint64_t i = hash & snap_->mask_;; i = (i + 1) & snap_->mask_) {
-    const uint32_t slot = snap_->table_[i];
-    if (slot == 0) return kNoNode;
-    if (node_hashes_[slot - 1] == hash && snap_->nodes_[slot - 1].name_size == size &&
-        std::memcmp(node_names_[slot - 1], name, size) == 0)
-      return slot - 1;
-  }
+  const uint32_t slot = snap_->table_[probe(name, size, hash)];
+  return slot == 0 ? kNoNode : slot - 1;
 }
 
 // Every suffix of a wire name is a wire name, and a node's ancestors are nodes too: so only
@@ -411,7 +397,6 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   auto status = collect();
   if (!status) return status.error();
   if (base::Status laid = layout(); !laid) return laid.error();
-  hashTable();
   layoutNames();
   for (const auto& zone : zones)
     for (const auto& name : zone.pod_parents)
