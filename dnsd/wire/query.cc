@@ -7,20 +7,27 @@ namespace {
 
 constexpr uint16_t kTypeTsig = 250;
 
-// `n` bytes lowercased (ASCII), eight at a time: a byte in 'A'..'Z' gets 0x20.
-void lowerCopy(uint8_t* to, const uint8_t* from, size_t n) noexcept {
+// Eight bytes lowercased (ASCII): a byte in 'A'..'Z' gets 0x20.
+inline void lowerWord(uint8_t* to, const uint8_t* from) noexcept {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    __builtin_memcpy(&w, from + i, 8);
-    const uint64_t low7 = w & (0x7F * kOnes);
-    const uint64_t from_a = low7 + (0x80 - 'A') * kOnes;     // high bit: byte >= 'A'
-    const uint64_t past_z = low7 + (0x80 - 'Z' - 1) * kOnes;  // high bit: byte > 'Z'
-    w |= ((from_a & ~past_z & ~w) & (0x80 * kOnes)) >> 2;   // ~w: not a byte >= 0x80
-    __builtin_memcpy(to + i, &w, 8);
+  uint64_t w;
+  __builtin_memcpy(&w, from, 8);
+  const uint64_t low7 = w & (0x7F * kOnes);
+  const uint64_t from_a = low7 + (0x80 - 'A') * kOnes;     // high bit: byte >= 'A'
+  const uint64_t past_z = low7 + (0x80 - 'Z' - 1) * kOnes;  // high bit: byte > 'Z'
+  w |= ((from_a & ~past_z & ~w) & (0x80 * kOnes)) >> 2;   // ~w: not a byte >= 0x80
+  __builtin_memcpy(to, &w, 8);
+}
+
+// `n` bytes lowercased, eight at a time; the last word overlaps the one before it rather
+// than ending in a loop of single bytes (`to` and `from` do not overlap).
+void lowerCopy(uint8_t* to, const uint8_t* from, size_t n) noexcept {
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) to[i] = toLower(from[i]);
+    return;
   }
-  for (; i < n; ++i) to[i] = toLower(from[i]);
+  for (size_t i = 0; i + 8 < n; i += 8) lowerWord(to + i, from + i);
+  lowerWord(to + n - 8, from + n - 8);
 }
 
 // The question name must be uncompressed: it is the first name in the message, so a

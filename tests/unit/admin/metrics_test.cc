@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -297,6 +298,12 @@ TEST_CASE("a duration on a bucket bound falls in that bucket, a nanosecond more 
   static_assert(sizeBucket(0) == 0 && sizeBucket(1) == 1 && sizeBucket(100) == 1);
   static_assert(sizeBucket(511) == 5 && sizeBucket(512) == 6 && sizeBucket(8291) == 9);
   static_assert(sizeBucket(64000) == 13 && sizeBucket(64001) == kSizeBounds.size());
+  // Every size lands where a search of the bounds puts it ("value <= le").
+  for (size_t bytes = 0; bytes <= 70'000; ++bytes) {
+    auto bound = std::lower_bound(kSizeBounds.begin(), kSizeBounds.end(), bytes);
+    CAPTURE(bytes);
+    REQUIRE(sizeBucket(bytes) == static_cast<size_t>(bound - kSizeBounds.begin()));
+  }
 }
 
 TEST_CASE("query types and rcodes get CoreDNS's label values, the rest is other") {

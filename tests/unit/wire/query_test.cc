@@ -91,6 +91,21 @@ TEST_CASE("every byte value is lowercased as ASCII, at every offset of the name"
   }
 }
 
+TEST_CASE("names of every length up to two words are lowercased whole") {
+  // A name of 1..16 bytes before the root: shorter than a word, one word, a word and a tail.
+  for (size_t letters = 1; letters <= 15; ++letters) {
+    std::string label;
+    for (size_t i = 0; i < letters; ++i) label.push_back(static_cast<char>(i % 2 ? 'a' + i : 'A' + i));
+    wire::QueryView q;
+    REQUIRE(parse(query({label}), q) == ParseStatus::Ok);
+    std::vector<uint8_t> expected;
+    appendName(expected, {label});
+    for (uint8_t& c : expected) c = wire::toLower(c);
+    CAPTURE(letters);
+    CHECK(std::vector<uint8_t>(q.qname_lower, q.qname_lower + q.qname_size) == expected);
+  }
+}
+
 TEST_CASE("EDNS: the client's size is honoured within 512..1232, version 1 is BADVERS") {
   struct Row {
     uint16_t size;
