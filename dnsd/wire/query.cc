@@ -34,29 +34,35 @@ void lowerCopy(uint8_t* to, const uint8_t* from, size_t n) noexcept {
 // pointer could only point into the header.
 bool parseQname(const uint8_t* p, size_t size, size_t& pos, QueryView& q) noexcept {
   // The labels first, then the whole name lowercased in one pass: a length byte is at most
-  // 63, never 'A'..'Z', so it goes through unchanged.
+  // 63, never 'A'..'Z', so it goes through unchanged. Every byte read, the root's included,
+  // lies before the packet's end and within 255 bytes of the name's start (RFC 1035 §2.3.4),
+  // so one bound checks both; and a name of 255 bytes has at most 127 labels.
+  static_assert(kMaxLabels >= (kMaxNameLength - 1) / 2);
   const size_t start = pos;
-  size_t out = 0;
+  const size_t limit = size < start + kMaxNameLength ? size : start + kMaxNameLength;
+  int count = 0;
   q.label_count = 0;
   for (;;) {
-    if (pos >= size) return false;
-    uint8_t len = p[pos];
+    if (pos >= limit) return false;
+    const uint8_t len = p[pos];
     if (len == 0) break;
     if (len > kMaxLabelLength) return false;  // compression or reserved label type
-    if (pos + 1 + len > size || out + 1 + len + 1 > kMaxNameLength) return false;
-    if (q.label_count == kMaxLabels) return false;
-    q.label_offset[q.label_count++] = static_cast<uint8_t>(out);
-    out += 1 + len;
+    q.label_offset[count++] = static_cast<uint8_t>(pos - start);
     pos += 1 + len;
   }
+  const size_t out = pos - start;
   ++pos;
   lowerCopy(q.qname_lower, p + start, out);
-  q.qname_lower[out++] = 0;
-  q.qname_size = static_cast<uint8_t>(out);
+  q.qname_lower[out] = 0;
+  q.qname_size = static_cast<uint8_t>(out + 1);
+  q.label_count = static_cast<uint8_t>(count);
   // Suffix hashes, right to left.
-  q.suffix_hash[q.label_count] = kRootHash;
-  for (int i = q.label_count - 1; i >= 0; --i)
-    q.suffix_hash[i] = hashLabel(q.suffix_hash[i + 1], q.qname_lower + q.label_offset[i]);
+  uint64_t h = kRootHash;
+  q.suffix_hash[count] = h;
+  for (int i = count - 1; i >= 0; --i) {
+    h = hashLabel(h, q.qname_lower + q.label_offset[i]);
+    q.suffix_hash[i] = h;
+  }
   return true;
 }
 

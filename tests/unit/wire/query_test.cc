@@ -162,6 +162,10 @@ TEST_CASE("malformed packets: each gets the answer RFC 1035 and 6891 call for") 
                   query({std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'),
                          std::string(62, 'd')}),
                   ParseStatus::FormErr});
+  rows.push_back({"127 one-byte labels (255 bytes)",
+                  query(std::vector<std::string>(127, "a")), ParseStatus::Ok});
+  rows.push_back({"128 one-byte labels (257 bytes)",
+                  query(std::vector<std::string>(128, "a")), ParseStatus::FormErr});
   auto trailing = query({"a"});
   trailing.push_back(0);
   rows.push_back({"trailing garbage", trailing, ParseStatus::FormErr});
