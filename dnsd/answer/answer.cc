@@ -154,7 +154,7 @@ class Responder {
       if (q_.qtype != type::CNAME) r_.chase_at = target.pointer;
       return true;
     }
-    answerAt(*node, ownerOf(static_cast<uint32_t>(node - &snap_.node(0)), target), 1);
+    answerAt(*node, ownerOf(snap_.indexOf(*node), target), 1);
     return true;
   }
 

@@ -8,15 +8,23 @@
 
 namespace dnsd::zone {
 
+namespace {
+// A hash's home slot among `slots`: the low 32 bits scaled onto the slot count.
+inline size_t homeSlot(uint64_t hash, size_t slots) noexcept {
+  return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * slots) >> 32);
+}
+}  // namespace
+
 const Node* Snapshot::find(const uint8_t* name, size_t size, uint64_t hash) const noexcept {
-  if (table_.empty()) return nullptr;
-  for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
-    uint32_t slot = table_[i];
-    if (slot == 0) return nullptr;
-    const Node& n = nodes_[slot - 1];
-    if (n.hash_high == static_cast<uint32_t>(hash >> 32) && n.name_size == size &&
-        std::memcmp(nameOf(n), name, size) == 0)
+  const size_t slots = slots_.size();
+  if (slots == 0) return nullptr;
+  const auto high = static_cast<uint32_t>(hash >> 32);
+  for (size_t i = homeSlot(hash, slots);;) {
+    const Node& n = slots_[i];
+    if (n.name_size == 0) return nullptr;
+    if (n.hash_high == high && n.name_size == size && std::memcmp(nameOf(n), name, size) == 0)
       return &n;
+    if (++i == slots) i = 0;
   }
 }
 
@@ -54,7 +62,7 @@ const Node* Snapshot::searchDomainOf(const base::IpAddress& client) const noexce
   auto it = std::lower_bound(pod_search_.begin(), pod_search_.end(), client,
                              [](const auto& entry, const base::IpAddress& ip) { return entry.first < ip; });
   if (it == pod_search_.end() || !(it->first == client)) return nullptr;
-  return &nodes_[it->second];
+  return &slots_[it->second];
 }
 
 const StoredRRset* Snapshot::rrset(const Node& node, uint16_t type) const noexcept {
@@ -65,9 +73,8 @@ const StoredRRset* Snapshot::rrset(const Node& node, uint16_t type) const noexce
 }
 
 size_t Snapshot::bytes() const {
-  return names_.capacity() + blob_.capacity() + nodes_.capacity() * sizeof(Node) +
-         rrsets_.capacity() * sizeof(StoredRRset) + links_.capacity() * 4 +
-         table_.capacity() * 4;
+  return names_.capacity() + blob_.capacity() + slots_.capacity() * sizeof(Node) +
+         links_.capacity() * 4;
 }
 
 namespace {
@@ -100,16 +107,21 @@ class SnapshotBuilder {
   void growTable();
   void groupRecords();
   base::Status layout();
-  void storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl, StoredRRset& out);
+  StoredRRset storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl);
   uint32_t nodeOf(const uint8_t* name, size_t size, uint64_t hash) const;
   void layoutNames();
+  void placeNodes();
   void linkTargets();
   void zoneInfo();
 
   const std::vector<ZoneContent>* zones_ = nullptr;
   std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
-  // A node is made when its name is first seen; the snapshot's own table (node index + 1,
-  // grown to keep it at most half full) finds it by name meanwhile.
+  // A node is made when its name is first seen, numbered in that order; a table of node
+  // index + 1 (a power of two, grown to keep it at most half full) finds it by name until
+  // placeNodes() moves every node into the snapshot's slots, where its slot is its index.
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> table_;
+  uint64_t mask_ = 0;
   std::vector<const uint8_t*> node_names_;  // by node index, until layoutNames(); in the zones
   std::vector<uint64_t> node_hashes_;       // by node index
   // A record: its zone and its index in that zone's list.
@@ -133,9 +145,9 @@ base::Status SnapshotBuilder::collect() {
   // Names are at most records and ancestors; most names own a record.
   node_names_.reserve(total + total / 2);
   node_hashes_.reserve(total + total / 2);
-  snap_->nodes_.reserve(total + total / 2);
-  snap_->table_.assign(16, 0);
-  snap_->mask_ = 15;
+  nodes_.reserve(total + total / 2);
+  table_.assign(16, 0);
+  mask_ = 15;
   for (size_t z = 0; z < zones_->size(); ++z) {
     const ZoneContent& zone = (*zones_)[z];
     const auto index = static_cast<uint8_t>(z);
@@ -173,10 +185,10 @@ uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
 
 // The slot of a name in the table: its node's, or the empty one where it would go.
 uint64_t SnapshotBuilder::probe(const uint8_t* name, size_t size, uint64_t hash) const {
-  for (uint64_t i = hash & snap_->mask_;; i = (i + 1) & snap_->mask_) {
-    const uint32_t slot = snap_->table_[i];
+  for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+    const uint32_t slot = table_[i];
     if (slot == 0) return i;
-    if (node_hashes_[slot - 1] == hash && snap_->nodes_[slot - 1].name_size == size &&
+    if (node_hashes_[slot - 1] == hash && nodes_[slot - 1].name_size == size &&
         std::memcmp(node_names_[slot - 1], name, size) == 0)
       return i;
   }
@@ -185,28 +197,28 @@ uint64_t SnapshotBuilder::probe(const uint8_t* name, size_t size, uint64_t hash)
 // The node of a name, made if it is new (`added`).
 uint32_t SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, uint8_t zone,
                               bool& added) {
-  if ((node_names_.size() + 1) * 2 > snap_->table_.size()) growTable();
+  if ((node_names_.size() + 1) * 2 > table_.size()) growTable();
   const uint64_t i = probe(name, size, hash);
-  added = snap_->table_[i] == 0;
-  if (!added) return snap_->table_[i] - 1;
+  added = table_[i] == 0;
+  if (!added) return table_[i] - 1;
   Node node;
   node.hash_high = static_cast<uint32_t>(hash >> 32);
   node.name_size = static_cast<uint8_t>(size);
   node.zone = zone;
-  snap_->nodes_.push_back(node);
+  nodes_.push_back(node);
   node_names_.push_back(name);
   node_hashes_.push_back(hash);
-  snap_->table_[i] = static_cast<uint32_t>(node_names_.size());
-  return snap_->table_[i] - 1;
+  table_[i] = static_cast<uint32_t>(node_names_.size());
+  return table_[i] - 1;
 }
 
 void SnapshotBuilder::growTable() {
-  auto& table = snap_->table_;
+  auto& table = table_;
   table.assign(table.size() * 2, 0);
-  snap_->mask_ = table.size() - 1;
+  mask_ = table.size() - 1;
   for (uint32_t node = 0; node < node_hashes_.size(); ++node) {
-    uint64_t i = node_hashes_[node] & snap_->mask_;
-    while (table[i]) i = (i + 1) & snap_->mask_;
+    uint64_t i = node_hashes_[node] & mask_;
+    while (table[i]) i = (i + 1) & mask_;
     table[i] = node + 1;
   }
 }
@@ -236,15 +248,12 @@ void SnapshotBuilder::groupRecords() {
   }
 }
 
-void SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl,
-                                 StoredRRset& out) {
+// Appends the RRs of one RRset to the blob; returns its header, for the caller to place.
+StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl) {
   auto& blob = snap_->blob_;
+  StoredRRset out;
   out.type = rrs.front().type;
   out.count = static_cast<uint16_t>(rrs.size());
-  out.name_at = 0xFFFF;
-  if (out.type == wire::type::CNAME || out.type == wire::type::NS || out.type == wire::type::PTR)
-    out.name_at = 0;
-  if (out.type == wire::type::SRV) out.name_at = 6;
   out.data = static_cast<uint32_t>(blob.size());
   out.links = static_cast<uint32_t>(snap_->links_.size());
   for (const RecordList::View& r : rrs) {
@@ -261,9 +270,12 @@ void SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint3
   }
   out.size = static_cast<uint32_t>(blob.size() - out.data);
   snap_->record_count_ += rrs.size();
+  return out;
 }
 
-// Each node's RRsets in type order; identical records once. Names are placed later, by
+// Each node's RRsets in type order; identical records once. In the blob a node's region is
+// its StoredRRset headers, then the RRs of each RRset in the same order: node -> headers ->
+// records is one run of bytes, usually one or two cache lines. Names are placed later, by
 // layoutNames(). RFC 1034 §3.6.2: a name with a CNAME has no other data.
 base::Status SnapshotBuilder::layout() {
   size_t blob = 0;
@@ -278,42 +290,52 @@ base::Status SnapshotBuilder::layout() {
       records += copies - 1;
     }
   }
-  snap_->blob_.reserve(blob);
+  // One header per (node, type); by_node_ is sorted by type within a node.
+  size_t rrsets = 0;
+  for (size_t n = 0; n < nodes_.size(); ++n)
+    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k)
+      rrsets += k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type;
+  auto& out = snap_->blob_;
+  out.reserve(blob + rrsets * sizeof(StoredRRset));
   snap_->links_.reserve(records);
-  snap_->rrsets_.reserve(records);
   std::vector<RecordList::View> rrs;
-  for (size_t n = 0; n < snap_->nodes_.size(); ++n) {
-    Node& node = snap_->nodes_[n];
-    node.first_rrset = static_cast<uint32_t>(snap_->rrsets_.size());
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    Node& node = nodes_[n];
+    size_t types = 0;
+    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k)
+      types += k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type;
+    if (types > UINT8_MAX)
+      return base::Error{text(node_names_[n], node.name_size) + " has more than 255 record types",
+                         ""};
+    node.rrset_count = static_cast<uint8_t>(types);
+    node.rrsets = static_cast<uint32_t>(out.size());
+    if (types == 0) continue;
+    out.resize(out.size() + types * sizeof(StoredRRset));
+    size_t stored = 0;
+    auto store = [&] {
+      const StoredRRset header = storeRRset(rrs, 0);
+      std::memcpy(out.data() + node.rrsets + stored++ * sizeof(StoredRRset), &header,
+                  sizeof header);
+      rrs.clear();
+    };
     for (uint32_t k = first_[n]; k < first_[n + 1]; ++k) {
       const RecordList::View r = recordOf(by_node_[k]);
       if (!rrs.empty() && rrs.back().type != r.type) {
         if (rrs.back().type == wire::type::CNAME || r.type == wire::type::CNAME)
           return base::Error{text(node_names_[n], node.name_size) +
                                  " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
-        snap_->rrsets_.emplace_back();
-        storeRRset(rrs, 0, snap_->rrsets_.back());
-        rrs.clear();
+        store();
       }
       if (rrs.empty() || rrs.back().rdataBytes() != r.rdataBytes()) rrs.push_back(r);
     }
-    if (!rrs.empty()) {
-      snap_->rrsets_.emplace_back();
-      storeRRset(rrs, 0, snap_->rrsets_.back());
-      rrs.clear();
-    }
-    const size_t types = snap_->rrsets_.size() - node.first_rrset;
-    if (types > UINT8_MAX)
-      return base::Error{text(node_names_[n], node.name_size) + " has more than 255 record types",
-                         ""};
-    node.rrset_count = static_cast<uint8_t>(types);
+    store();
   }
   return base::Ok{};
 }
 
 // The node of a lowercase wire name, before names_ is filled: compares node_names_.
 uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size, uint64_t hash) const {
-  const uint32_t slot = snap_->table_[probe(name, size, hash)];
+  const uint32_t slot = table_[probe(name, size, hash)];
   return slot == 0 ? kNoNode : slot - 1;
 }
 
@@ -322,7 +344,7 @@ uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size, uint64_t hash
 // node points into them. `svc.ns.svc.cluster.local` costs nothing beside
 // `_http._tcp.svc.ns.svc.cluster.local`; at 50,000 Services this halves the names.
 void SnapshotBuilder::layoutNames() {
-  const auto& nodes = snap_->nodes_;
+  const auto& nodes = nodes_;
   // Longest first, by counting: a wire name is at most 255 bytes.
   std::vector<uint32_t> first(wire::kMaxNameLength + 2, 0);
   for (const Node& node : nodes) ++first[wire::kMaxNameLength - node.name_size + 1];
@@ -339,7 +361,7 @@ void SnapshotBuilder::layoutNames() {
     const auto at = static_cast<uint32_t>(names.size());
     names.insert(names.end(), name, name + size);
     placed[index] = true;
-    snap_->nodes_[index].name_offset = at;
+    nodes_[index].name_offset = at;
     // Each suffix that is a node not yet placed; one already placed has had its own
     // suffixes placed with it.
     uint8_t starts[wire::kMaxLabels + 1];
@@ -350,9 +372,30 @@ void SnapshotBuilder::layoutNames() {
       if (node == kNoNode) continue;
       if (placed[node]) break;
       placed[node] = true;
-      snap_->nodes_[node].name_offset = at + starts[k];
+      nodes_[node].name_offset = at + starts[k];
     }
   }
+}
+
+// Moves every node into the snapshot's table, whose slots are the nodes: about 1.5 slots a
+// node (two thirds full; a power of two at most half full would take up to 2x), and at least
+// one slot empty so every probe ends. From here a node is named by its slot.
+void SnapshotBuilder::placeNodes() {
+  const size_t count = nodes_.size();
+  const size_t slots = count + count / 2 + 1;
+  auto& table = snap_->slots_;
+  table.assign(slots, Node{});
+  for (size_t n = 0; n < count; ++n) {
+    size_t i = homeSlot(node_hashes_[n], slots);
+    while (table[i].name_size != 0)
+      if (++i == slots) i = 0;
+    table[i] = nodes_[n];
+  }
+  snap_->node_count_ = count;
+  nodes_ = {};
+  table_ = {};
+  node_hashes_ = {};
+  node_names_ = {};
 }
 
 void SnapshotBuilder::linkTargets() {
@@ -360,7 +403,7 @@ void SnapshotBuilder::linkTargets() {
     size_t size = 0;
     while (target[size] != 0) size += target[size] + 1u;
     if (const Node* node = snap_->find(target, size + 1, wire::hashWire(target)))
-      snap_->links_[slot] = static_cast<uint32_t>(node - snap_->nodes_.data());
+      snap_->links_[slot] = snap_->indexOf(*node);
   }
 }
 
@@ -368,7 +411,7 @@ void SnapshotBuilder::zoneInfo() {
   for (const auto& zone : *zones_) {
     ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), kNoNode, {}, zone.ttl};
     const Node* apex = snap_->find(zone.apex.data(), zone.apex.size(), info.hash);
-    info.apex_node = static_cast<uint32_t>(apex - snap_->nodes_.data());
+    info.apex_node = snap_->indexOf(*apex);
     const StoredRRset* soa = snap_->rrset(*apex, wire::type::SOA);
     if (soa) {
       // RFC 2308 §5: the negative-answer TTL is min(SOA TTL, SOA minimum).
@@ -376,8 +419,8 @@ void SnapshotBuilder::zoneInfo() {
         const RecordList::View r = zone.records[i];
         if (r.type != wire::type::SOA || !r.ownerIs(zone.apex)) continue;
         const uint32_t minimum = wire::load32(r.rdata + r.rdata_size - 4);
-        storeRRset({r}, std::max<uint32_t>(1, std::min({r.ttl, minimum, 300u})),
-                   info.negative_soa);
+        info.negative_soa =
+            storeRRset({r}, std::max<uint32_t>(1, std::min({r.ttl, minimum, 300u})));
         break;
       }
     }
@@ -398,21 +441,20 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   if (!status) return status.error();
   if (base::Status laid = layout(); !laid) return laid.error();
   layoutNames();
+  placeNodes();
   for (const auto& zone : zones)
     for (const auto& name : zone.pod_parents)
       if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
-        snap_->nodes_[static_cast<size_t>(n - snap_->nodes_.data())].flags |= kPodParent;
+        snap_->slots_[snap_->indexOf(*n)].flags |= kPodParent;
   zoneInfo();
   linkTargets();
   for (const auto& zone : zones)
     for (const auto& [ip, domain] : zone.pod_search)
       if (const Node* n = snap_->find(domain.data(), domain.size(), domain.hash()))
-        snap_->pod_search_.emplace_back(ip, static_cast<uint32_t>(n - snap_->nodes_.data()));
+        snap_->pod_search_.emplace_back(ip, snap_->indexOf(*n));
   std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
   trim(snap_->names_);
-  trim(snap_->nodes_);
   trim(snap_->blob_);
-  trim(snap_->rrsets_);
   trim(snap_->links_);
   snap_->serial_ = serial;
   return std::shared_ptr<const Snapshot>(std::move(snap_));

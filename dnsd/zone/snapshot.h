@@ -19,30 +19,47 @@ inline constexpr uint32_t kNoNode = 0xFFFFFFFF;
 
 // One RRset, prerendered in Snapshot's blob: per RR a 2-byte length, then type, class, TTL,
 // rdlength and rdata, ready to follow an owner name. Snapshot::view() gives the writer's view.
-struct StoredRRset {
+// A node's headers sit in the blob right before that node's RRs (see Node::rrsets), so a
+// lookup reads one region after the name; packed, because the blob keeps no alignment and
+// padding every node's headers to 4 bytes would cost memory. The offset of a domain name
+// in each rdata (wire::RRsetView::name_at) follows from the type, so it is not stored.
+struct __attribute__((packed)) StoredRRset {
   uint32_t data = 0;   // offset into the blob
   uint32_t size = 0;   // bytes in the blob
   uint32_t links = 0;  // index into Snapshot link table: one node per RR (kNoNode if none)
   uint16_t type = 0;
   uint16_t count = 0;
-  uint16_t name_at = 0xFFFF;  // offset of a domain name in each rdata (wire::RRsetView)
 };
+static_assert(sizeof(StoredRRset) == 16);
+
+// Where a name we may point to later sits in each rdata of a type: CNAME, NS, PTR at 0,
+// SRV's target at 6; other types' names are not tracked (0xFFFF).
+constexpr uint16_t nameAtOf(uint16_t type) noexcept {
+  if (type == wire::type::CNAME || type == wire::type::NS || type == wire::type::PTR) return 0;
+  if (type == wire::type::SRV) return 6;
+  return 0xFFFF;
+}
 
 // Node flags, computed at build time so the query path only tests bits.
 inline constexpr uint8_t kPodParent = 1;  // children are Pod IP names made at query time
 
-// 16 bytes a name. The full 64-bit hash places a node in the table; the high half kept here
-// rejects almost every other name before a byte is compared.
+// 16 bytes a name, and a slot of the snapshot's hash table: the table's slots are the nodes,
+// so a hit reads the slot, the name bytes and the node's blob region, nothing in between.
+// The low half of the 64-bit hash places a node (multiply-shift onto the slot count, then
+// linear probing with wrap); the high half kept here rejects almost every other name before
+// a byte is compared. An empty slot has name_size 0 (the root's wire name is 1 byte).
 struct Node {
   uint32_t hash_high = 0;
   uint32_t name_offset = 0;  // into the names blob: lowercase wire form, shared with the
                              // names it is a suffix of
-  uint32_t first_rrset = 0;
-  uint8_t name_size = 0;
+  uint32_t rrsets = 0;       // blob offset of the node's rrset_count StoredRRset headers,
+                             // which its RRs follow
+  uint8_t name_size = 0;     // 0: an empty slot
   uint8_t zone = 0;
   uint8_t flags = 0;
   uint8_t rrset_count = 0;  // distinct types at the name; the builder refuses more than 255
 };
+static_assert(sizeof(Node) == 16);
 
 struct ZoneInfo {
   wire::Name apex;
@@ -63,12 +80,16 @@ class Snapshot {
   int zoneOfName(const uint8_t* name, size_t room) const noexcept;
   const StoredRRset* rrset(const Node& node, uint16_t type) const noexcept;
   const StoredRRset* rrsetsOf(const Node& node) const noexcept {
-    return rrsets_.data() + node.first_rrset;
+    return reinterpret_cast<const StoredRRset*>(blob_.data() + node.rrsets);
   }
   wire::RRsetView view(const StoredRRset& r) const noexcept {
-    return {r.type, r.count, blob_.data() + r.data, r.size, r.name_at};
+    return {r.type, r.count, blob_.data() + r.data, r.size, nameAtOf(r.type)};
   }
-  const Node& node(uint32_t index) const noexcept { return nodes_[index]; }
+  // Nodes are named by slot index.
+  const Node& node(uint32_t index) const noexcept { return slots_[index]; }
+  uint32_t indexOf(const Node& node) const noexcept {
+    return static_cast<uint32_t>(&node - slots_.data());
+  }
   uint32_t link(uint32_t links, uint16_t i) const noexcept { return links_[links + i]; }
   const uint8_t* nameOf(const Node& node) const noexcept { return names_.data() + node.name_offset; }
   const ZoneInfo& zone(int index) const noexcept { return zones_[index]; }
@@ -78,19 +99,17 @@ class Snapshot {
   size_t zoneCount() const noexcept { return zones_.size(); }
 
   uint32_t serial() const { return serial_; }
-  size_t nodeCount() const { return nodes_.size(); }
+  size_t nodeCount() const { return node_count_; }
   size_t recordCount() const { return record_count_; }
   size_t bytes() const;
 
  private:
   friend class SnapshotBuilder;
   std::vector<uint8_t> names_;
-  std::vector<uint8_t> blob_;  // prerendered RRs
-  std::vector<Node> nodes_;
-  std::vector<StoredRRset> rrsets_;
+  std::vector<uint8_t> blob_;  // per node: its StoredRRset headers, then its prerendered RRs
+  std::vector<Node> slots_;    // the hash table, about 1.5 slots a node
+  size_t node_count_ = 0;
   std::vector<uint32_t> links_;
-  std::vector<uint32_t> table_;  // node index + 1; 0 is empty
-  uint64_t mask_ = 0;
   std::vector<ZoneInfo> zones_;
   std::vector<std::pair<base::IpAddress, uint32_t>> pod_search_;  // sorted: IP -> node
   uint32_t serial_ = 0;
