@@ -73,7 +73,7 @@ const StoredRRset* Snapshot::rrset(const Node& node, uint16_t type) const noexce
 }
 
 size_t Snapshot::bytes() const {
-  return names_.capacity() + blob_.capacity() + slots_.capacity() * sizeof(Node) +
+  return blob_.capacity() + slots_.capacity() * sizeof(Node) +
          links_.capacity() * 4;
 }
 
@@ -109,6 +109,7 @@ class SnapshotBuilder {
   base::Status layout();
   StoredRRset storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl);
   uint32_t nodeOf(const uint8_t* name, size_t size, uint64_t hash) const;
+  base::Status storeNode(uint32_t node);
   void layoutNames();
   void placeNodes();
   void linkTargets();
@@ -122,7 +123,7 @@ class SnapshotBuilder {
   std::vector<Node> nodes_;
   std::vector<uint32_t> table_;
   uint64_t mask_ = 0;
-  std::vector<const uint8_t*> node_names_;  // by node index, until layoutNames(); in the zones
+  std::vector<const uint8_t*> node_names_;  // by node index, until placeNodes(); in the zones
   std::vector<uint64_t> node_hashes_;       // by node index
   // A record: its zone and its index in that zone's list.
   struct Ref {
@@ -136,6 +137,12 @@ class SnapshotBuilder {
   std::vector<uint32_t> first_;
   std::vector<Ref> by_node_;
   std::vector<std::pair<uint32_t, const uint8_t*>> pending_links_;  // link slot, target name
+  // layoutNames()' groups: each a stored name's node, then the nodes that are its suffixes,
+  // longest first; group g is groups_[group_first_[g] .. group_first_[g + 1]).
+  std::vector<uint32_t> groups_;
+  std::vector<uint32_t> group_first_;
+  size_t names_size_ = 0;                // bytes of the stored names
+  std::vector<RecordList::View> rrs_;    // storeNode()'s RRset being gathered
 };
 
 base::Status SnapshotBuilder::collect() {
@@ -273,12 +280,13 @@ StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs
   return out;
 }
 
-// Each node's RRsets in type order; identical records once. In the blob a node's region is
-// its StoredRRset headers, then the RRs of each RRset in the same order: node -> headers ->
-// records is one run of bytes, usually one or two cache lines. Names are placed later, by
-// layoutNames(). RFC 1034 §3.6.2: a name with a CNAME has no other data.
+// The blob, name group by name group (see layoutNames()): the group's name bytes, then each
+// of its nodes' regions, the shortest name's first. A node's region is its StoredRRset
+// headers, then the RRs of each RRset in the same order. So a hit reads its name and, right
+// after it, its headers and records: for svc.ns.svc.cluster.local, whose name is the tail of
+// _http._tcp.svc.ns.svc.cluster.local, usually two cache lines in all.
 base::Status SnapshotBuilder::layout() {
-  size_t blob = 0;
+  size_t blob = names_size_;
   size_t records = 0;
   for (const auto& zone : *zones_) {
     records += zone.records.size();
@@ -291,49 +299,65 @@ base::Status SnapshotBuilder::layout() {
     }
   }
   // One header per (node, type); by_node_ is sorted by type within a node.
-  size_t rrsets = 0;
   for (size_t n = 0; n < nodes_.size(); ++n)
     for (uint32_t k = first_[n]; k < first_[n + 1]; ++k)
-      rrsets += k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type;
+      if (k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type)
+        blob += sizeof(StoredRRset);
   auto& out = snap_->blob_;
-  out.reserve(blob + rrsets * sizeof(StoredRRset));
+  out.reserve(blob);
   snap_->links_.reserve(records);
-  std::vector<RecordList::View> rrs;
-  for (size_t n = 0; n < nodes_.size(); ++n) {
-    Node& node = nodes_[n];
-    size_t types = 0;
-    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k)
-      types += k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type;
-    if (types > UINT8_MAX)
-      return base::Error{text(node_names_[n], node.name_size) + " has more than 255 record types",
-                         ""};
-    node.rrset_count = static_cast<uint8_t>(types);
-    node.rrsets = static_cast<uint32_t>(out.size());
-    if (types == 0) continue;
-    out.resize(out.size() + types * sizeof(StoredRRset));
-    size_t stored = 0;
-    auto store = [&] {
-      const StoredRRset header = storeRRset(rrs, 0);
-      std::memcpy(out.data() + node.rrsets + stored++ * sizeof(StoredRRset), &header,
-                  sizeof header);
-      rrs.clear();
-    };
-    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k) {
-      const RecordList::View r = recordOf(by_node_[k]);
-      if (!rrs.empty() && rrs.back().type != r.type) {
-        if (rrs.back().type == wire::type::CNAME || r.type == wire::type::CNAME)
-          return base::Error{text(node_names_[n], node.name_size) +
-                                 " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
-        store();
-      }
-      if (rrs.empty() || rrs.back().rdataBytes() != r.rdataBytes()) rrs.push_back(r);
-    }
-    store();
+  for (size_t g = 0; g + 1 < group_first_.size(); ++g) {
+    const uint32_t* members = groups_.data() + group_first_[g];
+    const size_t count = group_first_[g + 1] - group_first_[g];
+    const auto at = static_cast<uint32_t>(out.size());
+    const uint8_t* name = node_names_[members[0]];
+    out.insert(out.end(), name, name + nodes_[members[0]].name_size);
+    for (size_t m = 0; m < count; ++m) nodes_[members[m]].name_offset += at;
+    for (size_t m = count; m-- > 0;)
+      if (base::Status stored = storeNode(members[m]); !stored) return stored.error();
   }
+  groups_ = {};
+  group_first_ = {};
   return base::Ok{};
 }
 
-// The node of a lowercase wire name, before names_ is filled: compares node_names_.
+// One node's region: its RRsets in type order, identical records once.
+// RFC 1034 §3.6.2: a name with a CNAME has no other data.
+base::Status SnapshotBuilder::storeNode(uint32_t n) {
+  auto& out = snap_->blob_;
+  Node& node = nodes_[n];
+  size_t types = 0;
+  for (uint32_t k = first_[n]; k < first_[n + 1]; ++k)
+    types += k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type;
+  if (types > UINT8_MAX)
+    return base::Error{text(node_names_[n], node.name_size) + " has more than 255 record types",
+                       ""};
+  node.rrset_count = static_cast<uint8_t>(types);
+  node.rrsets = static_cast<uint32_t>(out.size());
+  if (types == 0) return base::Ok{};
+  out.resize(out.size() + types * sizeof(StoredRRset));
+  size_t stored = 0;
+  auto store = [&] {
+    const StoredRRset header = storeRRset(rrs_, 0);
+    std::memcpy(out.data() + node.rrsets + stored++ * sizeof(StoredRRset), &header,
+                sizeof header);
+    rrs_.clear();
+  };
+  for (uint32_t k = first_[n]; k < first_[n + 1]; ++k) {
+    const RecordList::View r = recordOf(by_node_[k]);
+    if (!rrs_.empty() && rrs_.back().type != r.type) {
+      if (rrs_.back().type == wire::type::CNAME || r.type == wire::type::CNAME)
+        return base::Error{text(node_names_[n], node.name_size) +
+                               " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
+      store();
+    }
+    if (rrs_.empty() || rrs_.back().rdataBytes() != r.rdataBytes()) rrs_.push_back(r);
+  }
+  store();
+  return base::Ok{};
+}
+
+// The node of a lowercase wire name, before placeNodes(): compares node_names_.
 uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size, uint64_t hash) const {
   const uint32_t slot = table_[probe(name, size, hash)];
   return slot == 0 ? kNoNode : slot - 1;
@@ -342,7 +366,9 @@ uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size, uint64_t hash
 // Every suffix of a wire name is a wire name, and a node's ancestors are nodes too: so only
 // names that are no other name's suffix are stored, longest first, and each suffix that is a
 // node points into them. `svc.ns.svc.cluster.local` costs nothing beside
-// `_http._tcp.svc.ns.svc.cluster.local`; at 50,000 Services this halves the names.
+// `_http._tcp.svc.ns.svc.cluster.local`; at 50,000 Services this halves the names. Here
+// each stored name makes a group: it and the nodes that are its suffixes, placed by it;
+// name_offset is their offset within its bytes until layout() places the group in the blob.
 void SnapshotBuilder::layoutNames() {
   const auto& nodes = nodes_;
   // Longest first, by counting: a wire name is at most 255 bytes.
@@ -353,15 +379,17 @@ void SnapshotBuilder::layoutNames() {
   for (uint32_t i = 0; i < order.size(); ++i)
     order[first[wire::kMaxNameLength - nodes[i].name_size]++] = i;
   std::vector<bool> placed(order.size(), false);
-  auto& names = snap_->names_;
+  groups_.reserve(nodes.size());
+  names_size_ = 0;
   for (const uint32_t index : order) {
     if (placed[index]) continue;
     const uint8_t* name = node_names_[index];
     const size_t size = nodes[index].name_size;
-    const auto at = static_cast<uint32_t>(names.size());
-    names.insert(names.end(), name, name + size);
+    group_first_.push_back(static_cast<uint32_t>(groups_.size()));
+    groups_.push_back(index);
+    names_size_ += size;
     placed[index] = true;
-    nodes_[index].name_offset = at;
+    nodes_[index].name_offset = 0;
     // Each suffix that is a node not yet placed; one already placed has had its own
     // suffixes placed with it.
     uint8_t starts[wire::kMaxLabels + 1];
@@ -372,9 +400,11 @@ void SnapshotBuilder::layoutNames() {
       if (node == kNoNode) continue;
       if (placed[node]) break;
       placed[node] = true;
-      nodes_[node].name_offset = at + starts[k];
+      groups_.push_back(node);
+      nodes_[node].name_offset = starts[k];
     }
   }
+  group_first_.push_back(static_cast<uint32_t>(groups_.size()));
 }
 
 // Moves every node into the snapshot's table, whose slots are the nodes: about 1.5 slots a
@@ -439,8 +469,8 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   }
   auto status = collect();
   if (!status) return status.error();
-  if (base::Status laid = layout(); !laid) return laid.error();
   layoutNames();
+  if (base::Status laid = layout(); !laid) return laid.error();
   placeNodes();
   for (const auto& zone : zones)
     for (const auto& name : zone.pod_parents)
@@ -453,7 +483,6 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
       if (const Node* n = snap_->find(domain.data(), domain.size(), domain.hash()))
         snap_->pod_search_.emplace_back(ip, snap_->indexOf(*n));
   std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
-  trim(snap_->names_);
   trim(snap_->blob_);
   trim(snap_->links_);
   snap_->serial_ = serial;

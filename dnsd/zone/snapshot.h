@@ -50,8 +50,8 @@ inline constexpr uint8_t kPodParent = 1;  // children are Pod IP names made at q
 // a byte is compared. An empty slot has name_size 0 (the root's wire name is 1 byte).
 struct Node {
   uint32_t hash_high = 0;
-  uint32_t name_offset = 0;  // into the names blob: lowercase wire form, shared with the
-                             // names it is a suffix of
+  uint32_t name_offset = 0;  // into the blob: lowercase wire form, shared with the names
+                             // it is a suffix of
   uint32_t rrsets = 0;       // blob offset of the node's rrset_count StoredRRset headers,
                              // which its RRs follow
   uint8_t name_size = 0;     // 0: an empty slot
@@ -91,7 +91,7 @@ class Snapshot {
     return static_cast<uint32_t>(&node - slots_.data());
   }
   uint32_t link(uint32_t links, uint16_t i) const noexcept { return links_[links + i]; }
-  const uint8_t* nameOf(const Node& node) const noexcept { return names_.data() + node.name_offset; }
+  const uint8_t* nameOf(const Node& node) const noexcept { return blob_.data() + node.name_offset; }
   const ZoneInfo& zone(int index) const noexcept { return zones_[index]; }
   // --autopath: the node of NS.svc.DOMAIN for a Pod's address, or nullptr.
   const Node* searchDomainOf(const base::IpAddress& client) const noexcept;
@@ -105,8 +105,10 @@ class Snapshot {
 
  private:
   friend class SnapshotBuilder;
-  std::vector<uint8_t> names_;
-  std::vector<uint8_t> blob_;  // per node: its StoredRRset headers, then its prerendered RRs
+  // Stored names, each followed by the regions of the nodes it names (itself and those of
+  // its suffixes that are nodes): a region is the node's StoredRRset headers, then its
+  // prerendered RRs. The zones' negative-answer SOAs' RRs come last.
+  std::vector<uint8_t> blob_;
   std::vector<Node> slots_;    // the hash table, about 1.5 slots a node
   size_t node_count_ = 0;
   std::vector<uint32_t> links_;
