@@ -299,10 +299,20 @@ base::Status SnapshotBuilder::layout() {
     }
   }
   // One header per (node, type); by_node_ is sorted by type within a node.
-  for (size_t n = 0; n < nodes_.size(); ++n)
-    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k)
-      if (k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type)
-        blob += sizeof(StoredRRset);
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    size_t types = 0;
+    uint16_t last = 0;
+    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k) {
+      const uint16_t type = recordOf(by_node_[k]).type;
+      types += k == first_[n] || type != last;
+      last = type;
+    }
+    if (types > UINT8_MAX)
+      return base::Error{text(node_names_[n], nodes_[n].name_size) +
+                             " has more than 255 record types", ""};
+    nodes_[n].rrset_count = static_cast<uint8_t>(types);
+    blob += types * sizeof(StoredRRset);
+  }
   auto& out = snap_->blob_;
   out.reserve(blob);
   snap_->links_.reserve(records);
@@ -326,13 +336,7 @@ base::Status SnapshotBuilder::layout() {
 base::Status SnapshotBuilder::storeNode(uint32_t n) {
   auto& out = snap_->blob_;
   Node& node = nodes_[n];
-  size_t types = 0;
-  for (uint32_t k = first_[n]; k < first_[n + 1]; ++k)
-    types += k == first_[n] || recordOf(by_node_[k - 1]).type != recordOf(by_node_[k]).type;
-  if (types > UINT8_MAX)
-    return base::Error{text(node_names_[n], node.name_size) + " has more than 255 record types",
-                       ""};
-  node.rrset_count = static_cast<uint8_t>(types);
+  const size_t types = node.rrset_count;  // counted by layout()
   node.rrsets = static_cast<uint32_t>(out.size());
   if (types == 0) return base::Ok{};
   out.resize(out.size() + types * sizeof(StoredRRset));
