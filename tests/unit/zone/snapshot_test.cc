@@ -94,6 +94,48 @@ TEST_CASE("RRsets are found by type and read back through view()") {
   CHECK(view.data[12] == 0xfd);
 }
 
+TEST_CASE("a name's RRset headers follow its name, and its records follow them") {
+  ZoneContent zone = zoneWith({"web.prod.svc.cluster.local", "db.prod.svc.cluster.local"});
+  zone.records.push_back(
+      addressRecord(name("db.prod.svc.cluster.local"), 5, *base::IpAddress::parse("fd00::1")));
+  auto snap = buildSnapshot({zone}, 1);
+  REQUIRE(snap.ok());
+  // db.prod is stored by itself (prod.svc.cluster.local is web's tail): its region is next.
+  const Node* db = find(**snap, name("db.prod.svc.cluster.local"));
+  REQUIRE(db != nullptr);
+  REQUIRE(db->rrset_count == 2);
+  const StoredRRset* headers = (*snap)->rrsetsOf(*db);
+  CHECK(reinterpret_cast<const uint8_t*>(headers) == (*snap)->nameOf(*db) + db->name_size);
+  const uint8_t* records = reinterpret_cast<const uint8_t*>(headers + db->rrset_count);
+  CHECK((*snap)->view(headers[0]).data == records);
+  CHECK((*snap)->view(headers[1]).data == records + headers[0].size);
+}
+
+TEST_CASE("a table of many names finds each in its slot and no other name") {
+  std::vector<std::string> texts;
+  for (int i = 0; i < 3000; ++i)
+    texts.push_back("svc-" + std::to_string(i) + ".ns-" + std::to_string(i % 7) +
+                    ".svc.cluster.local");
+  std::vector<const char*> owners;
+  for (const auto& t : texts) owners.push_back(t.c_str());
+  ZoneContent zone = zoneWith({});
+  for (const auto& t : texts)
+    zone.records.push_back(addressRecord(name(t.c_str()), 5, *base::IpAddress::parse("10.1.2.3")));
+  auto snap = buildSnapshot({zone}, 1);
+  REQUIRE(snap.ok());
+  CHECK((*snap)->nodeCount() == 3000 + 7 + 2);
+  for (const auto& t : texts) {
+    CAPTURE(t);
+    const wire::Name n = name(t.c_str());
+    const Node* node = find(**snap, n);
+    REQUIRE(node != nullptr);
+    CHECK(&(*snap)->node((*snap)->indexOf(*node)) == node);
+    CHECK(std::memcmp((*snap)->nameOf(*node), n.data(), n.size()) == 0);
+    CHECK((*snap)->rrset(*node, wire::type::A) != nullptr);
+    CHECK(find(**snap, name(("x" + t).c_str())) == nullptr);
+  }
+}
+
 TEST_CASE("more than 255 record types at one name is refused, not wrapped") {
   ZoneContent zone = zoneWith({});
   const wire::Name owner = name("many.cluster.local");
