@@ -142,6 +142,8 @@ class SnapshotBuilder {
   std::vector<uint32_t> groups_;
   std::vector<uint32_t> group_first_;
   size_t names_size_ = 0;                // bytes of the stored names
+  size_t rrset_total_ = 0;               // by groupRecords(): RRsets of all nodes
+  uint32_t crowded_ = kNoNode;           // by groupRecords(): a node with over 255 types
   std::vector<RecordList::View> rrs_;    // storeNode()'s RRset being gathered
 };
 
@@ -244,14 +246,29 @@ void SnapshotBuilder::groupRecords() {
     for (uint32_t r = 0; r < (*zones_)[z].records.size(); ++r, ++i)
       by_node_[next[owner_[i]]++] = {z, r};
   owner_ = {};
+  // Each node's RRset count too (its distinct types), while its records are at hand.
+  rrset_total_ = 0;
   for (size_t n = 0; n < nodes; ++n) {
-    if (first_[n + 1] - first_[n] < 2) continue;
-    std::sort(by_node_.begin() + first_[n], by_node_.begin() + first_[n + 1],
-              [&](Ref a, Ref b) {
-                const RecordList::View x = recordOf(a), y = recordOf(b);
-                if (x.type != y.type) return x.type < y.type;
-                return x.rdataBytes() < y.rdataBytes();
-              });
+    const uint32_t records = first_[n + 1] - first_[n];
+    size_t types = records;
+    if (records >= 2) {
+      std::sort(by_node_.begin() + first_[n], by_node_.begin() + first_[n + 1],
+                [&](Ref a, Ref b) {
+                  const RecordList::View x = recordOf(a), y = recordOf(b);
+                  if (x.type != y.type) return x.type < y.type;
+                  return x.rdataBytes() < y.rdataBytes();
+                });
+      types = 1;
+      uint16_t last = recordOf(by_node_[first_[n]]).type;
+      for (uint32_t k = first_[n] + 1; k < first_[n + 1]; ++k) {
+        const uint16_t type = recordOf(by_node_[k]).type;
+        types += type != last;
+        last = type;
+      }
+    }
+    if (types > UINT8_MAX && crowded_ == kNoNode) crowded_ = static_cast<uint32_t>(n);
+    nodes_[n].rrset_count = static_cast<uint8_t>(std::min<size_t>(types, UINT8_MAX));
+    rrset_total_ += types;
   }
 }
 
@@ -298,21 +315,10 @@ base::Status SnapshotBuilder::layout() {
       records += copies - 1;
     }
   }
-  // One header per (node, type); by_node_ is sorted by type within a node.
-  for (size_t n = 0; n < nodes_.size(); ++n) {
-    size_t types = 0;
-    uint16_t last = 0;
-    for (uint32_t k = first_[n]; k < first_[n + 1]; ++k) {
-      const uint16_t type = recordOf(by_node_[k]).type;
-      types += k == first_[n] || type != last;
-      last = type;
-    }
-    if (types > UINT8_MAX)
-      return base::Error{text(node_names_[n], nodes_[n].name_size) +
-                             " has more than 255 record types", ""};
-    nodes_[n].rrset_count = static_cast<uint8_t>(types);
-    blob += types * sizeof(StoredRRset);
-  }
+  if (crowded_ != kNoNode)
+    return base::Error{text(node_names_[crowded_], nodes_[crowded_].name_size) +
+                           " has more than 255 record types", ""};
+  blob += rrset_total_ * sizeof(StoredRRset);  // one header per (node, type)
   auto& out = snap_->blob_;
   out.reserve(blob);
   snap_->links_.reserve(records);
@@ -336,7 +342,7 @@ base::Status SnapshotBuilder::layout() {
 base::Status SnapshotBuilder::storeNode(uint32_t n) {
   auto& out = snap_->blob_;
   Node& node = nodes_[n];
-  const size_t types = node.rrset_count;  // counted by layout()
+  const size_t types = node.rrset_count;  // counted by groupRecords()
   node.rrsets = static_cast<uint32_t>(out.size());
   if (types == 0) return base::Ok{};
   out.resize(out.size() + types * sizeof(StoredRRset));
