@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "dnsd/wire/dns.h"
+
 namespace dnsd::zone {
 
 bool RecordList::View::ownerIs(const wire::Name& name) const {
@@ -32,6 +34,11 @@ void RecordList::add(const wire::Name& owner, uint16_t type, uint32_t ttl, std::
   }
   e.rdata_size = static_cast<uint16_t>(bytes_.size() - e.rdata);
   entries_.push_back(e);
+}
+
+void RecordList::addAddress(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip) {
+  add(owner, ip.v6 ? wire::type::AAAA : wire::type::A, ttl,
+      {reinterpret_cast<const char*>(ip.bytes.data()), ip.size()});
 }
 
 void RecordList::push_back(const Record& r) {

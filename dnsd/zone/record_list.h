@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dnsd/base/ip.h"
 #include "dnsd/wire/name.h"
 #include "dnsd/zonefile/load.h"
 
@@ -43,6 +44,8 @@ class RecordList {
   // builder links: CNAME, NS, PTR, MX, SRV).
   void add(const wire::Name& owner, uint16_t type, uint32_t ttl, std::string_view head,
            const wire::Name* target = nullptr);
+  // An A or AAAA record by the address family, the address bytes as rdata.
+  void addAddress(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip);
   void push_back(const Record& r);
 
   size_t size() const { return entries_.size(); }

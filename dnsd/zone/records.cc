@@ -19,10 +19,6 @@ void put32(std::string& s, uint32_t v) {
   put16(s, static_cast<uint16_t>(v));
 }
 
-std::string_view addressBytes(const base::IpAddress& ip) {
-  return {reinterpret_cast<const char*>(ip.bytes.data()), ip.size()};
-}
-
 // Builds the records of one Service; `svc_name` is SVC.NS.svc.DOMAIN.
 class ServiceRecords {
  public:
@@ -115,7 +111,7 @@ class ServiceRecords {
   }
 
   void address(const wire::Name& owner, const base::IpAddress& ip) {
-    out_.add(owner, ip.v6 ? wire::type::AAAA : wire::type::A, ttl_, addressBytes(ip));
+    out_.addAddress(owner, ttl_, ip);
   }
   // RFC 2782: priority (always 0), weight, port, target.
   void srv(const wire::Name& owner, uint16_t weight, uint16_t port, const wire::Name& target) {
@@ -186,8 +182,7 @@ void podRecords(const cluster::Cluster& cluster, const RecordOptions& options, Z
     auto parent = pod.child(p.meta.ns);
     for (const auto& ip : p.ips)
       if (auto name = parent ? parent->child(ip.dashed()) : std::nullopt)
-        zone.records.add(*name, ip.v6 ? wire::type::AAAA : wire::type::A, options.ttl,
-                         addressBytes(ip));
+        zone.records.addAddress(*name, options.ttl, ip);
   }
 }
 
@@ -218,8 +213,9 @@ std::optional<base::IpAddress> kubeDnsIp(const cluster::Cluster& cluster) {
 }  // namespace
 
 Record addressRecord(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip) {
-  return Record{owner, ip.v6 ? wire::type::AAAA : wire::type::A, ttl,
-                std::string(addressBytes(ip)), std::nullopt};
+  RecordList one;
+  one.addAddress(owner, ttl, ip);
+  return one.record(0);
 }
 
 Record nameRecord(const wire::Name& owner, uint16_t type, uint32_t ttl, const wire::Name& target) {
@@ -253,7 +249,7 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
   zone.records.push_back(soaRecord(apex, apex, ttl, options.serial, ttl));
   zone.records.push_back(nameRecord(apex, wire::type::NS, ttl, ns_name));
   if (auto ip = options.dns_ip ? options.dns_ip : kubeDnsIp(cluster))
-    zone.records.push_back(addressRecord(ns_name, ttl, *ip));
+    zone.records.addAddress(ns_name, ttl, *ip);
   // k8s DNS spec §2.2: the schema version, TTL 28800 as CoreDNS.
   zone.records.push_back(txtRecord(*apex.child("dns-version"), 28800, "1.1.0"));
 
