@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "dnsd/manifest/load.h"
 #include "dnsd/server/heap.h"
@@ -82,9 +83,36 @@ size_t expectedHeap(const std::vector<std::string>& paths) {
   return std::min(bytes, memory / 4);
 }
 
-// Manifests → normalized cluster → every zone's records; `loaded` gets the counts.
+// The normalized cluster is garbage once the records are made: at 50,000 Services freeing
+// it took 15-30 ms on the way to the snapshot. A thread frees it while the snapshot is
+// built; wait() (and the destructor) join it, so that the server trims the heap after the
+// last free (server.cc publish()) and the resident size after a load does not change.
+class Disposal {
+ public:
+  Disposal() = default;
+  Disposal(const Disposal&) = delete;
+  Disposal& operator=(const Disposal&) = delete;
+  ~Disposal() { wait(); }
+
+  void free(cluster::Cluster garbage) {
+    wait();
+    thread_ = std::thread([dead = std::move(garbage)]() mutable {
+      const cluster::Cluster gone = std::move(dead);
+    });
+  }
+  void wait() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+};
+
+// Manifests → normalized cluster → every zone's records; `loaded` gets the counts, and
+// `disposal` the cluster to free.
 base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_t serial,
-                                                   Loaded& loaded, manifest::Cache* cache) {
+                                                   Loaded& loaded, manifest::Cache* cache,
+                                                   Disposal& disposal) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
   Stopwatch watch;
@@ -116,6 +144,7 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
         return base::Error{"zone " + file->apex.text() + " overlaps zone " + z.apex.text(), path};
     zones.push_back(zone::fromZoneFile(*file));
   }
+  disposal.free(std::move(*cluster));
   return zones;
 }
 
@@ -124,12 +153,15 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache) {
   auto start = std::chrono::steady_clock::now();
   Loaded loaded;
-  auto content = zones(config, serial, loaded, cache);
+  Disposal disposal;
+  auto content = zones(config, serial, loaded, cache, disposal);
   if (!content) return content.error();
   Stopwatch watch;
   auto snapshot = zone::buildSnapshot(std::move(*content), serial);
   if (!snapshot) return snapshot.error();
   watch.lap("snapshot built");
+  disposal.wait();
+  watch.lap("cluster freed");
   loaded.snapshot = *snapshot;
   loaded.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -138,7 +170,8 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::C
 
 base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial) {
   Loaded unused;
-  return zones(config, serial, unused, nullptr);
+  Disposal disposal;
+  return zones(config, serial, unused, nullptr, disposal);
 }
 
 }  // namespace dnsd::server
