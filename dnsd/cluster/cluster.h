@@ -42,4 +42,10 @@ struct Cluster {
 // Deterministic: the same objects in any order give the same result.
 base::Result<Cluster> normalize(Inputs inputs, const Options& options);
 
+// Sorts the objects as normalize() first does: by kind, namespace, name, then source (a
+// stable sort). Input that is sorted already costs normalize() one pass instead, so the
+// manifest reader sorts each file's objects on its parsing threads: files of one namespace
+// each, read in path order, then come together sorted.
+void sortInputs(Inputs& inputs);
+
 }  // namespace dnsd::cluster

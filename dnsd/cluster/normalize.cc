@@ -79,20 +79,14 @@ void sortObjects(std::vector<T>& objects) {
   // strings and maps, and std::sort would move each many times.
   std::vector<uint32_t> order(objects.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](uint32_t a, uint32_t b) { return less(objects[a], objects[b]); });
+  // Stable: equal keys (Endpoints subsets, one file line) keep their input order, so
+  // sorting each file first (manifest/) and then the whole gives the same result.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return less(objects[a], objects[b]); });
   std::vector<T> sorted;
   sorted.reserve(objects.size());
   for (const uint32_t i : order) sorted.push_back(std::move(objects[i]));
   objects = std::move(sorted);
-}
-
-void sortInputs(Inputs& inputs) {
-  std::sort(inputs.namespaces.begin(), inputs.namespaces.end());
-  sortObjects(inputs.services);
-  sortObjects(inputs.pods);
-  sortObjects(inputs.workloads);
-  sortObjects(inputs.slices);
 }
 
 // ---- Step 1: drop what the API server would have rejected (REFERENCE D8) ----
@@ -378,6 +372,14 @@ std::vector<ResolvedService> resolveServices(std::vector<Service> services,
 }
 
 }  // namespace
+
+void sortInputs(Inputs& inputs) {
+  std::sort(inputs.namespaces.begin(), inputs.namespaces.end());
+  sortObjects(inputs.services);
+  sortObjects(inputs.pods);
+  sortObjects(inputs.workloads);
+  sortObjects(inputs.slices);
+}
 
 base::Result<Cluster> normalize(Inputs inputs, const Options& options) {
   Cluster cluster;

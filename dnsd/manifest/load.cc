@@ -16,6 +16,7 @@
 #include <atomic>
 #include <system_error>
 
+#include "dnsd/cluster/cluster.h"
 #include "dnsd/manifest/document.h"
 #include "dnsd/manifest/field.h"
 #include "dnsd/manifest/read_object.h"
@@ -185,6 +186,8 @@ void loadEach(const std::vector<std::string>& files, const std::vector<bool>& pa
       }
       if (base::Status status = loadText(*text, files[i], parts[i]); !status)
         errors[i] = status.error();
+      else
+        cluster::sortInputs(parts[i]);  // here, in parallel, rather than all in normalize()
     }
   };
   size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()),
