@@ -726,6 +726,47 @@ TEST_CASE("the mixed cluster comes out sorted and merged as specified") {
   CHECK(find(cluster, "api", "prod").endpoints.empty());
 }
 
+// Enough Services that normalize() resolves the second half on another thread (run under
+// scripts/sanitize.sh --thread too): each keeps its own endpoints, in order.
+TEST_CASE("a large cluster's services all get their own endpoints") {
+  constexpr int kServices = 5000;
+  Inputs inputs;
+  for (int i = 0; i < kServices; ++i) {
+    const std::string name = "svc-" + std::to_string(i);
+    inputs.services.push_back(headless(name, i % 2 ? std::optional<Labels>(kApp) : std::nullopt));
+    const std::string address = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    if (i % 2 == 0)
+      inputs.slices.push_back(slice(name + "-abcde", name, {endpoint(address.c_str())}));
+  }
+  inputs.pods = {pod("a", kApp, {"10.244.0.1"})};
+  const Cluster cluster = normalizeOk(inputs);
+  REQUIRE(cluster.services.size() == kServices);
+  for (int i = 0; i < kServices; ++i) {
+    const std::string name = "svc-" + std::to_string(i);
+    const std::string address = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    CHECK(ipsOf(find(cluster, name)) == (i % 2 ? "10.244.0.1" : address));
+  }
+  for (size_t i = 1; i < cluster.services.size(); ++i)
+    CHECK(cluster.services[i - 1].service.meta.name < cluster.services[i].service.meta.name);
+}
+
+// The manifest reader sorts each file's objects (sortInputs) before they are merged: with
+// equal keys, input order is kept both there and in normalize(), so the result is the same.
+TEST_CASE("sorting each file first gives the same cluster as sorting the whole") {
+  Inputs whole = mixedInputs();
+  Inputs presorted = mixedInputs();
+  sortInputs(presorted);
+  CHECK(describe(normalizeOk(presorted)) == describe(normalizeOk(whole)));
+  // Two legacy Endpoints subsets of one Service on one line keep their order.
+  Inputs subsets;
+  subsets.services = {headless("web")};
+  subsets.slices = {slice("web", "web", {endpoint("10.1.0.9")}, true),
+                    slice("web", "web", {endpoint("10.1.0.3")}, true)};
+  sortInputs(subsets);
+  CHECK(subsets.slices[0].endpoints[0].addresses[0] == ip("10.1.0.9"));
+  CHECK(ipsOf(normalizeOk(subsets).services[0]) == "10.1.0.3 10.1.0.9");
+}
+
 }  // namespace
 }  // namespace dnsd::cluster
 
