@@ -334,10 +334,16 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
   // Apexes: the configured ranges, and a /24 or /64 for any address outside them.
   std::set<wire::Name> apexes;
   for (const auto& cidr : options.reverse_cidrs) apexes.insert(reverseZoneOf(cidr));
+  // Targets are sorted by address, so those of one /24 or /64 come together: its apex is
+  // made once, not once per address (25,000 endpoint addresses at 50,000 Services).
+  std::optional<base::Cidr> last;
   for (const auto& t : targets) {
+    if (last && last->contains(t.ip)) continue;
     bool covered = std::any_of(options.reverse_cidrs.begin(), options.reverse_cidrs.end(),
                                [&](const base::Cidr& c) { return c.contains(t.ip); });
-    if (!covered) apexes.insert(reverseZoneOf(base::Cidr{t.ip, t.ip.v6 ? 64 : 24}));
+    if (covered) continue;
+    last = base::Cidr{t.ip, t.ip.v6 ? 64 : 24};
+    apexes.insert(reverseZoneOf(*last));
   }
   std::vector<ZoneContent> zones;
   for (const auto& apex : apexes) {
