@@ -44,13 +44,15 @@ std::optional<Name> Name::child(std::initializer_list<std::string_view> labels) 
     size += label.size() + 1;
   }
   if (size > kMaxNameLength) return std::nullopt;
-  std::string w;
-  w.reserve(size);
+  // Written through a pointer: push_back's capacity check per byte was most of the cost of
+  // the 100,000 names a 50,000-Service load makes here.
+  std::string w(size, '\0');
+  char* out = w.data();
   for (std::string_view label : labels) {
-    w.push_back(static_cast<char>(label.size()));
-    for (char c : label) w.push_back(static_cast<char>(toLower(static_cast<uint8_t>(c))));
+    *out++ = static_cast<char>(label.size());
+    for (char c : label) *out++ = static_cast<char>(toLower(static_cast<uint8_t>(c)));
   }
-  w += wire_;
+  std::memcpy(out, wire_.data(), wire_.size());
   return Name(std::move(w));
 }
 
