@@ -48,6 +48,12 @@ class RecordList {
   void addAddress(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip);
   void push_back(const Record& r);
 
+  // Room for about `records` records of `bytes` owner and rdata bytes in all, so that a
+  // large zone's list is not copied each time it doubles.
+  void reserve(size_t records, size_t bytes) {
+    entries_.reserve(records);
+    bytes_.reserve(bytes);
+  }
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   View operator[](size_t i) const;
