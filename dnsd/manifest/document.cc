@@ -255,6 +255,12 @@ bool parseJson(const std::string& text, Tree& tree) {
     if (type != simdjson::ondemand::json_type::object &&
         type != simdjson::ondemand::json_type::array)
       return false;
+    // kubectl's indented JSON makes a node (16 bytes) and a child index per ~22 bytes of
+    // text, and scalars of a quarter of it: room for that up front, so that the vectors are
+    // not copied each time they double (a tenth of the read stage was memmove).
+    tree.nodes.reserve(text.size() / 16 + 16);
+    tree.children.reserve(text.size() / 16 + 16);
+    tree.text.reserve(text.size() / 3 + 16);
     JsonReader reader(tree, padded.data());
     tree.documents.push_back(reader.value(document.get_value()));
     // Only one value: text after it (a second object) is left to the YAML reader to refuse.
