@@ -368,7 +368,9 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
 
 std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options) {
   // The two halves only read the cluster: on two cores, a large cluster's records take the
-  // time of the larger one.
+  // time of the larger one. Giving the reverse zones' thread the cluster zone's last
+  // quarter of Services too (appended to its list) made the stage 102-110 ms instead of
+  // 80-84 at 50,000 Services: that thread is not the shorter one.
   auto reverse = std::async(std::launch::async, [&] { return reverseZones(cluster, options); });
   std::vector<ZoneContent> zones{clusterZone(cluster, options)};
   for (auto& z : reverse.get()) zones.push_back(std::move(z));
