@@ -147,6 +147,9 @@ struct PtrTarget {
   bool operator<(const PtrTarget& o) const {
     return std::tie(ip, rank, target) < std::tie(o.ip, o.rank, o.target);
   }
+  bool operator==(const PtrTarget& o) const {
+    return std::tie(ip, rank, target) == std::tie(o.ip, o.rank, o.target);
+  }
 };
 
 // Sorted and without duplicates, as a std::set would hold them: a set's node per target
@@ -170,11 +173,7 @@ std::vector<PtrTarget> ptrTargets(const cluster::Cluster& cluster, const RecordO
         out.push_back({ep.ip, svc.headless ? 0 : 2, std::move(*target)});
   }
   std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const PtrTarget& a, const PtrTarget& b) {
-                          return !(a < b) && !(b < a);
-                        }),
-            out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

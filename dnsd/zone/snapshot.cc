@@ -222,13 +222,12 @@ uint32_t SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, u
 }
 
 void SnapshotBuilder::growTable() {
-  auto& table = table_;
-  table.assign(table.size() * 2, 0);
-  mask_ = table.size() - 1;
+  table_.assign(table_.size() * 2, 0);
+  mask_ = table_.size() - 1;
   for (uint32_t node = 0; node < node_hashes_.size(); ++node) {
     uint64_t i = node_hashes_[node] & mask_;
-    while (table[i]) i = (i + 1) & mask_;
-    table[i] = node + 1;
+    while (table_[i]) i = (i + 1) & mask_;
+    table_[i] = node + 1;
   }
 }
 

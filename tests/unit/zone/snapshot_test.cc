@@ -116,8 +116,6 @@ TEST_CASE("a table of many names finds each in its slot and no other name") {
   for (int i = 0; i < 3000; ++i)
     texts.push_back("svc-" + std::to_string(i) + ".ns-" + std::to_string(i % 7) +
                     ".svc.cluster.local");
-  std::vector<const char*> owners;
-  for (const auto& t : texts) owners.push_back(t.c_str());
   ZoneContent zone = zoneWith({});
   for (const auto& t : texts)
     zone.records.push_back(addressRecord(name(t.c_str()), 5, *base::IpAddress::parse("10.1.2.3")));
