@@ -67,9 +67,24 @@ base::Result<std::string> rdataWire(const ldns_rr* rr) {
   return std::string(reinterpret_cast<const char*>(ldns_buffer_begin(buffer.get())), size);
 }
 
+// ldns joins a relative name to $ORIGIN without checking the sum, so a name it hands back
+// can be longer than RFC 1035 §2.3.4 allows; nothing past here expects one.
+std::optional<std::string> overlongName(const ldns_rr* rr) {
+  auto tooLong = [](const ldns_rdf* rdf) { return ldns_rdf_size(rdf) > wire::kMaxNameLength; };
+  if (tooLong(ldns_rr_owner(rr)))
+    return "owner name longer than 255 bytes (RFC 1035 §2.3.4; check $ORIGIN)";
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+    if (rdf && ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME && tooLong(rdf))
+      return "a name in the rdata is longer than 255 bytes (RFC 1035 §2.3.4; check $ORIGIN)";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 base::Result<Rr> toRr(ldns_rr* rr) {
+  if (auto problem = overlongName(rr)) return base::Error{std::move(*problem), ""};
   const uint16_t type = static_cast<uint16_t>(ldns_rr_get_type(rr));
   if (lowercasesNames(type)) lowercaseNames(rr);
   auto rdata = rdataWire(rr);

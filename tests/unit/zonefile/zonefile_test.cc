@@ -297,5 +297,28 @@ TEST_CASE("a file without a final newline still reads its last record") {
   CHECK(find(zone, "www.corp.internal", type::A).size() == 1);
 }
 
+// ldns joins a relative name to $ORIGIN without checking the length of the result. Found by
+// fuzz_zonefile: an owner over 255 bytes reached the snapshot builder, whose one-byte name sizes
+// cut it short.
+TEST_CASE("a name over 255 bytes once $ORIGIN is added is an error naming its line") {
+  std::string labels;  // 126 one-letter labels: 252 bytes, 267 with "corp.internal."
+  for (int i = 0; i < 126; ++i) labels += "x.";
+  labels.pop_back();
+  const std::string head = "$ORIGIN corp.internal.\n$TTL 60\n" + kSoa;
+  base::Error owner = parseError(head + labels + " IN A 10.0.0.1\n");
+  CHECK(owner.where == "t.zone:4");
+  CHECK(owner.message == "owner name longer than 255 bytes (RFC 1035 §2.3.4; check $ORIGIN)");
+  base::Error target = parseError(head + "www IN CNAME " + labels + "\n");
+  CHECK(target.where == "t.zone:4");
+  CHECK(target.message ==
+        "a name in the rdata is longer than 255 bytes (RFC 1035 §2.3.4; check $ORIGIN)");
+  // The longest name that fits is kept.
+  std::string fits;  // 120 labels: 240 bytes, 255 with the origin
+  for (int i = 0; i < 120; ++i) fits += "x.";
+  fits.pop_back();
+  const Zone zone = parseOk(head + fits + " IN A 10.0.0.1\n");
+  CHECK(countType(zone, type::A) == 1);
+}
+
 }  // namespace
 }  // namespace dnsd::zonefile
