@@ -30,6 +30,11 @@ void prefaultHeap(size_t bytes) {
     const auto at = reinterpret_cast<uintptr_t>(block);
     const uintptr_t start = (at + page - 1) & ~(page - 1);
     const uintptr_t end = (at + kBlock) & ~(page - 1);
+    // Transparent huge pages where the system leaves them to madvise (Debian's default): at
+    // 50,000 Services a JSON load took ~10,500 page faults instead of ~40,000, and ran a
+    // quarter faster in user time too, from fewer TLB misses. Refused (THP "never"), the
+    // block is populated with small pages as before.
+    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
     if (::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE) != 0) break;
   }
   for (void* block : blocks) std::free(block);
