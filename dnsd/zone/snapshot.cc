@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <string_view>
 #include <cstring>
+#include <thread>
 
 #include "dnsd/wire/dns.h"
 
 namespace dnsd::zone {
 
 namespace {
+// From this many links a second thread pays for its start (~50 us): see linkTargets().
+constexpr size_t kParallelLinksMin = 20000;
+
 // A hash's home slot among `slots`: the low 32 bits scaled onto the slot count.
 inline size_t homeSlot(uint64_t hash, size_t slots) noexcept {
   return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * slots) >> 32);
@@ -437,13 +441,25 @@ void SnapshotBuilder::placeNodes() {
   node_names_ = {};
 }
 
+// Each link is a lookup in the finished table, a few cache misses: about 20 ms for the
+// 208,000 SRV, PTR and CNAME targets of 50,000 Services on one core. Lookups only read the
+// table and each writes its own link, so a large zone's run in two halves on two threads
+// ("snapshot built" 95-106 ms -> 85-99 at 50,000 Services).
 void SnapshotBuilder::linkTargets() {
-  for (const auto& [slot, target] : pending_links_) {
-    size_t size = 0;
-    while (target[size] != 0) size += target[size] + 1u;
-    if (const Node* node = snap_->find(target, size + 1, wire::hashWire(target)))
-      snap_->links_[slot] = snap_->indexOf(*node);
-  }
+  auto link = [this](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const auto [slot, target] = pending_links_[i];
+      size_t size = 0;
+      while (target[size] != 0) size += target[size] + 1u;
+      if (const Node* node = snap_->find(target, size + 1, wire::hashWire(target)))
+        snap_->links_[slot] = snap_->indexOf(*node);
+    }
+  };
+  const size_t count = pending_links_.size();
+  if (count < kParallelLinksMin) return link(0, count);
+  std::thread other(link, count / 2, count);
+  link(0, count / 2);
+  other.join();
 }
 
 void SnapshotBuilder::zoneInfo() {

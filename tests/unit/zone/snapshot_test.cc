@@ -134,6 +134,41 @@ TEST_CASE("a table of many names finds each in its slot and no other name") {
   }
 }
 
+TEST_CASE("every target of a large zone links to its node, on both halves of the links") {
+  // Past kParallelLinksMin the links are looked up on two threads, each taking a half.
+  constexpr int kCount = 30000;
+  ZoneContent zone = zoneWith({});
+  auto target = [](int i) { return name(("t-" + std::to_string(i) + ".cluster.local").c_str()); };
+  for (int i = 0; i < kCount; ++i) {
+    const wire::Name owner = name(("c-" + std::to_string(i) + ".cluster.local").c_str());
+    zone.records.push_back(nameRecord(owner, wire::type::CNAME, 5, target(i)));
+    // Every third target is not in the zone: its link stays kNoNode.
+    if (i % 3 != 0)
+      zone.records.push_back(addressRecord(target(i), 5, *base::IpAddress::parse("10.1.2.3")));
+  }
+  auto snap = buildSnapshot({zone}, 1);
+  REQUIRE(snap.ok());
+  const Snapshot& s = **snap;
+  int linked = 0;
+  for (int i = 0; i < kCount; ++i) {
+    CAPTURE(i);
+    const Node* owner = find(s, name(("c-" + std::to_string(i) + ".cluster.local").c_str()));
+    REQUIRE(owner != nullptr);
+    const StoredRRset* cname = s.rrset(*owner, wire::type::CNAME);
+    REQUIRE(cname != nullptr);
+    const Node* to = find(s, target(i));
+    if (i % 3 == 0) {
+      CHECK(to == nullptr);
+      CHECK(s.link(cname->links, 0) == kNoNode);
+    } else {
+      REQUIRE(to != nullptr);
+      CHECK(s.link(cname->links, 0) == s.indexOf(*to));
+      ++linked;
+    }
+  }
+  CHECK(linked == kCount - (kCount + 2) / 3);
+}
+
 TEST_CASE("more than 255 record types at one name is refused, not wrapped") {
   ZoneContent zone = zoneWith({});
   const wire::Name owner = name("many.cluster.local");
