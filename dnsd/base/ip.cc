@@ -67,11 +67,15 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
 
 bool Cidr::contains(const IpAddress& ip) const {
   if (ip.v6 != base.v6) return false;
-  for (int bit = 0; bit < prefix; ++bit) {
-    uint8_t mask = 0x80 >> (bit % 8);
-    if ((ip.bytes[bit / 8] & mask) != (base.bytes[bit / 8] & mask)) return false;
-  }
-  return true;
+  // Whole bytes, then the bits of the last one: a bit at a time cost ~250 instructions a
+  // test, 7% of making the reverse zones at 50,000 Services.
+  const int whole = prefix / 8;
+  if (std::memcmp(ip.bytes.data(), base.bytes.data(), static_cast<size_t>(whole)) != 0)
+    return false;
+  const int rest = prefix % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<uint8_t>(0xFF00 >> rest);
+  return (ip.bytes[whole] & mask) == (base.bytes[whole] & mask);
 }
 
 uint64_t Cidr::size() const {

@@ -37,22 +37,30 @@ Name Name::parent() const {
   return Name(wire_.substr(static_cast<uint8_t>(wire_[0]) + 1u));
 }
 
-std::optional<Name> Name::child(std::initializer_list<std::string_view> labels) const {
-  size_t size = wire_.size();
+bool appendChild(std::string& out, std::initializer_list<std::string_view> labels,
+                 std::string_view parent) {
+  size_t size = parent.size();
   for (std::string_view label : labels) {
-    if (label.empty() || label.size() > kMaxLabelLength) return std::nullopt;
+    if (label.empty() || label.size() > kMaxLabelLength) return false;
     size += label.size() + 1;
   }
-  if (size > kMaxNameLength) return std::nullopt;
+  if (size > kMaxNameLength) return false;
   // Written through a pointer: push_back's capacity check per byte was most of the cost of
   // the 100,000 names a 50,000-Service load makes here.
-  std::string w(size, '\0');
-  char* out = w.data();
+  const size_t start = out.size();
+  out.resize(start + size);
+  char* to = out.data() + start;
   for (std::string_view label : labels) {
-    *out++ = static_cast<char>(label.size());
-    for (char c : label) *out++ = static_cast<char>(toLower(static_cast<uint8_t>(c)));
+    *to++ = static_cast<char>(label.size());
+    for (char c : label) *to++ = static_cast<char>(toLower(static_cast<uint8_t>(c)));
   }
-  std::memcpy(out, wire_.data(), wire_.size());
+  std::memcpy(to, parent.data(), parent.size());
+  return true;
+}
+
+std::optional<Name> Name::child(std::initializer_list<std::string_view> labels) const {
+  std::string w;
+  if (!appendChild(w, labels, wire_)) return std::nullopt;
   return Name(std::move(w));
 }
 

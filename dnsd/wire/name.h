@@ -47,6 +47,12 @@ inline uint8_t toLower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? c +
 // The hash of an uncompressed lowercase wire name (Name::hash(), QueryView's suffix hashes
 // and the snapshot's table agree on it): hashLabel() over the labels from the root down.
 uint64_t hashWire(const uint8_t* wire) noexcept;
+// Appends `labels` (the leftmost first, lowercased) and then the wire name `parent` to `out`:
+// Name::child's bytes, for callers that keep many names in one string. False, with `out`
+// unchanged, for an empty label, a label over 63 bytes or a name over 255. `parent` must not
+// point into `out`.
+bool appendChild(std::string& out, std::initializer_list<std::string_view> labels,
+                 std::string_view parent);
 // The label starts of such a name and the hash of the suffix at each (hashWire of
 // wire + starts[k]), the root's last: every suffix's hash in one pass from the root.
 // Returns the number of suffixes, the root included.

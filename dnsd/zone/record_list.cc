@@ -10,8 +10,8 @@ bool RecordList::View::ownerIs(const wire::Name& name) const {
   return name.size() == owner_size && std::memcmp(name.data(), owner, owner_size) == 0;
 }
 
-void RecordList::add(const wire::Name& owner, uint16_t type, uint32_t ttl, std::string_view head,
-                     const wire::Name* target) {
+void RecordList::add(std::string_view owner, uint16_t type, uint32_t ttl, std::string_view head,
+                     std::string_view target) {
   Entry e{};
   e.type = type;
   e.ttl = ttl;
@@ -23,14 +23,14 @@ void RecordList::add(const wire::Name& owner, uint16_t type, uint32_t ttl, std::
     e.owner = last->owner;
   } else {
     e.owner = static_cast<uint32_t>(bytes_.size());
-    bytes_ += owner.wire();
+    bytes_ += owner;
   }
   e.rdata = static_cast<uint32_t>(bytes_.size());
   bytes_ += head;
   e.target_at = kNoTarget;
-  if (target) {
+  if (!target.empty()) {
     e.target_at = static_cast<uint16_t>(head.size());
-    bytes_ += target->wire();
+    bytes_ += target;
   }
   e.rdata_size = static_cast<uint16_t>(bytes_.size() - e.rdata);
   entries_.push_back(e);

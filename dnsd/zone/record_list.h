@@ -43,7 +43,14 @@ class RecordList {
   // A record whose rdata is `head` followed by `target`'s wire form, when given (a name the
   // builder links: CNAME, NS, PTR, MX, SRV).
   void add(const wire::Name& owner, uint16_t type, uint32_t ttl, std::string_view head,
-           const wire::Name* target = nullptr);
+           const wire::Name* target = nullptr) {
+    add(std::string_view(owner.wire()), type, ttl, head,
+        target ? std::string_view(target->wire()) : std::string_view());
+  }
+  // The same with names as lowercase wire bytes, for names kept elsewhere than in a Name;
+  // an empty `target` is none (a wire name has at least its root byte).
+  void add(std::string_view owner, uint16_t type, uint32_t ttl, std::string_view head,
+           std::string_view target);
   // An A or AAAA record by the address family, the address bytes as rdata.
   void addAddress(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip);
   void push_back(const Record& r);

@@ -1,6 +1,7 @@
 #include "dnsd/zone/records.h"
 
 #include <algorithm>
+#include <cstring>
 #include <future>
 #include <set>
 #include <tuple>
@@ -19,6 +20,49 @@ void put32(std::string& s, uint32_t v) {
   put16(s, static_cast<uint16_t>(v));
 }
 
+// The longest reverse name: 32 one-nibble labels, then ip6.arpa.
+constexpr size_t kMaxReverseName = 32 * 2 + 10;
+
+// The reverse name of an address in wire form, written into `out`: one label per byte
+// (IPv4) or nibble (IPv6), lowest first. Without a string per name: the reverse zones make
+// one for each of 69,000 PTRs at 50,000 Services.
+std::string_view reverseWire(const base::IpAddress& ip, char (&out)[kMaxReverseName]) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kV4 = "\7in-addr\4arpa";
+  static constexpr std::string_view kV6 = "\3ip6\4arpa";
+  char* at = out;
+  for (int i = static_cast<int>(ip.size()) - 1; i >= 0; --i) {
+    const uint8_t byte = ip.bytes[i];
+    if (ip.v6) {
+      *at++ = '\1';
+      *at++ = kHex[byte & 0xF];
+      *at++ = '\1';
+      *at++ = kHex[byte >> 4];
+    } else {
+      const size_t n = byte >= 100 ? 3 : byte >= 10 ? 2 : 1;
+      *at++ = static_cast<char>(n);
+      for (size_t d = n, v = byte; d-- > 0; v /= 10) at[d] = static_cast<char>('0' + v % 10);
+      at += n;
+    }
+  }
+  const std::string_view suffix = ip.v6 ? kV6 : kV4;
+  std::memcpy(at, suffix.data(), suffix.size());
+  at += suffix.size();
+  *at++ = '\0';
+  return {out, static_cast<size_t>(at - out)};
+}
+
+// An endpoint's label: its hostname; else, with endpoint_pod_names, its Pod's name when it
+// fits a label; else its dashed IP (CoreDNS endpointHostname), written into `dashed`.
+std::string_view endpointLabel(const cluster::ResolvedEndpoint& ep, const RecordOptions& options,
+                               std::string& dashed) {
+  if (!ep.hostname.empty()) return ep.hostname;
+  if (options.endpoint_pod_names && !ep.pod_name.empty() && ep.pod_name.size() < 64)
+    return ep.pod_name;
+  dashed = ep.ip.dashed();
+  return dashed;
+}
+
 // Builds the records of one Service; `svc_name` is SVC.NS.svc.DOMAIN.
 class ServiceRecords {
  public:
@@ -30,10 +74,8 @@ class ServiceRecords {
   // The endpoint's hostname; else, with endpoint_pod_names, its Pod's name when it fits a
   // label; else its dashed IP (CoreDNS endpointHostname).
   std::optional<wire::Name> endpointName(const cluster::ResolvedEndpoint& ep) const {
-    if (!ep.hostname.empty()) return name_.child(ep.hostname);
-    if (options_.endpoint_pod_names && !ep.pod_name.empty() && ep.pod_name.size() < 64)
-      return name_.child(ep.pod_name);
-    return name_.child(ep.ip.dashed());
+    std::string dashed;
+    return name_.child(endpointLabel(ep, options_, dashed));
   }
 
   void build() {
@@ -142,38 +184,83 @@ wire::Name serviceName(const wire::Name& domain, const cluster::Service& svc) {
 // A name a PTR may point to for one IP, ranked: lower is more specific (--ptr-single).
 struct PtrTarget {
   base::IpAddress ip;
-  int rank = 0;  // 0 headless endpoint, 1 ClusterIP, 2 endpoint of a ClusterIP Service
-  wire::Name target;
-  bool operator<(const PtrTarget& o) const {
-    return std::tie(ip, rank, target) < std::tie(o.ip, o.rank, o.target);
-  }
-  bool operator==(const PtrTarget& o) const {
-    return std::tie(ip, rank, target) == std::tie(o.ip, o.rank, o.target);
-  }
+  int rank = 0;     // 0 headless endpoint, 1 ClusterIP, 2 endpoint of a ClusterIP Service
+  uint32_t at = 0;  // the target's wire form: PtrTargets::names[at, at + size)
+  uint8_t size = 0;
 };
 
-// Sorted and without duplicates, as a std::set would hold them: a set's node per target
-// made this the longer half of allZones() at 50,000 Services.
-std::vector<PtrTarget> ptrTargets(const cluster::Cluster& cluster, const RecordOptions& options) {
-  std::vector<PtrTarget> out;
+// Sorted by address, rank and target, without duplicates, as a std::set would hold them.
+// The names share one string: a Name (and an allocation) for each of the 69,000 targets at
+// 50,000 Services, sorted by moving them about, made this the longer half of allZones().
+struct PtrTargets {
+  std::vector<PtrTarget> list;
+  std::string names;
+  std::string_view target(const PtrTarget& t) const { return {names.data() + t.at, t.size}; }
+};
+
+PtrTargets ptrTargets(const cluster::Cluster& cluster, const RecordOptions& options) {
+  PtrTargets made;
   size_t count = 0;
   for (const auto& rs : cluster.services)
     count += rs.service.cluster_ips.size() + rs.endpoints.size();
-  out.reserve(count);
-  RecordList unused;
+  made.list.reserve(count);
+  made.names.reserve(count * 48);
+  std::string service;  // SVC.NS.svc.DOMAIN, copied out: appending to `names` moves it
+  std::string dashed;
   for (const auto& rs : cluster.services) {
     const auto& svc = rs.service;
     if (svc.type == cluster::ServiceType::ExternalName) continue;
-    wire::Name name = serviceName(options.domain, svc);
-    if (name.isRoot()) continue;
-    for (const auto& ip : svc.cluster_ips) out.push_back({ip, 1, name});
-    ServiceRecords records(rs, name, options, unused);
-    for (const auto& ep : rs.endpoints)
-      if (auto target = records.endpointName(ep))
-        out.push_back({ep.ip, svc.headless ? 0 : 2, std::move(*target)});
+    service.clear();
+    if (!wire::appendChild(service, {svc.meta.name, svc.meta.ns, "svc"}, options.domain.wire()))
+      continue;
+    const auto service_at = static_cast<uint32_t>(made.names.size());
+    made.names += service;
+    for (const auto& ip : svc.cluster_ips)
+      made.list.push_back({ip, 1, service_at, static_cast<uint8_t>(service.size())});
+    for (const auto& ep : rs.endpoints) {
+      const auto at = static_cast<uint32_t>(made.names.size());
+      if (wire::appendChild(made.names, {endpointLabel(ep, options, dashed)}, service))
+        made.list.push_back({ep.ip, svc.headless ? 0 : 2, at,
+                             static_cast<uint8_t>(made.names.size() - at)});
+    }
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  // Sorted as small keys; the names are compared only between equal addresses and ranks.
+  struct Key {
+    uint64_t high, low;  // the address bytes, big-endian
+    bool v6;
+    int rank;
+    uint32_t index;  // in made.list
+  };
+  auto word = [](const uint8_t* bytes) {
+    uint64_t w = 0;
+    for (int i = 0; i < 8; ++i) w = w << 8 | bytes[i];
+    return w;
+  };
+  std::vector<Key> keys;
+  keys.reserve(made.list.size());
+  for (uint32_t i = 0; i < made.list.size(); ++i) {
+    const PtrTarget& t = made.list[i];
+    keys.push_back({word(t.ip.bytes.data()), word(t.ip.bytes.data() + 8), t.ip.v6, t.rank, i});
+  }
+  auto target = [&](const Key& k) { return made.target(made.list[k.index]); };
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+    if (a.v6 != b.v6) return b.v6;
+    if (a.high != b.high) return a.high < b.high;
+    if (a.low != b.low) return a.low < b.low;
+    if (a.rank != b.rank) return a.rank < b.rank;
+    return target(a) < target(b);
+  });
+  PtrTargets out;
+  out.list.reserve(made.list.size());
+  const Key* last = nullptr;
+  for (const Key& k : keys) {
+    if (last && last->v6 == k.v6 && last->high == k.high && last->low == k.low &&
+        last->rank == k.rank && target(*last) == target(k))
+      continue;
+    last = &k;
+    out.list.push_back(made.list[k.index]);
+  }
+  out.names = std::move(made.names);
   return out;
 }
 
@@ -198,19 +285,28 @@ void podRecords(const cluster::Cluster& cluster, const RecordOptions& options, Z
   }
 }
 
-// One PTR per (IP, target); with ptr_single only the best-ranked target of each IP.
-void addPtrs(const std::vector<PtrTarget>& targets, const RecordOptions& options,
+// One PTR per (IP, target); with ptr_single only the best-ranked target of each IP. The
+// targets come sorted by address, so the zone of the last PTR is tried first.
+void addPtrs(const PtrTargets& targets, const RecordOptions& options,
              std::vector<ZoneContent>& zones) {
   const base::IpAddress* last = nullptr;
-  for (const auto& t : targets) {
+  size_t zone = 0;
+  for (const PtrTarget& t : targets.list) {
     if (options.ptr_single && last && *last == t.ip) continue;
     last = &t.ip;
-    wire::Name owner = reverseName(t.ip);
-    for (auto& zone : zones)
-      if (owner.isSubdomainOf(zone.apex)) {
-        zone.records.add(owner, wire::type::PTR, options.ttl, {}, &t.target);
-        break;
-      }
+    char buffer[kMaxReverseName];
+    const std::string_view owner = reverseWire(t.ip, buffer);
+    auto in = [&](size_t z) {
+      const wire::Name& apex = zones[z].apex;
+      return wire::isSubdomain(reinterpret_cast<const uint8_t*>(owner.data()), owner.size(),
+                               apex.data(), apex.size());
+    };
+    if (zone >= zones.size() || !in(zone)) {
+      zone = 0;
+      while (zone < zones.size() && !in(zone)) ++zone;
+      if (zone == zones.size()) continue;
+    }
+    zones[zone].records.add(owner, wire::type::PTR, options.ttl, {}, targets.target(t));
   }
 }
 
@@ -253,8 +349,22 @@ Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl,
   return r;
 }
 
-ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& options) {
-  ZoneContent zone{options.domain, {}, {}, {}, options.ttl, {}};
+namespace {
+
+// Room for the cluster zone's records: a Service or endpoint makes about three records of
+// about 60 bytes (50,000 Services and 25,000 endpoints: 233,010 records, 14.0 MB), and a
+// third more.
+RecordList reservedClusterRecords(const cluster::Cluster& cluster) {
+  size_t names = 0;
+  for (const auto& rs : cluster.services) names += 1 + rs.endpoints.size();
+  RecordList records;
+  records.reserve(names * 4, names * 4 * 64);
+  return records;
+}
+
+ZoneContent clusterZoneInto(const cluster::Cluster& cluster, const RecordOptions& options,
+                            RecordList records) {
+  ZoneContent zone{options.domain, std::move(records), {}, {}, options.ttl, {}};
   const wire::Name& apex = options.domain;
   uint32_t ttl = options.ttl;
   auto ns_name = *apex.child("dns")->child("ns");
@@ -265,11 +375,6 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
   // k8s DNS spec §2.2: the schema version, TTL 28800 as CoreDNS.
   zone.records.push_back(txtRecord(*apex.child("dns-version"), 28800, "1.1.0"));
 
-  // A Service or endpoint makes about three records of about 60 bytes (50,000 Services and
-  // 25,000 endpoints: 233,010 records, 14.0 MB): room for a third more.
-  size_t names = 0;
-  for (const auto& rs : cluster.services) names += 1 + rs.endpoints.size();
-  zone.records.reserve(names * 4, names * 4 * 64);
   wire::Name svc = *apex.child("svc");
   zone.empty_names.push_back(svc);
   for (const auto& ns : cluster.namespaces)
@@ -286,31 +391,15 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
   return zone;
 }
 
+}  // namespace
+
+ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& options) {
+  return clusterZoneInto(cluster, options, reservedClusterRecords(cluster));
+}
+
 wire::Name reverseName(const base::IpAddress& ip) {
-  // Built in wire form directly: one label per byte (IPv4) or nibble (IPv6), lowest first.
-  static constexpr char kHex[] = "0123456789abcdef";
-  static constexpr std::string_view kV4 = "\7in-addr\4arpa";
-  static constexpr std::string_view kV6 = "\3ip6\4arpa";
-  std::string wire;
-  wire.reserve(ip.v6 ? 64 + kV6.size() + 1 : 16 + kV4.size() + 1);
-  for (int i = static_cast<int>(ip.size()) - 1; i >= 0; --i) {
-    const uint8_t byte = ip.bytes[i];
-    if (ip.v6) {
-      wire += '\1';
-      wire += kHex[byte & 0xF];
-      wire += '\1';
-      wire += kHex[byte >> 4];
-    } else {
-      char digits[3];
-      const size_t n = byte >= 100 ? 3 : byte >= 10 ? 2 : 1;
-      for (size_t d = n, v = byte; d-- > 0; v /= 10) digits[d] = static_cast<char>('0' + v % 10);
-      wire += static_cast<char>(n);
-      wire.append(digits, n);
-    }
-  }
-  wire += ip.v6 ? kV6 : kV4;
-  wire += '\0';
-  return wire::Name::fromWire(std::move(wire));
+  char wire[kMaxReverseName];
+  return wire::Name::fromWire(std::string(reverseWire(ip, wire)));
 }
 
 wire::Name reverseZoneOf(const base::Cidr& cidr) {
@@ -341,7 +430,7 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
   // Targets are sorted by address, so those of one /24 or /64 come together: its apex is
   // made once, not once per address (25,000 endpoint addresses at 50,000 Services).
   std::optional<base::Cidr> last;
-  for (const auto& t : targets) {
+  for (const auto& t : targets.list) {
     if (last && last->contains(t.ip)) continue;
     bool covered = std::any_of(options.reverse_cidrs.begin(), options.reverse_cidrs.end(),
                                [&](const base::Cidr& c) { return c.contains(t.ip); });
@@ -367,16 +456,21 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
 
 std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options) {
   // The two halves only read the cluster: on two cores, a large cluster's records take the
-  // time of the larger one. Giving the reverse zones' thread the cluster zone's last
-  // quarter of Services too (appended to its list) made the stage 102-110 ms instead of
-  // 80-84 at 50,000 Services: that thread is not the shorter one.
-  auto reverse = std::async(std::launch::async, [&] { return reverseZones(cluster, options); });
+  // time of the longer one, the reverse zones (49-55 ms at 50,000 Services, the cluster
+  // zone 20-25). A thread's memory comes from its own malloc arena, which the loader has
+  // not prefaulted: there the reverse zones took ~5,000 page faults and ~50 ms of system
+  // time of their own. So they are made here, and the cluster zone is made on the other
+  // thread into a list reserved here, in prefaulted memory.
+  auto cluster_zone = std::async(std::launch::async,
+                                 [&, records = reservedClusterRecords(cluster)]() mutable {
+                                   return clusterZoneInto(cluster, options, std::move(records));
+                                 });
+  std::vector<ZoneContent> reverse_zones = reverseZones(cluster, options);
   // Not `zones{clusterZone(...)}`: an initializer list is const, so that copied the
   // cluster zone's whole record list (3% of a JSON load at 50,000 Services).
   std::vector<ZoneContent> zones;
-  zones.push_back(clusterZone(cluster, options));
-  std::vector<ZoneContent> reverse_zones = reverse.get();
   zones.reserve(1 + reverse_zones.size());
+  zones.push_back(cluster_zone.get());
   for (auto& z : reverse_zones) zones.push_back(std::move(z));
   return zones;
 }

@@ -103,6 +103,23 @@ TEST_CASE("an IPv4 CIDR knows its size, members and offsets") {
   CHECK_FALSE(range.at(range.size()));
 }
 
+TEST_CASE("a CIDR's membership holds at whole-byte and odd prefixes, /0 and full length") {
+  CHECK(cidr("0.0.0.0/0").contains(ip("255.1.2.3")));
+  CHECK_FALSE(cidr("0.0.0.0/0").contains(ip("::1")));
+  CHECK(cidr("10.0.0.0/8").contains(ip("10.255.0.1")));
+  CHECK_FALSE(cidr("10.0.0.0/8").contains(ip("11.0.0.1")));
+  CHECK(cidr("192.168.1.6/31").contains(ip("192.168.1.7")));
+  CHECK_FALSE(cidr("192.168.1.6/31").contains(ip("192.168.1.8")));
+  CHECK_FALSE(cidr("192.168.1.6/31").contains(ip("192.168.1.5")));
+  CHECK(cidr("192.168.1.7/32").contains(ip("192.168.1.7")));
+  CHECK_FALSE(cidr("192.168.1.7/32").contains(ip("192.168.1.6")));
+  CHECK(cidr("fd00:10:96::/64").contains(ip("fd00:10:96::ffff:1")));
+  CHECK_FALSE(cidr("fd00:10:96::/64").contains(ip("fd00:10:97::1")));
+  CHECK(cidr("fd00::/127").contains(ip("fd00::1")));
+  CHECK_FALSE(cidr("fd00::/127").contains(ip("fd00::2")));
+  CHECK_FALSE(cidr("fd00::/127").contains(ip("10.0.0.0")));
+}
+
 TEST_CASE("small and whole IPv4 CIDRs") {
   CHECK(cidr("10.0.0.4/30").size() == 4);
   CHECK(*cidr("10.0.0.4/30").at(3) == ip("10.0.0.7"));

@@ -33,5 +33,18 @@ TEST_CASE("child refuses an empty label, a label over 63 bytes, a name over 255"
   CHECK(domain.child({shorter, shorter, shorter, shorter})->size() == 255);
 }
 
+TEST_CASE("appendChild adds child()'s bytes after what the string holds, or nothing") {
+  const Name domain = name("cluster.local");
+  std::string names = "\3abc";  // something already there stays
+  REQUIRE(appendChild(names, {"Web", "prod"}, domain.wire()));
+  CHECK(names == "\3abc" + domain.child({"web", "prod"})->wire());
+  const std::string before = names;
+  CHECK_FALSE(appendChild(names, {""}, domain.wire()));
+  CHECK_FALSE(appendChild(names, {std::string(64, 'a')}, domain.wire()));
+  const std::string label(60, 'x');
+  CHECK_FALSE(appendChild(names, {label, label, label, label}, domain.wire()));
+  CHECK(names == before);
+}
+
 }  // namespace
 }  // namespace dnsd::wire
