@@ -33,9 +33,14 @@ void prefaultHeap(size_t bytes) {
     // Transparent huge pages where the system leaves them to madvise (Debian's default): at
     // 50,000 Services a JSON load took ~10,500 page faults instead of ~40,000, and ran a
     // quarter faster in user time too, from fewer TLB misses. Refused (THP "never"), the
-    // block is populated with small pages as before.
-    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
-    if (::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE) != 0) break;
+    // block is populated with small pages as before. The flag is taken off once the pages
+    // are in: the huge pages stay, but khugepaged would otherwise fill the holes the trim
+    // after the load leaves (RSS 39 -> 59 MiB within a minute of serving 50,000 Services).
+    void* range = reinterpret_cast<void*>(start);
+    ::madvise(range, end - start, MADV_HUGEPAGE);
+    const int populated = ::madvise(range, end - start, MADV_POPULATE_WRITE);
+    ::madvise(range, end - start, MADV_NOHUGEPAGE);
+    if (populated != 0) break;
   }
   for (void* block : blocks) std::free(block);
 }
