@@ -4,14 +4,29 @@
 #pragma once
 
 #include <cstddef>
+#include <thread>
 
 namespace dnsd::server {
 
-// Makes about `bytes` of the calling thread's heap resident with one madvise() per block
-// (MADV_POPULATE_WRITE, about 4 µs a page here instead of 15) and leaves it free for the load
-// to use: main() turned glibc's own trimming off, so the freed blocks stay. Best effort: on
-// a kernel without MADV_POPULATE_WRITE (before 5.14) the pages are faulted in later instead.
-void prefaultHeap(size_t bytes);
+// Makes about `bytes` of the calling thread's heap resident, with one madvise() per block
+// (MADV_POPULATE_WRITE, in huge pages where the system allows), and leaves it free for the
+// load to use: main() turned glibc's own trimming off, so the freed blocks stay. The memory
+// is claimed on the calling thread and made resident on a thread of this object's while the
+// load goes on: in this VM, fresh memory sometimes took 60-290 ms to come in where it
+// usually takes 15, and reading the manifests hides that. wait() (or the destructor) joins.
+// Best effort: on a kernel without MADV_POPULATE_WRITE (before 5.14) the pages are faulted
+// in later instead.
+class HeapPrefault {
+ public:
+  explicit HeapPrefault(size_t bytes);
+  HeapPrefault(const HeapPrefault&) = delete;
+  HeapPrefault& operator=(const HeapPrefault&) = delete;
+  ~HeapPrefault() { wait(); }
+  void wait();
+
+ private:
+  std::thread thread_;
+};
 
 // Gives every free page of every arena back to the system after a load (see heap.cc).
 void trimHeap();
