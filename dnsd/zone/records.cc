@@ -175,9 +175,15 @@ class ServiceRecords {
   RecordList& out_;
 };
 
+// SVC.NS.svc.DOMAIN appended to `out` in wire form; false when it is not a valid name.
+bool appendServiceName(std::string& out, const wire::Name& domain, const cluster::Service& svc) {
+  return wire::appendChild(out, {svc.meta.name, svc.meta.ns, "svc"}, domain.wire());
+}
+
 wire::Name serviceName(const wire::Name& domain, const cluster::Service& svc) {
-  auto name = domain.child({svc.meta.name, svc.meta.ns, "svc"});
-  return name ? *name : wire::Name();
+  std::string wire;
+  return appendServiceName(wire, domain, svc) ? wire::Name::fromWire(std::move(wire))
+                                              : wire::Name();
 }
 
 // A name a PTR may point to for one IP, ranked: lower is more specific (--ptr-single).
@@ -210,8 +216,7 @@ PtrTargets ptrTargets(const cluster::Cluster& cluster, const RecordOptions& opti
     const auto& svc = rs.service;
     if (svc.type == cluster::ServiceType::ExternalName) continue;
     service.clear();
-    if (!wire::appendChild(service, {svc.meta.name, svc.meta.ns, "svc"}, options.domain.wire()))
-      continue;
+    if (!appendServiceName(service, options.domain, svc)) continue;
     const auto service_at = static_cast<uint32_t>(made.names.size());
     made.names += service;
     for (const auto& ip : svc.cluster_ips)
@@ -241,21 +246,16 @@ PtrTargets ptrTargets(const cluster::Cluster& cluster, const RecordOptions& opti
     const PtrTarget& t = made.list[i];
     keys.push_back({word(t.ip.bytes.data()), word(t.ip.bytes.data() + 8), t.ip.v6, t.rank, i});
   }
-  auto target = [&](const Key& k) { return made.target(made.list[k.index]); };
-  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-    if (a.v6 != b.v6) return b.v6;
-    if (a.high != b.high) return a.high < b.high;
-    if (a.low != b.low) return a.low < b.low;
-    if (a.rank != b.rank) return a.rank < b.rank;
-    return target(a) < target(b);
-  });
+  // IPv4 before IPv6, as IpAddress orders them.
+  auto tied = [&](const Key& k) {
+    return std::tuple(k.v6, k.high, k.low, k.rank, made.target(made.list[k.index]));
+  };
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) { return tied(a) < tied(b); });
   PtrTargets out;
   out.list.reserve(made.list.size());
   const Key* last = nullptr;
   for (const Key& k : keys) {
-    if (last && last->v6 == k.v6 && last->high == k.high && last->low == k.low &&
-        last->rank == k.rank && target(*last) == target(k))
-      continue;
+    if (last && tied(*last) == tied(k)) continue;
     last = &k;
     out.list.push_back(made.list[k.index]);
   }
