@@ -199,7 +199,7 @@ size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Conne
                                 shared_.forwarder != nullptr, &c.peer, shared_.recursion);
   if (handler_.autopath_hit) counters_.countAutopathHit();
   if (!handler_.forward && !handler_.chase_at) return size;
-  if (!shared_.recursion->allows(c.peer)) return handler_.chase_at ? size : handler_.refuse(out, wire::kMaxMessage);
+  if (!shared_.recursion->allows(c.peer)) return handler_.chase_at ? size : handler_.refuse(handler_.query, out, wire::kMaxMessage);
   forward::Client client;
   client.fd = fd;
   client.peer = c.peer;
@@ -210,7 +210,7 @@ size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Conne
   if (handler_.chase_at) {
     client.prefix.assign(out, out + size);
     uint8_t query[wire::kMaxNameLength + 32];
-    shared_.forwarder->submit(query, handler_.chaseQuery(out, query), client);
+    shared_.forwarder->submit(query, handler_.chaseQuery(handler_.query, out, query), client);
     return 0;
   }
   shared_.forwarder->submit(in, len, client);

@@ -50,27 +50,28 @@ UdpWorker::~UdpWorker() {
 size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept {
   const uint8_t* in = in_[i].data();
   size_t len = in_msgs_[i].msg_len;
-  size_t size = handler_.handle(in, len, out, kMaxResponse, false, snapshot,
-                                shared_.forwarder != nullptr, &peers_[i], shared_.recursion);
+  const wire::QueryView& q = queries_[i];
+  size_t size = handler_.respond(q, status_[i], out, kMaxResponse, false, snapshot,
+                                 shared_.forwarder != nullptr, &peers_[i], shared_.recursion);
   if (handler_.autopath_hit) counters_.countAutopathHit();
   if (handler_.chase_at && shared_.recursion->allows(peers_[i])) {
     forward::Client client;
     client.fd = fd;
     client.peer = peers_[i];
     client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
-    client.limit = handler_.query.udpLimit();
+    client.limit = q.udpLimit();
     client.prefix.assign(out, out + size);
     uint8_t query[wire::kMaxNameLength + 32];
-    shared_.forwarder->submit(query, handler_.chaseQuery(out, query), client);
+    shared_.forwarder->submit(query, handler_.chaseQuery(q, out, query), client);
     return 0;
   }
   if (!handler_.forward) return size;
-  if (!shared_.recursion->allows(peers_[i])) return handler_.refuse(out, handler_.query.udpLimit());
+  if (!shared_.recursion->allows(peers_[i])) return handler_.refuse(q, out, q.udpLimit());
   forward::Client client;
   client.fd = fd;
   client.peer = peers_[i];
   client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
-  client.limit = handler_.query.udpLimit();
+  client.limit = q.udpLimit();
   shared_.forwarder->submit(in, len, client);
   return 0;
 }
@@ -90,6 +91,24 @@ void UdpWorker::run() {
   }
 }
 
+// Parses the batch's queries before any is answered, and asks for the snapshot's memory
+// they will read: first every question's hash-table slot, then, as those arrive, the name
+// and RRsets each slot points to. With a zone larger than the cache, a lookup's misses
+// would otherwise be waited for one query after another; this way they overlap.
+void UdpWorker::parseBatch(int got, const zone::Snapshot* snapshot) noexcept {
+  for (int i = 0; i < got; ++i) {
+    answerable_[i] = validPeer(peers_[i]) && !(in_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC);
+    if (!answerable_[i]) continue;
+    status_[i] = wire::parseQuery(in_[i].data(), in_msgs_[i].msg_len, queries_[i]);
+    if (snapshot && status_[i] == wire::ParseStatus::Ok)
+      snapshot->prefetchSlot(queries_[i].suffix_hash[0]);
+  }
+  if (!snapshot) return;
+  for (int i = 0; i < got; ++i)
+    if (answerable_[i] && status_[i] == wire::ParseStatus::Ok)
+      snapshot->prefetchNode(queries_[i].suffix_hash[0]);
+}
+
 // Reads batches until the socket is empty. The snapshot is looked at once per batch.
 void UdpWorker::drain(int fd) {
   for (;;) {
@@ -100,22 +119,24 @@ void UdpWorker::drain(int fd) {
     int got = recvmmsg(fd, in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (got <= 0) return;
     const zone::Snapshot* snapshot = snapshot_.current();
+    parseBatch(got, snapshot);
     int out = 0;
     uint64_t last = monotonicNs();
     for (int i = 0; i < got; ++i) {
-      if (!validPeer(peers_[i]) || (in_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
+      if (!answerable_[i]) continue;
+      const wire::QueryView& q = queries_[i];
       size_t size = answerOne(fd, i, out_[out].data(), snapshot);
       if (size == 0) {
         if (handler_.forward || handler_.chase_at)
-          counters_.countForwarded(admin::Proto::Udp, handler_.query.qtype);
+          counters_.countForwarded(admin::Proto::Udp, q.qtype);
         continue;
       }
       // One clock read per query: the time since the previous one is this query's.
       uint64_t now = monotonicNs();
-      counters_.countRequest(admin::Proto::Udp, handler_.query.qtype, handler_.rcode,
+      counters_.countRequest(admin::Proto::Udp, q.qtype, handler_.rcode,
                              in_msgs_[i].msg_len, size, now - last);
       if (shared_.log_queries)
-        logQuery(peers_[i], handler_.query, false, handler_.rcode, out_[out].data(), size,
+        logQuery(peers_[i], q, false, handler_.rcode, out_[out].data(), size,
                  now - last);
       last = now;
       out_iov_[out] = {out_[out].data(), size};

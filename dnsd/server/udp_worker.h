@@ -26,6 +26,7 @@ class UdpWorker {
 
  private:
   void drain(int fd);
+  void parseBatch(int got, const zone::Snapshot* snapshot) noexcept;
 
   size_t answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept;
 
@@ -43,6 +44,10 @@ class UdpWorker {
   std::array<iovec, kBatch> out_iov_{};
   std::array<sockaddr_storage, kBatch> peers_{};
   std::array<std::array<uint8_t, kMaxQuery>, kBatch> in_{};
+  // The batch parsed (parseBatch): answerable_[i] false for a datagram not answered at all.
+  std::array<wire::QueryView, kBatch> queries_{};
+  std::array<wire::ParseStatus, kBatch> status_{};
+  std::array<bool, kBatch> answerable_{};
   std::array<std::array<uint8_t, kMaxResponse>, kBatch> out_{};
 };
 

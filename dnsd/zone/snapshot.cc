@@ -32,6 +32,26 @@ const Node* Snapshot::find(const uint8_t* name, size_t size, uint64_t hash) cons
   }
 }
 
+void Snapshot::prefetchSlot(uint64_t hash) const noexcept {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[homeSlot(hash, slots_.size())]);
+}
+
+void Snapshot::prefetchNode(uint64_t hash) const noexcept {
+  const size_t slots = slots_.size();
+  if (slots == 0) return;
+  const auto high = static_cast<uint32_t>(hash >> 32);
+  for (size_t i = homeSlot(hash, slots), probes = 0; probes < 4; ++probes) {
+    const Node& n = slots_[i];
+    if (n.name_size == 0) return;
+    if (n.hash_high == high) {
+      __builtin_prefetch(blob_.data() + n.name_offset);
+      __builtin_prefetch(blob_.data() + n.rrsets);
+      return;
+    }
+    if (++i == slots) i = 0;
+  }
+}
+
 int Snapshot::zoneOf(const wire::QueryView& q) const noexcept {
   int best = -1;
   for (size_t z = 0; z < zones_.size(); ++z) {
