@@ -290,4 +290,13 @@ Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::S
   return Outcome::Answered;
 }
 
+void prefetchSlots(const wire::QueryView& q, const zone::Snapshot& snapshot) noexcept {
+  snapshot.prefetchSlot(q.suffix_hash[0]);
+}
+
+void prefetchRecords(const wire::QueryView& q, const zone::Snapshot& snapshot) noexcept {
+  if (!snapshot.prefetchNode(q.suffix_hash[0]) && q.label_count >= 2)
+    snapshot.prefetchSlot(q.suffix_hash[1]);  // Responder::podName()'s lookup
+}
+
 }  // namespace dnsd::answer

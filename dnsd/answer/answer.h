@@ -42,4 +42,12 @@ void answerError(const wire::QueryView& q, wire::Rcode rcode, Response& response
 Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::Snapshot* snapshot,
                Response& response, uint32_t rotate) noexcept;
 
+// Cache hints for a batch of queries about to be answered (a zone larger than the cache
+// otherwise costs each lookup its misses one after another): prefetchSlots() for every
+// query of the batch first, then prefetchRecords() for each, then answer() each. They ask
+// for what answer() will read: the question's hash-table slot, the name and RRsets there,
+// or, when the name does not exist, the slot of its parent (the Pod-name check).
+void prefetchSlots(const wire::QueryView& q, const zone::Snapshot& snapshot) noexcept;
+void prefetchRecords(const wire::QueryView& q, const zone::Snapshot& snapshot) noexcept;
+
 }  // namespace dnsd::answer

@@ -92,8 +92,8 @@ void UdpWorker::run() {
 }
 
 // Parses the batch's queries before any is answered, and asks for the snapshot's memory
-// they will read: first every question's hash-table slot, then, as those arrive, the name
-// and RRsets each slot points to. With a zone larger than the cache, a lookup's misses
+// they will read: first every question's hash-table slot, then, as those arrive, what each
+// slot points to (answer::prefetchSlots, prefetchRecords). With a zone larger than the cache, a lookup's misses
 // would otherwise be waited for one query after another; this way they overlap.
 void UdpWorker::parseBatch(int got, const zone::Snapshot* snapshot) noexcept {
   for (int i = 0; i < got; ++i) {
@@ -101,12 +101,12 @@ void UdpWorker::parseBatch(int got, const zone::Snapshot* snapshot) noexcept {
     if (!answerable_[i]) continue;
     status_[i] = wire::parseQuery(in_[i].data(), in_msgs_[i].msg_len, queries_[i]);
     if (snapshot && status_[i] == wire::ParseStatus::Ok)
-      snapshot->prefetchSlot(queries_[i].suffix_hash[0]);
+      answer::prefetchSlots(queries_[i], *snapshot);
   }
   if (!snapshot) return;
   for (int i = 0; i < got; ++i)
     if (answerable_[i] && status_[i] == wire::ParseStatus::Ok)
-      snapshot->prefetchNode(queries_[i].suffix_hash[0]);
+      answer::prefetchRecords(queries_[i], *snapshot);
 }
 
 // Reads batches until the socket is empty. The snapshot is looked at once per batch.

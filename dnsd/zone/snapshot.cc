@@ -36,20 +36,23 @@ void Snapshot::prefetchSlot(uint64_t hash) const noexcept {
   if (!slots_.empty()) __builtin_prefetch(&slots_[homeSlot(hash, slots_.size())]);
 }
 
-void Snapshot::prefetchNode(uint64_t hash) const noexcept {
+bool Snapshot::prefetchNode(uint64_t hash) const noexcept {
   const size_t slots = slots_.size();
-  if (slots == 0) return;
+  if (slots == 0) return false;
   const auto high = static_cast<uint32_t>(hash >> 32);
+  // A few probes only: a hint, and the slots past the home one share its cache line or
+  // the next.
   for (size_t i = homeSlot(hash, slots), probes = 0; probes < 4; ++probes) {
     const Node& n = slots_[i];
-    if (n.name_size == 0) return;
+    if (n.name_size == 0) return false;
     if (n.hash_high == high) {
       __builtin_prefetch(blob_.data() + n.name_offset);
       __builtin_prefetch(blob_.data() + n.rrsets);
-      return;
+      return true;
     }
     if (++i == slots) i = 0;
   }
+  return true;
 }
 
 int Snapshot::zoneOf(const wire::QueryView& q) const noexcept {

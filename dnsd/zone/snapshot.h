@@ -74,10 +74,11 @@ class Snapshot {
  public:
   // The node of a lowercase wire name, or nullptr.
   const Node* find(const uint8_t* name, size_t size, uint64_t hash) const noexcept;
-  // Cache hints for a lookup of `hash` soon: prefetchSlot() asks for its home slot;
+  // Cache hints for a find() of `hash` soon: prefetchSlot() asks for its home slot;
   // prefetchNode(), once that slot is in cache, for the name and RRsets of the node there.
+  // prefetchNode() is false when no node has the hash (an empty slot comes first).
   void prefetchSlot(uint64_t hash) const noexcept;
-  void prefetchNode(uint64_t hash) const noexcept;
+  bool prefetchNode(uint64_t hash) const noexcept;
   // The zone the query name falls in (the longest apex that is a suffix), or -1.
   int zoneOf(const wire::QueryView& q) const noexcept;
   // The zone an uncompressed lowercase wire name (at most `room` bytes readable) falls in.
