@@ -1,6 +1,7 @@
 #include "dnsd/zone/snapshot.h"
 
 #include <algorithm>
+#include <bit>
 #include <string_view>
 #include <cstring>
 #include <thread>
@@ -135,7 +136,6 @@ class SnapshotBuilder {
   void groupRecords();
   base::Status layout();
   StoredRRset storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl);
-  uint32_t nodeOf(const uint8_t* name, size_t size, uint64_t hash) const;
   base::Status storeNode(uint32_t node);
   void layoutNames();
   void placeNodes();
@@ -152,6 +152,8 @@ class SnapshotBuilder {
   uint64_t mask_ = 0;
   std::vector<const uint8_t*> node_names_;  // by node index, until placeNodes(); in the zones
   std::vector<uint64_t> node_hashes_;       // by node index
+  std::vector<uint32_t> parents_;           // by node index: the node one label up, or
+                                            // kNoNode for an apex
   // A record: its zone and its index in that zone's list.
   struct Ref {
     uint32_t zone;
@@ -182,8 +184,9 @@ base::Status SnapshotBuilder::collect() {
   node_names_.reserve(total + total / 2);
   node_hashes_.reserve(total + total / 2);
   nodes_.reserve(total + total / 2);
-  table_.assign(16, 0);
-  mask_ = 15;
+  parents_.reserve(total + total / 2);
+  table_.assign(std::bit_ceil(std::max<size_t>(16, 2 * (total + total / 2))), 0);
+  mask_ = table_.size() - 1;
   for (size_t z = 0; z < zones_->size(); ++z) {
     const ZoneContent& zone = (*zones_)[z];
     const auto index = static_cast<uint8_t>(z);
@@ -206,7 +209,8 @@ base::Status SnapshotBuilder::collect() {
 }
 
 // A name and every ancestor down to its zone's apex: empty non-terminals exist (RFC 8020).
-// Each suffix is a name in place, so nothing is allocated. Returns the name's node.
+// Each suffix is a name in place, so nothing is allocated. Each new node learns its parent
+// (layoutNames() walks them). Returns the name's node.
 uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
                                  size_t apex_size) {
   uint8_t starts[wire::kMaxLabels + 1];
@@ -214,8 +218,8 @@ uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
   const size_t suffixes = wire::suffixHashes(name, starts, hashes);
   bool added = false;
   const uint32_t node = see(name, size, hashes[0], zone, added);
-  for (size_t k = 1; added && k < suffixes && size - starts[k] >= apex_size; ++k)
-    see(name + starts[k], size - starts[k], hashes[k], zone, added);
+  for (uint32_t child = node, k = 1; added && k < suffixes && size - starts[k] >= apex_size; ++k)
+    child = parents_[child] = see(name + starts[k], size - starts[k], hashes[k], zone, added);
   return node;
 }
 
@@ -244,6 +248,7 @@ uint32_t SnapshotBuilder::see(const uint8_t* name, size_t size, uint64_t hash, u
   nodes_.push_back(node);
   node_names_.push_back(name);
   node_hashes_.push_back(hash);
+  parents_.push_back(kNoNode);
   table_[i] = static_cast<uint32_t>(node_names_.size());
   return table_[i] - 1;
 }
@@ -301,24 +306,30 @@ void SnapshotBuilder::groupRecords() {
 // Appends the RRs of one RRset to the blob; returns its header, for the caller to place.
 StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl) {
   auto& blob = snap_->blob_;
+  auto& links = snap_->links_;
   StoredRRset out;
   out.type = rrs.front().type;
   out.count = static_cast<uint16_t>(rrs.size());
   out.data = static_cast<uint32_t>(blob.size());
-  out.links = static_cast<uint32_t>(snap_->links_.size());
+  out.links = static_cast<uint32_t>(links.size());
+  size_t bytes = 0;
+  for (const RecordList::View& r : rrs) bytes += 12 + r.rdata_size;
+  blob.resize(blob.size() + bytes);  // within what layout() reserved
+  links.resize(links.size() + rrs.size(), kNoNode);
+  uint8_t* at = blob.data() + out.data;
+  uint32_t link = out.links;
   for (const RecordList::View& r : rrs) {
-    uint8_t head[12];
-    wire::store16(head, static_cast<uint16_t>(10 + r.rdata_size));
-    wire::store16(head + 2, r.type);
-    wire::store16(head + 4, wire::kClassIn);
-    wire::store32(head + 6, ttl ? ttl : r.ttl);
-    wire::store16(head + 10, r.rdata_size);
-    blob.insert(blob.end(), head, head + 12);
-    blob.insert(blob.end(), r.rdata, r.rdata + r.rdata_size);
-    if (const uint8_t* target = r.target()) pending_links_.emplace_back(snap_->links_.size(), target);
-    snap_->links_.push_back(kNoNode);
+    wire::store16(at, static_cast<uint16_t>(10 + r.rdata_size));
+    wire::store16(at + 2, r.type);
+    wire::store16(at + 4, wire::kClassIn);
+    wire::store32(at + 6, ttl ? ttl : r.ttl);
+    wire::store16(at + 10, r.rdata_size);
+    std::memcpy(at + 12, r.rdata, r.rdata_size);
+    at += 12 + r.rdata_size;
+    if (const uint8_t* target = r.target()) pending_links_.emplace_back(link, target);
+    ++link;
   }
-  out.size = static_cast<uint32_t>(blob.size() - out.data);
+  out.size = static_cast<uint32_t>(bytes);
   snap_->record_count_ += rrs.size();
   return out;
 }
@@ -348,6 +359,7 @@ base::Status SnapshotBuilder::layout() {
   auto& out = snap_->blob_;
   out.reserve(blob);
   snap_->links_.reserve(records);
+  pending_links_.reserve(records);
   for (size_t g = 0; g + 1 < group_first_.size(); ++g) {
     const uint32_t* members = groups_.data() + group_first_[g];
     const size_t count = group_first_[g + 1] - group_first_[g];
@@ -393,12 +405,6 @@ base::Status SnapshotBuilder::storeNode(uint32_t n) {
   return base::Ok{};
 }
 
-// The node of a lowercase wire name, before placeNodes(): compares node_names_.
-uint32_t SnapshotBuilder::nodeOf(const uint8_t* name, size_t size, uint64_t hash) const {
-  const uint32_t slot = table_[probe(name, size, hash)];
-  return slot == 0 ? kNoNode : slot - 1;
-}
-
 // Every suffix of a wire name is a wire name, and a node's ancestors are nodes too: so only
 // names that are no other name's suffix are stored, longest first, and each suffix that is a
 // node points into them. `svc.ns.svc.cluster.local` costs nothing beside
@@ -419,25 +425,18 @@ void SnapshotBuilder::layoutNames() {
   names_size_ = 0;
   for (const uint32_t index : order) {
     if (placed[index]) continue;
-    const uint8_t* name = node_names_[index];
     const size_t size = nodes[index].name_size;
     group_first_.push_back(static_cast<uint32_t>(groups_.size()));
     groups_.push_back(index);
     names_size_ += size;
     placed[index] = true;
     nodes_[index].name_offset = 0;
-    // Each suffix that is a node not yet placed; one already placed has had its own
-    // suffixes placed with it.
-    uint8_t starts[wire::kMaxLabels + 1];
-    uint64_t hashes[wire::kMaxLabels + 1];
-    const size_t suffixes = wire::suffixHashes(name, starts, hashes);
-    for (size_t k = 1; k < suffixes; ++k) {
-      const uint32_t node = nodeOf(name + starts[k], size - starts[k], hashes[k]);
-      if (node == kNoNode) continue;
-      if (placed[node]) break;
+    // Its ancestors (its suffixes that are nodes of its zone) not yet placed; one already
+    // placed has had its own ancestors placed with it.
+    for (uint32_t node = parents_[index]; node != kNoNode && !placed[node]; node = parents_[node]) {
       placed[node] = true;
       groups_.push_back(node);
-      nodes_[node].name_offset = starts[k];
+      nodes_[node].name_offset = static_cast<uint32_t>(size - nodes[node].name_size);
     }
   }
   group_first_.push_back(static_cast<uint32_t>(groups_.size()));
@@ -462,6 +461,7 @@ void SnapshotBuilder::placeNodes() {
   table_ = {};
   node_hashes_ = {};
   node_names_ = {};
+  parents_ = {};
 }
 
 // Each link is a lookup in the finished table, a few cache misses: about 20 ms for the
