@@ -196,12 +196,20 @@ base::Status SnapshotBuilder::collect() {
       if (name.isSubdomainOf(zone.apex)) exists(name.data(), name.size(), index, apex_size);
     for (const auto& name : zone.pod_parents)
       if (name.isSubdomainOf(zone.apex)) exists(name.data(), name.size(), index, apex_size);
+    // A run of records of one name shares its owner bytes (RecordList::add): its node is
+    // the last record's, with no hashing.
+    const uint8_t* last_owner = nullptr;
     for (uint32_t i = 0; i < zone.records.size(); ++i) {
       const RecordList::View r = zone.records[i];
+      if (r.owner == last_owner) {
+        owner_.push_back(owner_.back());
+        continue;
+      }
       if (!wire::isSubdomain(r.owner, r.owner_size, zone.apex.data(), zone.apex.size()))
         return base::Error{text(r.owner, r.owner_size) + " is outside zone " + zone.apex.text(),
                            ""};
       owner_.push_back(exists(r.owner, r.owner_size, index, apex_size));
+      last_owner = r.owner;
     }
   }
   groupRecords();
