@@ -199,7 +199,8 @@ size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Conne
                                 shared_.forwarder != nullptr, &c.peer, shared_.recursion);
   if (handler_.autopath_hit) counters_.countAutopathHit();
   if (!handler_.forward && !handler_.chase_at) return size;
-  if (!shared_.recursion->allows(c.peer)) return handler_.chase_at ? size : handler_.refuse(handler_.query, out, wire::kMaxMessage);
+  if (!shared_.recursion->allows(c.peer))
+    return handler_.chase_at ? size : handler_.refuse(handler_.query, out, wire::kMaxMessage);
   forward::Client client;
   client.fd = fd;
   client.peer = c.peer;

@@ -93,8 +93,9 @@ void UdpWorker::run() {
 
 // Parses the batch's queries before any is answered, and asks for the snapshot's memory
 // they will read: first every question's hash-table slot, then, as those arrive, what each
-// slot points to (answer::prefetchSlots, prefetchRecords). With a zone larger than the cache, a lookup's misses
-// would otherwise be waited for one query after another; this way they overlap.
+// slot points to (answer::prefetchSlots, prefetchRecords). With a zone larger than the
+// cache, a lookup's misses would otherwise be waited for one query after another; this way
+// they overlap.
 void UdpWorker::parseBatch(int got, const zone::Snapshot* snapshot) noexcept {
   for (int i = 0; i < got; ++i) {
     answerable_[i] = validPeer(peers_[i]) && !(in_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC);
