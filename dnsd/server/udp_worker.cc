@@ -120,26 +120,19 @@ void UdpWorker::drain(int fd) {
     int got = recvmmsg(fd, in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (got <= 0) return;
     const zone::Snapshot* snapshot = snapshot_.current();
+    const uint64_t start = monotonicNs();
     parseBatch(got, snapshot);
     int out = 0;
-    uint64_t last = monotonicNs();
     for (int i = 0; i < got; ++i) {
       if (!answerable_[i]) continue;
-      const wire::QueryView& q = queries_[i];
       size_t size = answerOne(fd, i, out_[out].data(), snapshot);
       if (size == 0) {
         if (handler_.forward || handler_.chase_at)
-          counters_.countForwarded(admin::Proto::Udp, q.qtype);
+          counters_.countForwarded(admin::Proto::Udp, queries_[i].qtype);
         continue;
       }
-      // One clock read per query: the time since the previous one is this query's.
-      uint64_t now = monotonicNs();
-      counters_.countRequest(admin::Proto::Udp, q.qtype, handler_.rcode,
-                             in_msgs_[i].msg_len, size, now - last);
-      if (shared_.log_queries)
-        logQuery(peers_[i], q, false, handler_.rcode, out_[out].data(), size,
-                 now - last);
-      last = now;
+      sent_from_[out] = static_cast<uint8_t>(i);
+      sent_rcode_[out] = handler_.rcode;
       out_iov_[out] = {out_[out].data(), size};
       msghdr& h = out_msgs_[out].msg_hdr;
       h = msghdr{};
@@ -148,6 +141,19 @@ void UdpWorker::drain(int fd) {
       h.msg_iov = &out_iov_[out];
       h.msg_iovlen = 1;
       ++out;
+    }
+    // One clock read a batch (a read costs about 25 ns here, 1 % of a query): each answer is
+    // counted with an even share of the batch's time. The duration histogram's first bucket
+    // ends at 250 µs, so the shares land where each query's own time would.
+    // Counted before the answers go, so a client that has its answer sees it in /metrics.
+    const uint64_t each = out ? (monotonicNs() - start) / out : 0;
+    for (int k = 0; k < out; ++k) {
+      const int i = sent_from_[k];
+      counters_.countRequest(admin::Proto::Udp, queries_[i].qtype, sent_rcode_[k],
+                             in_msgs_[i].msg_len, out_iov_[k].iov_len, each);
+      if (shared_.log_queries)
+        logQuery(peers_[i], queries_[i], false, sent_rcode_[k], out_[k].data(),
+                 out_iov_[k].iov_len, each);
     }
     for (int sent = 0; sent < out;) {
       int n = sendmmsg(fd, out_msgs_.data() + sent, out - sent, 0);

@@ -48,6 +48,9 @@ class UdpWorker {
   std::array<wire::QueryView, kBatch> queries_{};
   std::array<wire::ParseStatus, kBatch> status_{};
   std::array<bool, kBatch> answerable_{};
+  // Response k answers datagram sent_from_[k], with rcode sent_rcode_[k].
+  std::array<uint8_t, kBatch> sent_from_{};
+  std::array<uint8_t, kBatch> sent_rcode_{};
   std::array<std::array<uint8_t, kMaxResponse>, kBatch> out_{};
 };
 
