@@ -247,14 +247,16 @@ int run(const Config& config) {
   if (!forwarder) return fail(forwarder.error());
   shared.forwarder = forwarder->get();
 
+  // A change seen by the watcher is reloaded by the main thread, as SIGHUP is: every load
+  // then builds in the main arena, which malloc_trim() shrinks whole (see trimHeap()).
+  // Watching starts before answering, so a change made once an answer came is seen (its
+  // SIGHUP waits, blocked, for waitForSignals()).
+  Reloader reloader(config.manifests, [] { ::kill(::getpid(), SIGHUP); });
+  if (config.watch) reloader.start();
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&, w] { UdpWorker(sockets->udp[w], shared).run(); });
   threads.emplace_back([&] { tcp.run(); });
-  // A change seen by the watcher is reloaded by the main thread, as SIGHUP is: every load
-  // then builds in the main arena, which malloc_trim() shrinks whole (see trimHeap()).
-  Reloader reloader(config.manifests, [] { ::kill(::getpid(), SIGHUP); });
-  if (config.watch) reloader.start();
   std::string where;
   for (const auto& a : config.listens) where += (where.empty() ? "" : " ") + a.str();
   spdlog::info("serving {} on {} (udp, {} workers; tcp)", config.cluster_domain, where, workers);

@@ -106,7 +106,11 @@ def test_broken_file_keeps_old_zone(c, binary, workdir):
     write(os.path.join(workdir, "a.yaml"), SERVICE.format(name="alpha", ns="default", ip="10.96.3.1"))
     with Server(binary, [workdir], c, name="broken-reload") as s:
         write(os.path.join(workdir, "a.yaml"), "kind: Service\nmetadata: {name: alpha\n")
-        time.sleep(0.5)
+        # The temporary file's own events may start a reload that still reads the old a.yaml
+        # (a slow machine can pause between write and rename); the rename's reload follows.
+        deadline = time.monotonic() + 10
+        while "reload failed" not in s.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
         r = s.dig("alpha.default.svc.cluster.local")
         c.expect_equal(r.rdatas(), ["10.96.3.1"], "a broken file keeps the last good answer")
         c.check("reload failed" in s.log() and "a.yaml:" in s.log(),
