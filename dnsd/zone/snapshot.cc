@@ -226,8 +226,12 @@ uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
   const size_t suffixes = wire::suffixHashes(name, starts, hashes);
   bool added = false;
   const uint32_t node = see(name, size, hashes[0], zone, added);
-  for (uint32_t child = node, k = 1; added && k < suffixes && size - starts[k] >= apex_size; ++k)
-    child = parents_[child] = see(name + starts[k], size - starts[k], hashes[k], zone, added);
+  for (uint32_t child = node, k = 1; added && k < suffixes && size - starts[k] >= apex_size; ++k) {
+    // see() may grow parents_: look the parent up first, then store it.
+    const uint32_t parent = see(name + starts[k], size - starts[k], hashes[k], zone, added);
+    parents_[child] = parent;
+    child = parent;
+  }
   return node;
 }
 
