@@ -36,13 +36,12 @@ uint32_t nextSerial(uint32_t last) {
 }
 
 struct Sockets {
-  std::vector<std::vector<int>> udp;  // per worker
+  std::vector<int> udp;  // `workers` for each address, a worker each
   std::vector<int> tcp;
 };
 
 base::Result<Sockets> bindAll(const Config& config, int workers) {
   Sockets s;
-  s.udp.resize(workers);
   for (const auto& address : config.listens) {
     auto fd = openTcp(address);
     if (!fd) return fd.error();
@@ -50,7 +49,7 @@ base::Result<Sockets> bindAll(const Config& config, int workers) {
     for (int w = 0; w < workers; ++w) {
       auto udp = openUdp(address);
       if (!udp) return udp.error();
-      s.udp[w].push_back(*udp);
+      s.udp.push_back(*udp);
     }
   }
   return s;
@@ -254,8 +253,7 @@ int run(const Config& config) {
   Reloader reloader(config.manifests, [] { ::kill(::getpid(), SIGHUP); });
   if (config.watch) reloader.start();
   std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w)
-    threads.emplace_back([&, w] { UdpWorker(sockets->udp[w], shared).run(); });
+  for (int fd : sockets->udp) threads.emplace_back([&, fd] { UdpWorker(fd, shared).run(); });
   threads.emplace_back([&] { tcp.run(); });
   std::string where;
   for (const auto& a : config.listens) where += (where.empty() ? "" : " ") + a.str();
@@ -271,12 +269,15 @@ int run(const Config& config) {
     std::this_thread::sleep_for(std::chrono::milliseconds(config.lameduck_ms));
   }
   uint64_t one = 1;
+  shared.stopping = true;
   if (write(shared.stop_fd, &one, sizeof one) != sizeof one) spdlog::warn("stop not delivered");
+  // Ends the UDP workers' waits in recvmmsg (the call fails with ENOTCONN on a socket with no
+  // peer, yet wakes the readers); the forwarder can still send on these sockets.
+  for (int fd : sockets->udp) shutdown(fd, SHUT_RD);
   for (auto& t : threads) t.join();
   // The forwarder may still send on the UDP sockets and into the TCP server: stop it first.
   forwarder->reset();
-  for (const auto& fds : sockets->udp)
-    for (int fd : fds) close(fd);
+  for (int fd : sockets->udp) close(fd);
   close(shared.stop_fd);
   return status;
 }

@@ -2,6 +2,7 @@
 // registers its own counters), and later the forwarder. Owned by server::run().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -13,12 +14,15 @@
 namespace dnsd::server {
 
 struct Shared {
-  int stop_fd = -1;  // an eventfd, readable when the workers must return
+  int stop_fd = -1;  // an eventfd, readable when the TCP server must return
   const zone::SnapshotHolder& holder;
   admin::Metrics& metrics;
   forward::Forwarder* forwarder = nullptr;  // null: names that are not ours get REFUSED
   const RecursionPolicy* recursion = nullptr;
   bool log_queries = false;
+  // Set when the UDP workers must return; each looks after every wait in recvmmsg, which
+  // the server then ends by shutting the sockets down for reading.
+  std::atomic<bool> stopping{false};
 
   bool mayForward(const sockaddr_storage& peer) const noexcept {
     return forwarder && recursion->allows(peer);

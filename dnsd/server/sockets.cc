@@ -30,7 +30,10 @@ socklen_t fill(const ListenAddress& a, sockaddr_storage& ss) {
 
 base::Result<int> open(const ListenAddress& a, int type) {
   const char* proto = type == SOCK_DGRAM ? "udp" : "tcp";
-  int fd = socket(a.ip.v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // A UDP socket blocks: its worker waits in recvmmsg (udp_worker.h), and every other call on
+  // it passes MSG_DONTWAIT.
+  const int blocking = type == SOCK_DGRAM ? 0 : SOCK_NONBLOCK;
+  int fd = socket(a.ip.v6 ? AF_INET6 : AF_INET, type | blocking | SOCK_CLOEXEC, 0);
   if (fd < 0) return base::Error{std::string("socket: ") + std::strerror(errno), a.str()};
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

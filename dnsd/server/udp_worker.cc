@@ -1,12 +1,10 @@
 #include "dnsd/server/udp_worker.h"
 
-#include "dnsd/server/query_log.h"
-
 #include <netinet/in.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include <cerrno>
+
+#include "dnsd/server/query_log.h"
 
 namespace dnsd::server {
 namespace {
@@ -20,19 +18,11 @@ bool validPeer(const sockaddr_storage& ss) {
 
 }  // namespace
 
-UdpWorker::UdpWorker(std::vector<int> fds, const Shared& shared)
-    : fds_(std::move(fds)),
+UdpWorker::UdpWorker(int fd, const Shared& shared)
+    : fd_(fd),
       shared_(shared),
-      stop_fd_(shared.stop_fd),
       snapshot_(shared.holder),
       counters_(shared.metrics.registerWorker()) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  for (int fd : fds_) {
-    epoll_event ev{EPOLLIN, {.fd = fd}};
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-  }
-  epoll_event ev{EPOLLIN, {.fd = stop_fd_}};
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
   for (int i = 0; i < kBatch; ++i) {
     in_iov_[i] = {in_[i].data(), kMaxQuery};
     in_msgs_[i].msg_hdr.msg_iov = &in_iov_[i];
@@ -41,13 +31,9 @@ UdpWorker::UdpWorker(std::vector<int> fds, const Shared& shared)
   }
 }
 
-UdpWorker::~UdpWorker() {
-  if (epoll_fd_ >= 0) close(epoll_fd_);
-}
-
 // The response size for datagram i, or 0 when nothing is sent now (dropped, or handed to
 // the forwarder, which replies on this socket itself).
-size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept {
+size_t UdpWorker::answerOne(int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept {
   const uint8_t* in = in_[i].data();
   size_t len = in_msgs_[i].msg_len;
   const wire::QueryView& q = queries_[i];
@@ -56,7 +42,7 @@ size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* s
   if (handler_.autopath_hit) counters_.countAutopathHit();
   if (handler_.chase_at && shared_.recursion->allows(peers_[i])) {
     forward::Client client;
-    client.fd = fd;
+    client.fd = fd_;
     client.peer = peers_[i];
     client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
     client.limit = q.udpLimit();
@@ -68,7 +54,7 @@ size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* s
   if (!handler_.forward) return size;
   if (!shared_.recursion->allows(peers_[i])) return handler_.refuse(q, out, q.udpLimit());
   forward::Client client;
-  client.fd = fd;
+  client.fd = fd_;
   client.peer = peers_[i];
   client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
   client.limit = q.udpLimit();
@@ -76,17 +62,24 @@ size_t UdpWorker::answerOne(int fd, int i, uint8_t* out, const zone::Snapshot* s
   return 0;
 }
 
+// The socket is blocking, and waits at most kIdle (SO_RCVTIMEO): idle for that long, the
+// worker lets go of a replaced snapshot, so a reload's memory is given back even when no
+// query comes (the server trims once every worker has let go).
 void UdpWorker::run() {
-  epoll_event events[16];
+  constexpr timeval kIdle{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &kIdle, sizeof kIdle);
   for (;;) {
-    int n = epoll_wait(epoll_fd_, events, 16, 1000);
-    if (n < 0 && errno != EINTR) return;
-    // Idle for a second: let go of a replaced snapshot, so a reload's memory is given back
-    // even when no query comes (the server trims once every worker has let go).
-    if (n == 0) snapshot_.current();
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.fd == stop_fd_) return;
-      drain(events[i].data.fd);
+    for (int i = 0; i < kBatch; ++i) {
+      in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      in_msgs_[i].msg_hdr.msg_flags = 0;
+    }
+    // Waits for one datagram, then takes what else is queued, up to kBatch.
+    int got = recvmmsg(fd_, in_msgs_.data(), kBatch, MSG_WAITFORONE, nullptr);
+    if (shared_.stopping.load()) return;
+    if (got > 0) {
+      answerBatch(got);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      snapshot_.current();
     }
   }
 }
@@ -110,57 +103,50 @@ void UdpWorker::parseBatch(int got, const zone::Snapshot* snapshot) noexcept {
       answer::prefetchRecords(queries_[i], *snapshot);
 }
 
-// Reads batches until the socket is empty. The snapshot is looked at once per batch.
-void UdpWorker::drain(int fd) {
-  for (;;) {
-    for (int i = 0; i < kBatch; ++i) {
-      in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      in_msgs_[i].msg_hdr.msg_flags = 0;
+// Answers datagrams [0, got) of in_msgs_. The snapshot is looked at once per batch.
+void UdpWorker::answerBatch(int got) {
+  const zone::Snapshot* snapshot = snapshot_.current();
+  const uint64_t start = monotonicNs();
+  parseBatch(got, snapshot);
+  int out = 0;
+  for (int i = 0; i < got; ++i) {
+    if (!answerable_[i]) continue;
+    size_t size = answerOne(i, out_[out].data(), snapshot);
+    if (size == 0) {
+      if (handler_.forward || handler_.chase_at)
+        counters_.countForwarded(admin::Proto::Udp, queries_[i].qtype);
+      continue;
     }
-    int got = recvmmsg(fd, in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
-    if (got <= 0) return;
-    const zone::Snapshot* snapshot = snapshot_.current();
-    const uint64_t start = monotonicNs();
-    parseBatch(got, snapshot);
-    int out = 0;
-    for (int i = 0; i < got; ++i) {
-      if (!answerable_[i]) continue;
-      size_t size = answerOne(fd, i, out_[out].data(), snapshot);
-      if (size == 0) {
-        if (handler_.forward || handler_.chase_at)
-          counters_.countForwarded(admin::Proto::Udp, queries_[i].qtype);
-        continue;
-      }
-      sent_from_[out] = static_cast<uint8_t>(i);
-      sent_rcode_[out] = handler_.rcode;
-      out_iov_[out] = {out_[out].data(), size};
-      msghdr& h = out_msgs_[out].msg_hdr;
-      h = msghdr{};
-      h.msg_name = &peers_[i];
-      h.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
-      h.msg_iov = &out_iov_[out];
-      h.msg_iovlen = 1;
-      ++out;
-    }
-    // One clock read a batch (a read costs about 25 ns here, 1 % of a query): each answer is
-    // counted with an even share of the batch's time. The duration histogram's first bucket
-    // ends at 250 µs, so the shares land where each query's own time would.
-    // Counted before the answers go, so a client that has its answer sees it in /metrics.
-    const uint64_t each = out ? (monotonicNs() - start) / out : 0;
-    for (int k = 0; k < out; ++k) {
-      const int i = sent_from_[k];
-      counters_.countRequest(admin::Proto::Udp, queries_[i].qtype, sent_rcode_[k],
-                             in_msgs_[i].msg_len, out_iov_[k].iov_len, each);
-      if (shared_.log_queries)
-        logQuery(peers_[i], queries_[i], false, sent_rcode_[k], out_[k].data(),
-                 out_iov_[k].iov_len, each);
-    }
-    for (int sent = 0; sent < out;) {
-      int n = sendmmsg(fd, out_msgs_.data() + sent, out - sent, 0);
-      // A message the kernel refuses is skipped; UDP clients retry.
-      sent += n > 0 ? n : 1;
-    }
-    if (got < kBatch) return;
+    sent_from_[out] = static_cast<uint8_t>(i);
+    sent_rcode_[out] = handler_.rcode;
+    out_iov_[out] = {out_[out].data(), size};
+    msghdr& h = out_msgs_[out].msg_hdr;
+    h = msghdr{};
+    h.msg_name = &peers_[i];
+    h.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
+    h.msg_iov = &out_iov_[out];
+    h.msg_iovlen = 1;
+    ++out;
+  }
+  // One clock read a batch (a read costs about 25 ns here, 1 % of a query): each answer is
+  // counted with an even share of the batch's time. The duration histogram's first bucket
+  // ends at 250 µs, so the shares land where each query's own time would.
+  // Counted before the answers go, so a client that has its answer sees it in /metrics.
+  const uint64_t each = out ? (monotonicNs() - start) / out : 0;
+  for (int k = 0; k < out; ++k) {
+    const int i = sent_from_[k];
+    counters_.countRequest(admin::Proto::Udp, queries_[i].qtype, sent_rcode_[k],
+                           in_msgs_[i].msg_len, out_iov_[k].iov_len, each);
+    if (shared_.log_queries)
+      logQuery(peers_[i], queries_[i], false, sent_rcode_[k], out_[k].data(), out_iov_[k].iov_len,
+               each);
+  }
+  for (int sent = 0; sent < out;) {
+    // Never waits for room in the send buffer: a full one drops answers, as a full network
+    // would, rather than stopping the worker.
+    int n = sendmmsg(fd_, out_msgs_.data() + sent, out - sent, MSG_DONTWAIT);
+    // A message the kernel refuses is skipped; UDP clients retry.
+    sent += n > 0 ? n : 1;
   }
 }
 
