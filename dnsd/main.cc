@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
   app.add_flag("--reload-cache", config.reload_cache,
                "keep every manifest file's parsed objects, so a reload re-reads only the files "
                "that changed: faster reloads of large clusters, for about twice the memory");
-  app.add_option("--threads", config.threads, "UDP workers (0: one per core)")
+  app.add_option("--threads", config.threads,
+                 "UDP workers for each --listen address (0: one per core)")
       ->default_val(0)->check(CLI::Range(0, 256));
   app.add_option("--tcp-idle-timeout", config.tcp_idle_timeout_ms,
                  "close idle TCP connections after this many milliseconds")

@@ -257,7 +257,8 @@ int run(const Config& config) {
   threads.emplace_back([&] { tcp.run(); });
   std::string where;
   for (const auto& a : config.listens) where += (where.empty() ? "" : " ") + a.str();
-  spdlog::info("serving {} on {} (udp, {} workers; tcp)", config.cluster_domain, where, workers);
+  spdlog::info("serving {} on {} (udp, {} workers{}; tcp)", config.cluster_domain, where,
+               workers, config.listens.size() > 1 ? " each" : "");
   if (*http) spdlog::info("metrics, health and readiness on http://{}", config.metrics);
   ready = true;
 
