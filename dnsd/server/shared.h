@@ -20,8 +20,8 @@ struct Shared {
   forward::Forwarder* forwarder = nullptr;  // null: names that are not ours get REFUSED
   const RecursionPolicy* recursion = nullptr;
   bool log_queries = false;
-  // Set when the UDP workers must return; each looks after every wait in recvmmsg, which
-  // the server then ends by shutting the sockets down for reading.
+  // Set when the UDP workers must return. Each checks it after every recvmmsg; the server
+  // then shuts their sockets down for reading, which ends a wait at once.
   std::atomic<bool> stopping{false};
 
   bool mayForward(const sockaddr_storage& peer) const noexcept {
