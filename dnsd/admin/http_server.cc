@@ -1,6 +1,8 @@
 // Serving /metrics, /health and /ready with cpp-httplib.
 #include "dnsd/admin/http_server.h"
 
+#include <signal.h>
+
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -70,6 +72,13 @@ base::Status HttpServer::start(const std::string& host, uint16_t port) {
   port_ = static_cast<uint16_t>(bound);
   listen_returned_ = false;
   thread_ = std::thread([this] {
+    // This thread, and the pool it starts, never take the process's signals: SIGTERM and
+    // SIGHUP wait for the main thread's sigwait (server.cc). The server starts before the
+    // main thread blocks them, and a SIGTERM taken here would end the process at once,
+    // without the lame duck or a clean exit.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     server_->listen_after_bind();
     listen_returned_ = true;
   });

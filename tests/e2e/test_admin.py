@@ -11,6 +11,7 @@ Behaviours:
     dnsd_zone_services counts the Services; a broken reload shows in
     dnsd_reload_total{result="failure"}.
   - With --lameduck, after SIGTERM /ready says 503 while DNS is still answered.
+  - A SIGTERM the moment /ready says 200 ends dnsd with exit code 0, every time.
   - --log-queries --log-format json: one JSON line per query naming client, ID, type, the
     name as asked, protocol, rcode, flags and duration; other log lines are JSON too.
 """
@@ -173,6 +174,32 @@ def test_lameduck(c, binary, workdir):
         p.stop()
 
 
+def test_sigterm_once_ready(c, binary, workdir):
+    """A SIGTERM sent the moment /ready says 200 ends dnsd cleanly, every time: the admin
+    server's threads, started before the main thread blocks SIGTERM, must not take it (the
+    process would die of the signal, skipping the lame duck)."""
+    path = os.path.join(workdir, "a.yaml")
+    with open(path, "w") as f:
+        f.write(SERVICE.format(name="a", ip="10.96.5.1"))
+    codes = []
+    for _ in range(10):
+        dns_port, http_port = free_port(), free_port()
+        p = Process([binary, "--manifests", path, "--listen", f"127.0.0.1:{dns_port}",
+                     "--metrics", f"127.0.0.1:{http_port}", "--no-forward", "--lameduck", "100"])
+        try:
+            deadline = time.monotonic() + 10
+            while http_get(http_port, "/ready")[0] != 200 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            p.proc.send_signal(signal.SIGTERM)
+            try:
+                codes.append(p.proc.wait(timeout=10))
+            except subprocess.TimeoutExpired:
+                codes.append("still running after 10 s")
+        finally:
+            p.stop()
+    c.expect_equal(codes, [0] * 10, "SIGTERM as soon as /ready is 200: exit code 0, 10 times")
+
+
 def test_query_log(c, binary, workdir):
     import json
     path = os.path.join(workdir, "a.yaml")
@@ -209,7 +236,7 @@ def main():
     binary = harness.binary_from_argv("test_admin")
     c = Checks("test_admin")
     for test in (test_ready_and_metrics, test_broken_reload_metric, test_lameduck,
-                 test_query_log):
+                 test_sigterm_once_ready, test_query_log):
         with tempfile.TemporaryDirectory(prefix="dnsd-admin-") as workdir:
             c.run(test, c, binary, workdir)
     c.finish()
