@@ -66,9 +66,10 @@ manifest::Cache* cacheFor(const Config& config) {
   return config.reload_cache ? &manifest_cache : nullptr;
 }
 
+// The caller trims the heap after (trimHeap()): a reload at once, the first load once the
+// workers answer, so that the trim is not on the way to the first answer.
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   holder.publish(loaded.snapshot);
-  trimHeap();
   const auto& snap = *loaded.snapshot;
   metrics.setZone(loaded.services, snap.recordCount(), snap.nodeCount(), snap.serial());
   metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
@@ -98,6 +99,7 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   }
   for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
   publish(*loaded, holder, metrics);
+  trimHeap();
   retired = current;
   retired_pending = current != nullptr;
   spdlog::info("reloaded: {}", loaded->summary());
@@ -261,6 +263,7 @@ int run(const Config& config) {
                workers, config.listens.size() > 1 ? " each" : "");
   if (*http) spdlog::info("metrics, health and readiness on http://{}", config.metrics);
   ready = true;
+  trimHeap();  // the first load's garbage, given back now that the workers answer
 
   int status = waitForSignals(signals, config, holder, metrics, shared.forwarder);
   // Lame duck (CoreDNS health lameduck): not ready, still answering, so a rollout drains.
