@@ -87,7 +87,7 @@ size_t expectedHeap(const std::vector<std::string>& paths) {
 // The normalized cluster is garbage once the records are made: at 50,000 Services freeing
 // it took 15-30 ms on the way to the snapshot. A thread frees it while the snapshot is
 // built; wait() (and the destructor) join it, so that the server trims the heap after the
-// last free (server.cc publish()) and the resident size after a load does not change.
+// last free (server.cc trimHeap() calls) and the resident size after a load does not change.
 class Disposal {
  public:
   Disposal() = default;
