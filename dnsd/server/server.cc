@@ -66,8 +66,8 @@ manifest::Cache* cacheFor(const Config& config) {
   return config.reload_cache ? &manifest_cache : nullptr;
 }
 
-// The caller trims the heap after (trimHeap()): a reload at once, the first load once the
-// workers answer, so that the trim is not on the way to the first answer.
+// Does not trim the heap: reload() trims right after, run() once the workers answer, so
+// that the first load's trim is not on the way to the first answer.
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   holder.publish(loaded.snapshot);
   const auto& snap = *loaded.snapshot;
