@@ -119,10 +119,25 @@ std::vector<uint8_t> shortReply(const uint8_t* query, const QueryFacts& facts, w
   return out;
 }
 
-void truncateReply(std::vector<uint8_t>& reply, const QueryFacts& facts) {
-  reply.resize(facts.question_end);
+void truncateReply(std::vector<uint8_t>& reply, const QueryFacts& facts, size_t limit) {
+  // Whole answer RRs while they fit, as for our own answers (wire/writer.cc says why); the
+  // authority and additional sections go. Compression pointers only point back, so the kept
+  // prefix stays valid.
+  size_t opt = facts.has_edns ? wire::kOptSize : 0;
+  size_t room = limit > opt ? limit - opt : 0;
+  size_t pos = facts.question_end;
+  size_t keep = pos;
+  uint16_t answers = 0;
+  for (uint16_t i = 0, n = load16(reply.data() + 6); i < n; ++i) {
+    if (!skipName(reply.data(), reply.size(), pos) || pos + 10 > reply.size()) break;
+    pos += 10 + load16(reply.data() + pos + 8);
+    if (pos > reply.size() || pos > room) break;
+    keep = pos;
+    ++answers;
+  }
+  reply.resize(keep);
   reply[2] |= 0x02;  // TC
-  store16(reply.data() + 6, 0);
+  store16(reply.data() + 6, answers);
   store16(reply.data() + 8, 0);
   store16(reply.data() + 10, 0);
   if (facts.has_edns) appendOpt(reply, facts.do_bit);
@@ -146,7 +161,7 @@ bool fitForClient(std::vector<uint8_t>& reply, const uint8_t* query, const Query
                   bool tcp, size_t udp_limit) {
   restoreClientQuestion(reply.data(), query, facts);
   if (tcp || reply.size() <= udp_limit) return false;
-  truncateReply(reply, facts);
+  truncateReply(reply, facts, udp_limit);
   return true;
 }
 

@@ -55,9 +55,11 @@ void restoreClientQuestion(uint8_t* reply, const uint8_t* query, const QueryFact
 // RD and CD copied from the query. Fits in 512 bytes.
 std::vector<uint8_t> shortReply(const uint8_t* query, const QueryFacts& facts, wire::Rcode rcode);
 
-// The reply cut to header + question with TC set (+ OPT when the query had EDNS), for a UDP
-// client whose limit it exceeds: the client retries over TCP (RFC 1035 §4.2.1, RFC 7766).
-void truncateReply(std::vector<uint8_t>& reply, const QueryFacts& facts);
+// The reply cut to fit `limit` with TC set, for a UDP client whose limit it exceeds: header,
+// question, the answer RRs that fit whole (no authority or additional), OPT when the query
+// had EDNS. A client that honours TC retries over TCP (RFC 1035 §4.2.1, RFC 7766); one that
+// does not still gets a usable subset. `limit` is at least 512 (header + question fit).
+void truncateReply(std::vector<uint8_t>& reply, const QueryFacts& facts, size_t limit);
 
 // What the forwarder checks of a reply before it caches it or passes it on: walkReply (a
 // response, one question, every record in bounds) and sameQuestion against the client's
@@ -66,7 +68,7 @@ bool acceptReply(const uint8_t* reply, size_t size, const uint8_t* query, const 
                  ReplyInfo& info, std::vector<uint16_t>* ttl_offsets) noexcept;
 
 // An accepted or cached reply made the client's: its ID and question bytes, and for a UDP
-// client whose `udp_limit` it exceeds, the TC stub. True when it was cut to the stub.
+// client whose `udp_limit` it exceeds, cut by truncateReply. True when it was cut.
 bool fitForClient(std::vector<uint8_t>& reply, const uint8_t* query, const QueryFacts& facts,
                   bool tcp, size_t udp_limit);
 

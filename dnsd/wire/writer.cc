@@ -45,8 +45,9 @@ bool ResponseWriter::put(Section section, const RRsetView& rrset, Owner owner,
   // Stored bytes = RR tails with 2-byte length prefixes; each RR adds an owner instead.
   size_t need = rrset.size - 2u * rrset.count + owner_size * rrset.count;
   int s = static_cast<int>(section);
-  if (!room(need) || counts_[s] + rrset.count > 0xFFFF) {
-    if (section != Section::Additional) buffer_[2] |= 0x02;  // TC (RFC 2181 §9)
+  bool fits = room(need) && counts_[s] + rrset.count <= 0xFFFF;
+  if (!fits && section != Section::Answer) {
+    if (section == Section::Authority) buffer_[2] |= 0x02;  // TC (RFC 2181 §9)
     return false;
   }
   // Find RR number `rotate` and write from there, wrapping around.
@@ -59,6 +60,15 @@ bool ResponseWriter::put(Section section, const RRsetView& rrset, Owner owner,
   for (uint16_t i = 0; i < rrset.count; ++i) {
     if (rr == end) rr = rrset.data;
     uint16_t tail = load16(rr);
+    if (!fits && (!room(owner_size + tail) || counts_[s] == 0xFFFF)) {
+      // An answer RRset that does not fit goes out in part: as many whole RRs as fit, from
+      // the rotation's start, with TC. RFC 2181 §9 asks for TC when required data is left
+      // out, and a resolver that honours it retries over TCP and gets every RR; one that
+      // never does (musl before 1.2.4) still gets usable addresses, and the rotation spreads
+      // those clients over the set. CoreDNS does the same through miekg/dns Msg.Truncate.
+      buffer_[2] |= 0x02;
+      return false;
+    }
     writeOwner(owner);
     size_t name_at = pos_ + 10 + rrset.name_at;
     if (rrset.name_at != 0xFFFF && names_count_ < kMaxTracked)
@@ -67,8 +77,8 @@ bool ResponseWriter::put(Section section, const RRsetView& rrset, Owner owner,
     pos_ += tail;
     rr += 2 + tail;
     if (rrset.name_at != 0xFFFF && case_size_) restoreCase(name_at, pos_);
+    ++counts_[s];
   }
-  counts_[s] += rrset.count;
   return true;
 }
 

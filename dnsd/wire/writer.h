@@ -1,6 +1,6 @@
 // Writes a response into a caller-owned buffer: header, the question echoed as the client
 // sent it, prerendered RRs whose owners are compression pointers, then OPT. Never allocates;
-// every write checks the room first and an RRset that does not fit is not written at all.
+// every write checks the room first; an answer RRset that does not fit goes out in part, with TC.
 #pragma once
 
 #include <cstddef>
@@ -50,8 +50,10 @@ class ResponseWriter {
   void setAuthoritative() noexcept { buffer_[2] |= 0x04; }
   bool truncated() const noexcept { return (buffer_[2] & 0x02) != 0; }
 
-  // Writes the RRset starting with RR `rotate % count`; false (and nothing written) if it
-  // does not fit. In the answer and authority sections a miss also sets TC.
+  // Writes the RRset starting with RR `rotate % count`; false if it does not fit, and then
+  // TC is set. In the answer section as many whole RRs as fit are written first (a partial
+  // RRset); in the authority and additional sections nothing is, and only the authority
+  // section's miss sets TC.
   bool put(Section section, const RRsetView& rrset, Owner owner, uint16_t rotate = 0) noexcept;
   // Offsets in the message of the names inside the RRs last written (see RRsetView::name_at),
   // in the order written; so later RRs can own them by pointer.

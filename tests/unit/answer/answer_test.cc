@@ -252,17 +252,77 @@ TEST_CASE("EDNS is echoed with our buffer size") {
   CHECK(a.p.answer.size() == 1);
 }
 
-TEST_CASE("an answer that does not fit is truncated at an RRset boundary with TC") {
-  // 3 SRVs need more than 150 bytes: the whole RRset is left out and TC is set.
+TEST_CASE("an answer that does not fit keeps the whole RRs that fit, sets TC, drops extras") {
+  // 3 SRVs need more than 150 bytes: the first ones that fit go out whole, with TC, and no
+  // additional records (the client retries over TCP, or uses what it got).
   auto a = ask("_cql._tcp.db-headless.default.svc.cluster.local.", "SRV", {}, 150);
   REQUIRE(a.p.ok);
   CHECK(a.p.tc);
-  CHECK(a.p.answer.empty());
+  CHECK(a.p.answer.size() >= 1);
+  CHECK(a.p.answer.size() < 3);
+  CHECK(a.p.additional.empty());
+  CHECK(a.wire.size() <= 150);
   // Room for the answer but not for every additional record: no TC, extras dropped.
   auto b = ask("_cql._tcp.db-headless.default.svc.cluster.local.", "SRV", {}, 300);
   CHECK_FALSE(b.p.tc);
   CHECK(b.p.answer.size() == 3);
   CHECK(b.p.additional.size() < 3);
+}
+
+// A headless Service with 60 ready endpoints: its A RRset is 960 bytes of RRs.
+std::shared_ptr<const zone::Snapshot> bigHeadlessSnapshot() {
+  cluster::Cluster c;
+  c.namespaces = {"default"};
+  auto big = service("default", "big");
+  big.service.headless = true;
+  for (int i = 1; i <= 60; ++i) big.endpoints.push_back(endpoint("10.244.2." + std::to_string(i), ""));
+  c.services.push_back(big);
+  auto snap = zone::buildSnapshot(zone::allZones(c, defaultOptions()), 42);
+  REQUIRE(snap.ok());
+  return *snap;
+}
+
+TEST_CASE("a headless answer too large for UDP carries as many whole A RRs as fit, with TC") {
+  // musl before 1.2.4 never retries over TCP: an empty TC answer left it with nothing.
+  static auto snap = bigHeadlessSnapshot();
+  const std::string name = "big.default.svc.cluster.local.";
+  const size_t question = wire::kHeaderSize + (name.size() + 1) + 4;  // wire name, type, class
+  constexpr size_t kRR = 2 + 10 + 4;                                      // pointer owner, A
+  auto a = ask(name, "A", {}, 512, snap);
+  REQUIRE(a.p.ok);
+  CHECK(a.p.tc);
+  CHECK(a.p.rcode == 0);
+  CHECK(a.p.answer.size() == (512 - question) / kRR);
+  CHECK(a.wire.size() <= 512);
+  // An EDNS client with a 1232-byte buffer gets every one and no TC.
+  auto b = ask(name, "A", {.edns = true, .udp_size = 1232}, 1232, snap);
+  REQUIRE(b.p.ok);
+  CHECK_FALSE(b.p.tc);
+  CHECK(b.p.answer.size() == 60);
+  CHECK(b.p.edns);
+  // Over TCP every one too.
+  CHECK(ask(name, "A", {}, 65535, snap).p.answer.size() == 60);
+}
+
+TEST_CASE("successive truncated answers start at different addresses") {
+  static auto snap = bigHeadlessSnapshot();
+  auto query = testing::makeQuery("big.default.svc.cluster.local.", "A");
+  wire::QueryView q;
+  auto status = wire::parseQuery(query.data(), query.size(), q);
+  std::vector<std::string> firsts;
+  for (uint32_t rotate = 0; rotate < 3; ++rotate) {
+    std::vector<uint8_t> buf(512);
+    answer::Response r{buf.data(), buf.size(), 0, {}};
+    answer::answer(q, status, snap.get(), r, rotate);
+    auto p = testing::parse(buf.data(), r.size, /*sorted=*/false);
+    REQUIRE(p.ok);
+    CHECK(p.tc);
+    REQUIRE_FALSE(p.answer.empty());
+    firsts.push_back(p.answer.front());
+  }
+  CHECK(firsts[0] != firsts[1]);
+  CHECK(firsts[1] != firsts[2]);
+  CHECK(firsts[0] != firsts[2]);
 }
 
 TEST_CASE("address RRsets rotate between responses") {

@@ -271,11 +271,43 @@ TEST_CASE("a reply cut for a small UDP client keeps its header and question and 
   Bytes query = header(0x0100, 0, 0, 0);
   Bytes reply = positive(300, 300);
   QueryFacts facts{query.size(), false, false};
-  truncateReply(reply, facts);
+  truncateReply(reply, facts, query.size() + 15);  // one A RR takes 16 bytes
   ReplyInfo info = walk(reply);
   CHECK(info.tc);
   CHECK(info.answer_count == 0);
   CHECK(reply.size() == query.size());
+}
+
+TEST_CASE("a reply cut for a small UDP client keeps the answer RRs that fit whole") {
+  Bytes query = header(0x0100, 0, 0, 0);
+  Bytes reply = header(0x8180, 3, 1, 1);
+  for (uint8_t i = 1; i <= 3; ++i) rr(reply, 1, 300, {192, 0, 2, i});
+  rr(reply, 6, 300, soaRdata(60));
+  opt(reply);
+  constexpr size_t kRR = 16;  // pointer owner, fixed part, 4-byte address
+
+  SUBCASE("without EDNS: two of three answers, nothing else") {
+    QueryFacts facts{query.size(), false, false};
+    Bytes cut = reply;
+    truncateReply(cut, facts, query.size() + 2 * kRR + kRR - 1);
+    ReplyInfo info = walk(cut);
+    CHECK(info.tc);
+    CHECK(info.answer_count == 2);
+    CHECK(cut.size() == query.size() + 2 * kRR);
+    CHECK(cut[cut.size() - 1] == 2);  // the second address, whole
+    CHECK(wire::load16(cut.data() + 8) == 0);
+    CHECK(wire::load16(cut.data() + 10) == 0);
+  }
+  SUBCASE("with EDNS the OPT record keeps its room") {
+    QueryFacts facts{query.size(), true, false};
+    Bytes cut = reply;
+    truncateReply(cut, facts, query.size() + 2 * kRR + wire::kOptSize);
+    ReplyInfo info = walk(cut);
+    CHECK(info.tc);
+    CHECK(info.answer_count == 2);
+    CHECK(cut.size() == query.size() + 2 * kRR + wire::kOptSize);
+    CHECK(wire::load16(cut.data() + 10) == 1);
+  }
 }
 
 TEST_CASE("the client's ID and question case are put back into a reply") {
