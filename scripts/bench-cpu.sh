@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where a query's CPU goes, and latency at a fixed rate: Knot DNS, dnsd and the do-nothing
-# responder (the shared harness's dnsnull) take turns, ROUNDS times, on the same synthetic
+# responder (bench/tools/dnsnull.c) take turns, ROUNDS times, on the same synthetic
 # cluster, each pinned to core 0 with dnsblast on core 1. Taking turns matters on a shared
 # machine: neighbours change the cost of a query by a third within minutes, so only
 # figures from the same round compare.

@@ -6,7 +6,7 @@
 #   DNSD_ARGS=--reload-cache scripts/bench-reload.sh 50000   # extra dnsd flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=${DNSD_BENCH:-../shared/bench}
+bench=bench
 scripts/deps.sh >/dev/null
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true
 ninja -C build-release dnsd/dnsd >/dev/null

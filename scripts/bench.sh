@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks dnsd against Knot DNS and NSD (and a do-nothing responder) serving the same
-# synthetic cluster, with the shared harness ../shared/bench/peers.sh. Quote ratios from one
+# synthetic cluster, with the harness in bench/ (bench/peers.sh). Quote ratios from one
 # run, not absolute numbers: these machines are shared.
 #   scripts/bench.sh                      # N=1000, dnsblast, 3 runs of 10 s
 #   scripts/bench.sh --n 50000 --runs 5   # any peers.sh option passes through
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=${DNSD_BENCH:-../shared/bench}
-export BENCH_WORK=${BENCH_WORK:-/tmp/dnsd-bench}  # never write into shared/
-[ -x "$bench/peers.sh" ] || { echo "bench: no harness at $bench (set DNSD_BENCH)" >&2; exit 1; }
+bench=bench
+export BENCH_WORK=${BENCH_WORK:-/tmp/dnsd-bench}  # data, tools and results
+
 scripts/deps.sh
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true
 ninja -C build-release dnsd/dnsd

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-600} qps=${2:-20000} services=${3:-1000}
-bench=${DNSD_BENCH:-../shared/bench}
+bench=bench
 scripts/deps.sh dnsperf
 scripts/build.sh >/dev/null
 dnsd=$(pwd)/build/dnsd/dnsd
