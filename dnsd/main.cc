@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "dnsd/server/loader.h"
+#include "dnsd/server/privileges.h"
 #include "dnsd/server/query_log.h"
 #include "dnsd/server/server.h"
 #include "dnsd/zone/presentation.h"
@@ -145,6 +146,11 @@ int main(int argc, char** argv) {
       ->default_val("info")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--log-format", log_format, "text, or json for log collectors")
       ->default_val("text")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--user", config.user,
+                 "when started as root, become this user (and its groups) once the sockets are "
+                 "bound; as root it is required (--user root stays root)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", std::string("dnsd ") + DNSD_VERSION);
   app.add_flag("--log-queries", config.log_queries,
                "one line per query (client, id, type, name, protocol, size, DO, buffer, rcode, "
                "flags, response size, duration), written asynchronously");
@@ -173,6 +179,10 @@ int main(int argc, char** argv) {
 
   if (config.manifests.empty()) {
     std::fprintf(stderr, "dnsd: give at least one --manifests PATH (see --help)\n");
+    return 2;
+  }
+  if (auto allowed = dnsd::server::checkUser(config.user); !allowed) {
+    std::fprintf(stderr, "dnsd: %s\n", allowed.error().str().c_str());
     return 2;
   }
   if (listens.empty()) listens.push_back(":53");

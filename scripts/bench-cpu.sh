@@ -28,6 +28,7 @@ done
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true
 ninja -C build-release dnsd/dnsd >/dev/null
 dnsd=$(pwd)/build-release/dnsd/dnsd
+as_user=$([ "$(id -u)" -eq 0 ] && echo "--user root" || true)  # dnsd refuses root unless told
 tmp=$(mktemp -d /tmp/dnsd-bench-cpu.XXXXXX)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
@@ -63,7 +64,7 @@ zone:
 EOF
       taskset -c 0 knotd -c "$tmp/knot/knot.conf" 2>/dev/null & pid=$!;;
     null) taskset -c 0 "$tools/dnsnull" "$port" 64 >/dev/null 2>&1 & pid=$!; sleep 0.5; return;;
-    dnsd) taskset -c 0 "$dnsd" --manifests "$data/manifests" --listen "127.0.0.1:$port" --threads 1 \
+    dnsd) taskset -c 0 "$dnsd" $as_user --manifests "$data/manifests" --listen "127.0.0.1:$port" --threads 1 \
             --no-watch --no-forward --log-level warn & pid=$!;;
   esac
   for _ in $(seq 300); do

@@ -11,13 +11,14 @@ scripts/deps.sh >/dev/null
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true
 ninja -C build-release dnsd/dnsd >/dev/null
 dnsd=$(pwd)/build-release/dnsd/dnsd
+as_user=$([ "$(id -u)" -eq 0 ] && echo "--user root" || true)  # dnsd refuses root unless told
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(1000 50000)
 for n in "${sizes[@]}"; do
   work=$(mktemp -d /tmp/dnsd-reload.XXXXXX)
   python3 "$bench/gen_zone.py" "$n" --out "$work/data" >/dev/null
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$dnsd" --manifests "$work/data/manifests" --listen "127.0.0.1:$port" --no-forward \
+  "$dnsd" $as_user --manifests "$work/data/manifests" --listen "127.0.0.1:$port" --no-forward \
     --log-level warn --threads 1 ${DNSD_ARGS:-} &
   pid=$!
   python3 - "$port" "$work/data/manifests" "$n" <<'PY' || true

@@ -13,6 +13,7 @@ scripts/deps.sh
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true
 ninja -C build-release dnsd/dnsd
 dnsd=$(pwd)/build-release/dnsd/dnsd
+as_user=$([ "$(id -u)" -eq 0 ] && echo "--user root" || true)  # dnsd refuses root unless told
 exec "$bench/peers.sh" --n 1000 --gen dnsblast --peers "knot nsd null" \
-  --cmd "$dnsd --manifests {manifests} --listen 127.0.0.1:{port} --threads 1 --no-watch --no-forward --log-level warn" \
+  --cmd "$dnsd $as_user --manifests {manifests} --listen 127.0.0.1:{port} --threads 1 --no-watch --no-forward --log-level warn" \
   --cmd-name dnsd "$@"

@@ -11,6 +11,7 @@ bench=bench
 scripts/deps.sh dnsperf
 scripts/build.sh >/dev/null
 dnsd=$(pwd)/build/dnsd/dnsd
+as_user=$([ "$(id -u)" -eq 0 ] && echo "--user root" || true)  # dnsd refuses root unless told
 work=$(mktemp -d /tmp/dnsd-soak.XXXXXX)
 pids=()
 cleanup() {
@@ -32,13 +33,13 @@ awk 'NR % 9 == 0 { print (NR % 2 ? "www.example.org A" : "h" (NR % 2000) ".examp
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up_port=$(port) dns_port=$(port) metrics_port=$(port)
 start_upstream() {
-  "$dnsd" --manifests tests/data/forward/empty --no-forward --log-level warn \
+  "$dnsd" $as_user --manifests tests/data/forward/empty --no-forward --log-level warn \
     --zone-file tests/data/forward/example.org.zone --listen "127.0.0.1:$up_port" &
   up_pid=$!
   pids+=("$up_pid")
 }
 start_upstream
-"$dnsd" --manifests "$work/manifests" --listen "127.0.0.1:$dns_port" --upstream "127.0.0.1:$up_port" \
+"$dnsd" $as_user --manifests "$work/manifests" --listen "127.0.0.1:$dns_port" --upstream "127.0.0.1:$up_port" \
   --upstream-timeout 500 --metrics "127.0.0.1:$metrics_port" --log-level warn --cache-max-ttl 2 &
 dnsd_pid=$!
 pids+=("$dnsd_pid")

@@ -50,6 +50,7 @@ struct Config {
   int upstream_timeout_ms = 2000;
   bool log_queries = false;
   std::string metrics;  // ADDR:PORT of /metrics /health /ready; empty: off
+  std::string user;     // --user: whom to become once the sockets are bound (empty: stay)
   int lameduck_ms = 0;  // keep answering this long after SIGTERM, /ready saying 503
 };
 

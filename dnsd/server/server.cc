@@ -20,6 +20,7 @@
 #include "dnsd/server/heap.h"
 #include "dnsd/wire/splice.h"
 #include "dnsd/server/loader.h"
+#include "dnsd/server/privileges.h"
 #include "dnsd/server/shared.h"
 #include "dnsd/server/reloader.h"
 #include "dnsd/server/sockets.h"
@@ -232,6 +233,9 @@ int run(const Config& config) {
     spdlog::error("{}", sockets.error().str());
     return 1;
   }
+  // Every listening socket is bound (the admin server's too): root is no longer needed.
+  if (auto dropped = dropPrivileges(config.user); !dropped) return fail(dropped.error());
+  if (!config.user.empty()) spdlog::info("running as {} (uid {})", config.user, getuid());
   // Signals go to this thread only: block them before any worker starts.
   sigset_t signals;
   sigemptyset(&signals);

@@ -1,6 +1,6 @@
 """End-to-end: /metrics, /health and /ready over HTTP (--metrics), and lame duck.
 
-Run: python3 tests/e2e/test_admin.py /path/to/build/dnsd/dnsd
+Run: python3 tests/e2e/test_admin.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 Behaviours:
   - /health answers 200 as soon as the process is up; /ready answers 503 until the first

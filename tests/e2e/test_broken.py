@@ -1,6 +1,6 @@
 """End-to-end: broken manifests are refused with FILE:LINE and a message, good ones pass.
 
-Run: python3 tests/e2e/test_broken.py /path/to/build/dnsd
+Run: python3 tests/e2e/test_broken.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 Behaviours (tests/data/broken/, each file or directory carrying one error):
   - `dnsd check PATH` exits non-zero (and does not crash) on each of them, and says where:

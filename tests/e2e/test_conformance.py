@@ -1,6 +1,6 @@
 """Conformance: dnsd against the Kubernetes DNS specification and the DNS RFCs, as a table.
 
-Run: python3 tests/e2e/test_conformance.py /path/to/build/dnsd
+Run: python3 tests/e2e/test_conformance.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 The test cluster is tests/data/conformance/ (every address written out; each file's header
 lists the names it yields). Each row of ROWS is one question with its exact expected rcode,

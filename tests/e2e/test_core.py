@@ -1,6 +1,6 @@
 """End-to-end: the real dnsd answers dig about a test cluster, over UDP and over TCP.
 
-Run: python3 tests/e2e/test_core.py /path/to/build/dnsd
+Run: python3 tests/e2e/test_core.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 Behaviours (tests/data/e2e/cluster.yaml and big.yaml; zone cluster.local, TTL 5):
   - A ClusterIP Service answers its A with exactly its ClusterIP, NOERROR, AA, TTL 5;

@@ -1,6 +1,6 @@
 """End-to-end: forwarding names that are not ours (dnsd as a Pod's only nameserver).
 
-Run: python3 tests/e2e/test_forward.py /path/to/build/dnsd/dnsd
+Run: python3 tests/e2e/test_forward.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 The "internet" is a second dnsd on loopback serving zone files (tests/data/forward/*.zone)
 with forwarding off; the dnsd under test forwards to it with --upstream.

@@ -2,7 +2,7 @@
 temporary directory and given to `dnsd check`; none may crash or hang dnsd, each gets the
 message a user would see, and memory stays bounded.
 
-Run: python3 tests/e2e/test_hostile.py /path/to/build/dnsd/dnsd
+Run: python3 tests/e2e/test_hostile.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 Behaviours:
   - Deeply nested YAML (lists and maps 5,000 levels deep): "YAML nested too deeply", with

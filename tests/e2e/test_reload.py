@@ -1,6 +1,6 @@
 """End-to-end: live reload of manifests, and `dnsd records`.
 
-Run: python3 tests/e2e/test_reload.py /path/to/build/dnsd/dnsd
+Run: python3 tests/e2e/test_reload.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 Behaviours:
   - Writing, changing and removing manifest files (new files, new directories) changes the

@@ -1,8 +1,8 @@
 """End-to-end: real resolvers (glibc, c-ares, dig +search) in a network namespace set up like
 a Pod, with dnsd as their only nameserver and a second dnsd as the "upstream internet".
 
-Run: python3 tests/e2e/test_resolvers.py /path/to/build/dnsd
-     (as root; the c-ares client is $DNSD_CARES_CLIENT, else BUILD/tests/cares_client)
+Run: python3 tests/e2e/test_resolvers.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
+     (as root; the c-ares client is $DNSD_CARES_CLIENT, else beside dnsd-e2e)
 
 Setup (nothing here touches a real network):
   - upstream: a second dnsd on 127.0.0.1:PORT serving tests/data/resolvers/example.org.zone
@@ -342,8 +342,7 @@ def cares_client_path(binary):
     path = os.environ.get("DNSD_CARES_CLIENT")
     if path:
         return path
-    build = os.path.dirname(os.path.dirname(binary))  # BUILD/dnsd/dnsd -> BUILD
-    return os.path.join(build, "tests", "cares_client")
+    return os.path.join(os.path.dirname(binary), "cares_client")  # BUILD/tests/dnsd-e2e
 
 
 def run_scenarios(c, binary, client, ns, workdir, servers):

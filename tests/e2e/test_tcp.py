@@ -1,6 +1,6 @@
 """End-to-end: DNS over TCP and listening.
 
-Run: python3 tests/e2e/test_tcp.py /path/to/build/dnsd/dnsd
+Run: python3 tests/e2e/test_tcp.py build/tests/dnsd-e2e   (dnsd, told --user root when run as root)
 
 Behaviours:
   - Several queries written at once on one TCP connection are all answered, each with its
