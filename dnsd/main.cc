@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   // A load builds and frees hundreds of MB of short-lived vectors and strings. By default
   // glibc gives each block over 128 KiB its own mmap, and gives the heap's top back as soon
   // as 128 KiB of it is free, so growing vectors and each stage after a free fault fresh
-  // pages in: a fifth of a 50,000-Service startup, in this VM. Blocks up to 32 MiB
+  // pages in, a large share of a big cluster's startup. Blocks up to 32 MiB
   // (glibc's cap) come from the heap instead, and the heap is never trimmed on its own:
   // the server trims it after each load (server.cc trimHeap()).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

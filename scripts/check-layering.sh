@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when a file under dnsd/ includes a header of a module its row in DESIGN.md does not
+# Fails when a file under dnsd/ includes a header of a module its row in docs/architecture.md does not
 # allow, or uses a third-party library outside the module that owns it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ bad=0
 for dir in dnsd/*/; do
   module=$(basename "$dir")
   if [[ -z ${allowed[$module]+x} ]]; then
-    echo "layering: dnsd/$module is not a module of DESIGN.md" >&2
+    echo "layering: dnsd/$module is not a module of docs/architecture.md" >&2
     bad=1
     continue
   fi

@@ -55,7 +55,7 @@ class Responder {
     negative(Rcode::NoError, node.zone, apexOwner(node.zone, owner));
   }
 
-  // `pods insecure` (REFERENCE B1): A-B-C-D.NS.pod.DOMAIN answers its own address when the
+  // `pods insecure` (CoreDNS kubernetes README, pods): A-B-C-D.NS.pod.DOMAIN answers its own address when the
   // namespace exists; an invalid address is NXDOMAIN, the other family NODATA.
   bool podName() {
     if (q_.label_count < 2) return false;
@@ -83,7 +83,7 @@ class Responder {
     return true;
   }
 
-  // --autopath (CoreDNS autopath, REFERENCE B12): a Pod in NS asked X.NS.svc.DOMAIN, the
+  // --autopath (CoreDNS autopath, CoreDNS autopath): a Pod in NS asked X.NS.svc.DOMAIN, the
   // first step of its search list, and it does not exist. Walk the rest of the list here:
   // X.svc.DOMAIN, X.DOMAIN, then X upstream; answer the first hit as a CNAME from the name
   // asked to the name found, plus its records. One round trip instead of four or more.

@@ -25,7 +25,7 @@ struct Response {
   wire::Rcode rcode = wire::Rcode::NoError;
   // Set when the answer ends in a CNAME to a name outside our zones (an ExternalName): the
   // offset of that name in the buffer, uncompressed, for the caller to resolve upstream and
-  // splice in (REFERENCE A9). 0: none.
+  // splice in (CoreDNS backend_lookup.go). 0: none.
   uint16_t chase_at = 0;
   // In: the client's address (for --autopath), and whether names that are not ours may be
   // resolved upstream for it. Out: the answer came from the server-side search path.

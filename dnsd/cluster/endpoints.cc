@@ -50,7 +50,7 @@ class EndpointSet {
   std::map<base::IpAddress, ResolvedEndpoint> by_ip_;
 };
 
-// Slice conditions as the controller wrote them; dnsd policy (REFERENCE A10) also honours
+// Slice conditions as the controller wrote them; dnsd policy (CoreDNS object/endpoint.go) also honours
 // publishNotReadyAddresses for hand-written slices whose conditions do not reflect it.
 bool publishes(const Endpoint& endpoint, const Service& service) {
   return (endpoint.ready && !endpoint.terminating) || service.publish_not_ready;
@@ -109,7 +109,7 @@ std::vector<ResolvedEndpoint> endpointsFromSlices(const Service& service,
                                  [](const EndpointSlice* slice) { return !slice->legacy; });
   EndpointSet set;
   for (const EndpointSlice* slice : slices) {
-    if (slice->legacy && any_current) continue;  // REFERENCE D3: slices win over Endpoints
+    if (slice->legacy && any_current) continue;  // coredns PR #6147: slices win over Endpoints
     for (const Endpoint& endpoint : slice->endpoints) {
       if (!publishes(endpoint, service)) continue;
       for (const base::IpAddress& ip : endpoint.addresses)
@@ -128,7 +128,7 @@ std::vector<ResolvedEndpoint> endpointsFromPods(const Service& service,
   for (const Pod* pod : pods) {
     if (!podIsEndpoint(service, *pod)) continue;
     // The controllers set hostname only when the Pod's subdomain names this Service
-    // (k8s docs dns-pod-service "A/AAAA records"; REFERENCE A6).
+    // (k8s docs dns-pod-service "A/AAAA records"; CoreDNS endpointHostname).
     std::string hostname = pod->subdomain == service.meta.name ? pod->hostname : "";
     std::vector<EndpointPort> ports = podPorts(service, *pod);
     for (const base::IpAddress& ip : pod->ips)

@@ -10,13 +10,13 @@
 namespace dnsd::cluster {
 
 // Endpoints from the slices that name `service` (same namespace, label
-// kubernetes.io/service-name). EndpointSlices win over legacy v1 Endpoints (REFERENCE D3).
+// kubernetes.io/service-name). EndpointSlices win over legacy v1 Endpoints (coredns PR #6147).
 // Sorted by IP, one per IP.
 std::vector<ResolvedEndpoint> endpointsFromSlices(const Service& service,
                                                   const std::vector<const EndpointSlice*>& slices);
 
 // Endpoints synthesized from the Pods of the Service's namespace that its selector picks
-// (REFERENCE D5). Sorted by IP, one per IP.
+// (as the endpoint controllers do). Sorted by IP, one per IP.
 std::vector<ResolvedEndpoint> endpointsFromPods(const Service& service,
                                                 const std::vector<const Pod*>& pods);
 

@@ -90,7 +90,7 @@ void sortObjects(std::vector<T>& objects) {
   objects = std::move(sorted);
 }
 
-// ---- Step 1: drop what the API server would have rejected (REFERENCE D8) ----
+// ---- Step 1: drop what the API server would have rejected (as the API server validates) ----
 
 std::string_view badName(const Meta& meta) {
   if (!isDnsLabel(meta.ns)) return "namespace is not a DNS-1123 label";
@@ -183,7 +183,7 @@ base::Status validate(Inputs& inputs, Warnings& warnings) {
   return base::Ok{};
 }
 
-// ---- Step 2: namespaces (REFERENCE D7: Namespace objects and every one referenced) ----
+// ---- Step 2: namespaces (CoreDNS namespace.go: Namespace objects and every one referenced) ----
 
 template <typename T>
 void addNamespaces(const std::vector<T>& objects, std::set<std::string>& into) {
@@ -334,7 +334,7 @@ base::Status allocateClusterIps(std::vector<Service>& services, const base::Cidr
 using SliceIndex = std::map<std::pair<std::string, std::string>, std::vector<const EndpointSlice*>>;
 using PodIndex = std::map<std::string, std::vector<const Pod*>>;
 
-// Slices belong to a Service by the label kubernetes.io/service-name (REFERENCE D2).
+// Slices belong to a Service by the label kubernetes.io/service-name (CoreDNS object/endpoint.go).
 SliceIndex slicesByService(const std::vector<EndpointSlice>& slices) {
   SliceIndex index;
   for (const EndpointSlice& slice : slices)

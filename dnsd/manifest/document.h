@@ -3,7 +3,7 @@
 // outside manifest/ sees it.
 //
 // Why not yaml-cpp's own YAML::Node: building it costs more than scanning the text (a
-// shared_ptr and a map per node), and at 50,000 Services that was most of startup. Here a
+// shared_ptr and a map per node), and for a large cluster that was most of startup. Here a
 // node is 16 bytes in one vector, scalars are slices of one string, and a YAML alias is the
 // index of the node it names, so an alias bomb costs no memory.
 #pragma once

@@ -32,7 +32,7 @@ base::Result<std::vector<forward::Upstream>> upstreams(const Config& config) {
     for (const auto& text : config.upstreams) {
       auto u = forward::parseUpstream(text);
       if (!u) return base::Error{"--upstream: \"" + text + "\" is not ADDR[:PORT]", ""};
-      // Forwarding to ourselves would loop (REFERENCE E7, F13).
+      // Forwarding to ourselves would loop (CoreDNS loop plugin; CoreDNS loop README).
       if (isOwnAddress(config, *u))
         return base::Error{"--upstream " + u->str() + " is dnsd's own listen address (a loop)", ""};
       out.push_back(*u);

@@ -39,11 +39,11 @@ HeapPrefault::HeapPrefault(size_t bytes) {
   thread_ = std::thread([ranges = std::move(ranges)] {
     for (const auto& [start, size] : ranges) {
       // Transparent huge pages where the system leaves them to madvise (Debian's default):
-      // at 50,000 Services a JSON load took ~10,500 page faults instead of ~40,000, and ran
-      // a quarter faster in user time too, from fewer TLB misses. Refused (THP "never"),
+      // a large load then takes a fraction of the page faults, and less user time too, from
+      // fewer TLB misses (docs/benchmarks.md). Refused (THP "never"),
       // the range is populated with small pages as before. The flag is taken off once the
       // pages are in: the huge pages stay, but khugepaged would otherwise fill the holes the
-      // trim after the load leaves (RSS 39 -> 59 MiB within a minute at 50,000 Services).
+      // trim after the load leaves, and RSS would grow by half within a minute.
       void* range = reinterpret_cast<void*>(start);
       ::madvise(range, size, MADV_HUGEPAGE);
       const int populated = ::madvise(range, size, MADV_POPULATE_WRITE);
@@ -58,10 +58,10 @@ void HeapPrefault::wait() {
 }
 
 // A load leaves the heap full of freed parse trees and records: give them back to the
-// system, or a 50,000-Service cluster keeps ~200 MB resident for a 29 MB zone. (main()
+// system, or a large cluster keeps several times its zone resident. (main()
 // turned glibc's own trimming off, so that a load reuses its pages instead of faulting
 // them in again.) malloc_trim() returns the free pages inside every arena but shrinks only
-// the main arena's top; another arena's top stays resident (up to 14 MB seen) until a free
+// the main arena's top; another arena's top stays resident until a free
 // of 64 KiB or more lands in it while the trim threshold is low. Loads run on the main
 // thread (the watcher sends SIGHUP), so the only such arena is the parsing threads': with
 // the threshold at glibc's default for a moment, a short thread takes that free arena and

@@ -1,6 +1,6 @@
 // The heap around a load: pages faulted in ahead of it in bulk, and given back after it.
-// A load of 50,000 Services builds and frees about 140 MB of short-lived objects; in this
-// VM a page faulted in one at a time costs about 15 µs, so faults alone were a third of it.
+// A large load builds and frees several times its zone in short-lived objects, and a page
+// faulted in one at a time is slow in a VM: faulting them in bulk saves much of the load.
 #pragma once
 
 #include <cstddef>
@@ -12,8 +12,7 @@ namespace dnsd::server {
 // (MADV_POPULATE_WRITE, in huge pages where the system allows), and leaves it free for the
 // load to use: main() turned glibc's own trimming off, so the freed blocks stay. The memory
 // is claimed on the calling thread and made resident on a thread of this object's while the
-// load goes on: in this VM, fresh memory sometimes took 60-290 ms to come in where it
-// usually takes 15, and reading the manifests hides that. wait() (or the destructor) joins.
+// load goes on: in a VM fresh memory sometimes stalls, and reading the manifests hides that. wait() (or the destructor) joins.
 // Best effort: on a kernel without MADV_POPULATE_WRITE (before 5.14) the pages are faulted
 // in later instead.
 class HeapPrefault {

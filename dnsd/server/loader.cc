@@ -67,7 +67,7 @@ base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t s
   return options;
 }
 
-// The main arena's peak during a load of these files, measured at 50,000 Services: six
+// The main arena's peak during a load of these files, for a large cluster: six
 // times the YAML (a parse tree and its objects are larger than the text), 2.5 times the
 // JSON. At most a quarter of the machine's memory.
 size_t expectedHeap(const std::vector<std::string>& paths) {
@@ -84,8 +84,8 @@ size_t expectedHeap(const std::vector<std::string>& paths) {
   return std::min(bytes, memory / 4);
 }
 
-// The normalized cluster is garbage once the records are made: at 50,000 Services freeing
-// it took 15-30 ms on the way to the snapshot. A thread frees it while the snapshot is
+// The normalized cluster is garbage once the records are made, and freeing a large one is
+// not free. A thread frees it while the snapshot is
 // built; wait() (and the destructor) join it, so that the server trims the heap after the
 // last free (server.cc trimHeap() calls) and the resident size after a load does not change.
 class Disposal {
@@ -120,9 +120,9 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   // The parsing threads' arenas are left to fault on their own: prefaulting them too made
   // no difference here, as they parse while the main thread does. A reload from a filled
   // cache parses only what changed, so it goes without. The main arena is made resident
-  // while the files are read: with small pages that measured no gain (reading keeps both
-  // cores busy), but in huge pages it costs little CPU, and the stalls of fresh memory
-  // (60-290 ms in one run of three or so here) overlap the reading instead of preceding it.
+  // while the files are read: with small pages that gained nothing (reading keeps both
+  // cores busy), but in huge pages it costs little CPU, and the occasional stalls of fresh
+  // memory overlap the reading instead of preceding it.
   std::optional<HeapPrefault> prefault;
   if (!cache || cache->size() == 0) prefault.emplace(expectedHeap(config.manifests));
   watch.lap("heap claimed");

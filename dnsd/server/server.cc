@@ -58,8 +58,7 @@ base::Result<Sockets> bindAll(const Config& config, int workers) {
 
 // Reloads may come from SIGHUP and inotify at once: one at a time. With --reload-cache, the
 // parsed manifests of the last load, so a reload parses only files that changed. Off by
-// default: at 50,000 Services the objects cost more memory than the zone itself, and a full
-// parse takes about 2 s of YAML (1 s of JSON) on two cores.
+// default: for a large cluster the objects cost more memory than the zone itself.
 std::mutex reload_mutex;
 manifest::Cache manifest_cache;
 

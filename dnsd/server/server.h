@@ -6,7 +6,7 @@
 
 namespace dnsd::server {
 
-// Loads the zone first, then binds (F12: never serve before the data is there). Returns the
+// Loads the zone first, then binds (never serve before the data is there: a half-loaded zone answers NXDOMAIN for names that exist; coredns#2116). Returns the
 // process exit code.
 int run(const Config& config);
 

@@ -4,8 +4,8 @@
 //
 // It waits in recvmmsg itself, not in epoll: a socket in an epoll set has a waiter on its
 // wait queue, and the kernel then wakes that queue, under a lock taken with interrupts off,
-// for every datagram that arrives and for every answer sent (sock_wfree). That was 6 % of a
-// worker's CPU at saturation (perf record of the worker under dnsblast).
+// for every datagram that arrives and for every answer sent (sock_wfree): a visible share
+// of a worker's CPU at saturation (docs/benchmarks.md).
 #pragma once
 
 #include <sys/socket.h>

@@ -46,7 +46,7 @@ bool appendChild(std::string& out, std::initializer_list<std::string_view> label
   }
   if (size > kMaxNameLength) return false;
   // Written through a pointer: push_back's capacity check per byte was most of the cost of
-  // the 100,000 names a 50,000-Service load makes here.
+  // the names a large load makes here.
   const size_t start = out.size();
   out.resize(start + size);
   char* to = out.data() + start;

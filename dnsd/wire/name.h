@@ -1,5 +1,5 @@
 // Domain names: the lowercase wire form used as keys, text conversion, and the suffix hash
-// the query parser and the zone share (one hash probe per name, DESIGN "The hot path").
+// the query parser and the zone share (one hash probe per name, docs/architecture.md, "The hot path").
 #pragma once
 
 #include <cstdint>

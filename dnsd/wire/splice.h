@@ -1,5 +1,5 @@
 // Building on a partial answer with an upstream's: an ExternalName's CNAME (ours) followed by
-// the records of its target, which an upstream resolved (k8s DNS spec §2.5, REFERENCE A9).
+// the records of its target, which an upstream resolved (k8s DNS spec §2.5, CoreDNS backend_lookup.go).
 #pragma once
 
 #include <cstddef>

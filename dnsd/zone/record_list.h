@@ -1,6 +1,6 @@
 // The records of one zone, flat: each record is 20 bytes in one vector, its owner name and
-// rdata in one byte string. 50,000 Services make 300,000 records; as separate objects with
-// their own strings they cost about a million allocations and frees on every load.
+// rdata in one byte string. A large cluster makes hundreds of thousands of records; as
+// separate objects with their own strings they cost millions of allocations on every load.
 #pragma once
 
 #include <cstdint>

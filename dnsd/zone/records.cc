@@ -25,7 +25,7 @@ constexpr size_t kMaxReverseName = 32 * 2 + 10;
 
 // The reverse name of an address in wire form, written into `out`: one label per byte
 // (IPv4) or nibble (IPv6), lowest first. Without a string per name: the reverse zones make
-// one for each of 69,000 PTRs at 50,000 Services.
+// one for every PTR.
 std::string_view reverseWire(const base::IpAddress& ip, char (&out)[kMaxReverseName]) {
   static constexpr char kHex[] = "0123456789abcdef";
   static constexpr std::string_view kV4 = "\7in-addr\4arpa";
@@ -94,7 +94,7 @@ class ServiceRecords {
 
   // k8s DNS spec §2.3.1 (A/AAAA per ClusterIP) and §2.3.2 (SRV per named port, to the
   // Service name, with the Service port).
-  // Endpoint names exist under ClusterIP Services too (CoreDNS findServices; REFERENCE B4),
+  // Endpoint names exist under ClusterIP Services too (CoreDNS findServices; CoreDNS findServices),
   // so their PTRs are forward-confirmed.
   void clusterIp() {
     for (const auto& ip : svc_.cluster_ips) address(name_, ip);
@@ -195,8 +195,8 @@ struct PtrTarget {
 };
 
 // Sorted by address, rank and target, without duplicates, as a std::set would hold them.
-// The names share one string: a Name (and an allocation) for each of the 69,000 targets at
-// 50,000 Services, sorted by moving them about, made this the longer half of allZones().
+// The names share one string: a Name (and an allocation) for each target, sorted by moving
+// them about, made this the longer half of allZones().
 struct PtrTargets {
   std::vector<PtrTarget> list;
   std::string names;
@@ -351,8 +351,7 @@ Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl,
 namespace {
 
 // Room for the cluster zone's records: a Service or endpoint makes about three records of
-// about 60 bytes (50,000 Services and 25,000 endpoints: 233,010 records, 14.0 MB), and a
-// third more.
+// about 60 bytes, and a third more.
 RecordList reservedClusterRecords(const cluster::Cluster& cluster) {
   size_t names = 0;
   for (const auto& rs : cluster.services) names += 1 + rs.endpoints.size();
@@ -427,7 +426,7 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
   std::set<wire::Name> apexes;
   for (const auto& cidr : options.reverse_cidrs) apexes.insert(reverseZoneOf(cidr));
   // Targets are sorted by address, so those of one /24 or /64 come together: its apex is
-  // made once, not once per address (25,000 endpoint addresses at 50,000 Services).
+  // made once, not once per address.
   std::optional<base::Cidr> last;
   for (const auto& t : targets.list) {
     if (last && last->contains(t.ip)) continue;
@@ -456,17 +455,16 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
 std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options) {
   // The two halves only read the cluster: on two cores, a large cluster's records take the
   // time of the longer one. A thread's memory comes from its own malloc arena, which the
-  // loader has not prefaulted: on the other thread the reverse zones took ~5,000 page
-  // faults and ~50 ms of system time of their own at 50,000 Services (the stage 71-90 ms).
-  // So they are made here, and the cluster zone is made on the other thread into a list
-  // reserved here, in prefaulted memory (the stage 23-35 ms).
+  // loader has not prefaulted: on the other thread the reverse zones paid thousands of page
+  // faults of their own. So they are made here, and the cluster zone is made on the other
+  // thread into a list reserved here, in prefaulted memory.
   auto cluster_zone = std::async(std::launch::async,
                                  [&, records = reservedClusterRecords(cluster)]() mutable {
                                    return clusterZoneInto(cluster, options, std::move(records));
                                  });
   std::vector<ZoneContent> reverse_zones = reverseZones(cluster, options);
   // Not `zones{clusterZone(...)}`: an initializer list is const, so that copied the
-  // cluster zone's whole record list (3% of a JSON load at 50,000 Services).
+  // cluster zone's whole record list.
   std::vector<ZoneContent> zones;
   zones.reserve(1 + reverse_zones.size());
   zones.push_back(cluster_zone.get());

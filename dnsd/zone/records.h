@@ -14,7 +14,7 @@
 
 namespace dnsd::zone {
 
-// CoreDNS `pods disabled|insecure|verified` (REFERENCE B1).
+// CoreDNS `pods disabled|insecure|verified` (CoreDNS kubernetes README, pods).
 enum class PodNames : uint8_t { Disabled, Insecure, Verified };
 
 struct RecordOptions {
@@ -37,7 +37,7 @@ struct ZoneContent {
   RecordList records;
   std::vector<wire::Name> empty_names;
   // NS.pod.DOMAIN for `pods insecure`: children of these names are Pod IP names answered
-  // at query time (REFERENCE B1).
+  // at query time (CoreDNS kubernetes README, pods).
   std::vector<wire::Name> pod_parents;
   uint32_t ttl = 5;  // of records made at query time
   // --autopath: each Pod IP and its namespace's search domain NS.svc.DOMAIN.

@@ -11,7 +11,7 @@
 namespace dnsd::zone {
 
 namespace {
-// From this many links a second thread pays for its start (~50 us): see linkTargets().
+// From this many links a second thread pays for its start: see linkTargets().
 constexpr size_t kParallelLinksMin = 20000;
 
 // A hash's home slot among `slots`: the low 32 bits scaled onto the slot count.
@@ -420,7 +420,7 @@ base::Status SnapshotBuilder::storeNode(uint32_t n) {
 // Every suffix of a wire name is a wire name, and a node's ancestors are nodes too: so only
 // names that are no other name's suffix are stored, longest first, and each suffix that is a
 // node points into them. `svc.ns.svc.cluster.local` costs nothing beside
-// `_http._tcp.svc.ns.svc.cluster.local`; at 50,000 Services this halves the names. Here
+// `_http._tcp.svc.ns.svc.cluster.local`; in a cluster zone this halves the names. Here
 // each stored name makes a group: it and the nodes that are its suffixes, placed by it;
 // name_offset is their offset within its bytes until layout() places the group in the blob.
 void SnapshotBuilder::layoutNames() {
@@ -476,10 +476,9 @@ void SnapshotBuilder::placeNodes() {
   parents_ = {};
 }
 
-// Each link is a lookup in the finished table, a few cache misses: about 20 ms for the
-// 208,000 SRV, PTR and CNAME targets of 50,000 Services on one core. Lookups only read the
-// table and each writes its own link, so a large zone's run in two halves on two threads
-// ("snapshot built" 95-106 ms -> 85-99 at 50,000 Services).
+// Each link is a lookup in the finished table, a few cache misses each, and a large zone has
+// hundreds of thousands of SRV, PTR and CNAME targets. Lookups only read the table and each
+// writes its own link, so a large zone's run in two halves on two threads.
 void SnapshotBuilder::linkTargets() {
   auto link = [this](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {

@@ -12,7 +12,7 @@ Behaviours (each DNS check over UDP and TCP):
   - Forwarded answers are cached: asking again does not reach the upstream
     (its dnsd_dns_requests_total does not rise) and the TTL has not risen.
   - An ExternalName to a name outside the cluster is answered with the CNAME and the
-    target's address from the upstream (k8s DNS spec 2.5, REFERENCE A9).
+    target's address from the upstream (k8s DNS spec 2.5, CoreDNS backend_lookup.go).
   - A client outside --allow-recursion gets REFUSED for other names, still answers for ours.
   - When every upstream is dead, the client gets SERVFAIL, promptly.
   - --upstream naming dnsd's own listen address is refused at startup (a loop).

@@ -1,4 +1,4 @@
-"""End-to-end: hostile and broken manifests (issue 7). Each is written by the test into a
+"""End-to-end: hostile and broken manifests. Each is written by the test into a
 temporary directory and given to `dnsd check`; none may crash or hang dnsd, each gets the
 message a user would see, and memory stays bounded.
 

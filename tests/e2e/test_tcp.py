@@ -11,7 +11,7 @@ Behaviours:
   - A malformed --listen value is refused with an example of the right form.
   - Slow senders (200 connections writing one byte at a time) do not hold their slot: a
     query that takes longer than the idle timeout to arrive closes its connection, and UDP
-    and new TCP clients are answered promptly all along (issue 7).
+    and new TCP clients are answered promptly all along.
   - --tcp-max-queries closes a connection after that many answers.
 """
 

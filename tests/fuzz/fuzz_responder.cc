@@ -1,7 +1,7 @@
 // libFuzzer target: the whole responder, query bytes → parseQuery → answer() over a fixed
 // zone (tests/fuzz/test_zone.h) → response bytes, as server/handler.h runs it. The query ID's
 // low bit picks the capacity: even, the client's UDP limit; odd, 65535 (TCP). Its high byte
-// rotates address RRsets. Checks (issue 7): a query dnsd accepts parses in ldns with the same
+// rotates address RRsets. Checks: a query dnsd accepts parses in ldns with the same
 // question; every response parses in ldns, echoes the question byte for byte and the ID,
 // has QR set, and is no larger than the capacity.
 #include <cstddef>

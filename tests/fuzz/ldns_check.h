@@ -1,4 +1,4 @@
-// Differential checks against ldns, the reference parser (DESIGN "Dependencies"): a failed
+// Differential checks against ldns, the reference parser : a failed
 // check prints what differs and aborts, so libFuzzer keeps the input as a crash.
 #pragma once
 

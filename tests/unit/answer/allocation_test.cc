@@ -1,5 +1,5 @@
 // The hot path allocates nothing: a counting operator new around parse + answer for every
-// main answer kind (DESIGN "The hot path"; issue 6).
+// main answer kind (docs/architecture.md, "The hot path").
 #include <doctest/doctest.h>
 
 #include <atomic>

@@ -194,7 +194,7 @@ TEST_CASE("every kind of cluster name gets the answer the spec and the RFCs call
       {"1.1.1.1.in-addr.arpa.", "PTR", 5, {}, {}, {}, "not our reverse zone: refused"},
       {"10-244-9-9.default.pod.cluster.local.", "A", 0,
        {"10-244-9-9.default.pod.cluster.local. 5 IN A 10.244.9.9"}, {}, {},
-       "pods insecure: any address in an existing namespace (REFERENCE B1)"},
+       "pods insecure: any address in an existing namespace (CoreDNS kubernetes README, pods)"},
       {"fd00-10--1.default.pod.cluster.local.", "AAAA", 0,
        {"fd00-10--1.default.pod.cluster.local. 5 IN AAAA fd00:10::1"}, {}, {}, "IPv6 pod name"},
       {"10-244-9-9.default.pod.cluster.local.", "AAAA", 0, {}, {kSoa}, {}, "other family: NODATA"},
