@@ -52,7 +52,7 @@ class Responder {
     }
     const zone::StoredRRset* cname = snap_.rrset(node, type::CNAME);
     if (cname && depth < kMaxChain) return followCname(*cname, owner, depth);
-    negative(Rcode::NoError, node.zone, apexOwner(node.zone, owner));
+    negative(Rcode::NoError, node.zone, apexOwner(node.zone));
   }
 
   // `pods insecure` (CoreDNS kubernetes README, pods): A-B-C-D.NS.pod.DOMAIN answers its own address when the
@@ -175,7 +175,7 @@ class Responder {
 
   // RFC 8482 §4.2: answer ANY with one RRset of the name.
   void anyAt(const zone::Node& node, wire::Owner owner) {
-    if (node.rrset_count == 0) return negative(Rcode::NoError, node.zone, apexOwner(node.zone, owner));
+    if (node.rrset_count == 0) return negative(Rcode::NoError, node.zone, apexOwner(node.zone));
     w_.put(Section::Answer, snap_.view(snap_.rrsetsOf(node)[0]), owner, 0);
   }
 
@@ -190,7 +190,7 @@ class Responder {
     // lowercase (the copy in the message may carry the client's case).
     const uint8_t* target_name = snap_.view(cname).data + 2 + 10;
     int zone = snap_.zoneOfName(target_name, cname.size - 12);
-    if (zone >= 0) return negative(Rcode::NxDomain, zone, apexOwner(zone, next));
+    if (zone >= 0) return negative(Rcode::NxDomain, zone, apexOwner(zone));
     if (q_.qtype != type::CNAME) r_.chase_at = next.pointer;
   }
 
@@ -230,7 +230,7 @@ class Responder {
                        apex.data(), static_cast<uint8_t>(apex.size())};
   }
   // The apex by pointer into the question when it is the question's zone, else written out.
-  wire::Owner apexOwner(int zone, wire::Owner) const {
+  wire::Owner apexOwner(int zone) const {
     if (zone == zone_) return qnameOwner(zone);
     const auto& apex = snap_.zone(zone).apex;
     return wire::Owner{0, apex.data(), static_cast<uint8_t>(apex.size())};

@@ -23,10 +23,6 @@ struct Shared {
   // Set when the UDP workers must return. Each checks it after every recvmmsg; the server
   // then shuts their sockets down for reading, which ends a wait at once.
   std::atomic<bool> stopping{false};
-
-  bool mayForward(const sockaddr_storage& peer) const noexcept {
-    return forwarder && recursion->allows(peer);
-  }
 };
 
 inline uint64_t monotonicNs() noexcept {

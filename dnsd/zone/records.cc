@@ -410,15 +410,6 @@ wire::Name reverseZoneOf(const base::Cidr& cidr) {
   return name;
 }
 
-std::optional<base::IpAddress> parseDashedIp(std::string_view label) {
-  std::string text(label);
-  size_t dashes = std::count(text.begin(), text.end(), '-');
-  bool v4 = dashes == 3 && text.find("--") == std::string::npos;
-  for (char& c : text)
-    if (c == '-') c = v4 ? '.' : ':';
-  return base::IpAddress::parse(text);
-}
-
 std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
                                       const RecordOptions& options) {
   auto targets = ptrTargets(cluster, options);

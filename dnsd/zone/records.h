@@ -60,9 +60,6 @@ wire::Name reverseName(const base::IpAddress& ip);
 // The reverse zone of a CIDR: its prefix rounded down to a whole label (8 bits for IPv4,
 // 4 for IPv6).
 wire::Name reverseZoneOf(const base::Cidr& cidr);
-// A Pod IP name's first label back to an address: "10-244-1-2", "fd00-10--1"; nullopt when
-// it is not one.
-std::optional<base::IpAddress> parseDashedIp(std::string_view label);
 
 // Record constructors shared with zone files and tests.
 Record addressRecord(const wire::Name& owner, uint32_t ttl, const base::IpAddress& ip);

@@ -498,9 +498,8 @@ void SnapshotBuilder::linkTargets() {
 
 void SnapshotBuilder::zoneInfo() {
   for (const auto& zone : *zones_) {
-    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), kNoNode, {}, zone.ttl};
+    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), {}, zone.ttl};
     const Node* apex = snap_->find(zone.apex.data(), zone.apex.size(), info.hash);
-    info.apex_node = snap_->indexOf(*apex);
     const StoredRRset* soa = snap_->rrset(*apex, wire::type::SOA);
     if (soa) {
       // RFC 2308 §5: the negative-answer TTL is min(SOA TTL, SOA minimum).

@@ -65,7 +65,6 @@ struct ZoneInfo {
   wire::Name apex;
   uint64_t hash = 0;
   int labels = 0;
-  uint32_t apex_node = kNoNode;
   StoredRRset negative_soa;  // the SOA with TTL min(TTL, minimum) for the authority section
   uint32_t ttl = 5;          // of records made at query time
 };
@@ -101,7 +100,6 @@ class Snapshot {
   // --autopath: the node of NS.svc.DOMAIN for a Pod's address, or nullptr.
   const Node* searchDomainOf(const base::IpAddress& client) const noexcept;
   bool autopath() const noexcept { return !pod_search_.empty(); }
-  size_t zoneCount() const noexcept { return zones_.size(); }
 
   uint32_t serial() const { return serial_; }
   size_t nodeCount() const { return node_count_; }
