@@ -71,14 +71,9 @@ class Responder {
       return true;
     }
     uint8_t rr[12 + 16];
-    size_t size = ip->size();
-    wire::store16(rr, static_cast<uint16_t>(10 + size));
-    wire::store16(rr + 2, family);
-    wire::store16(rr + 4, wire::kClassIn);
-    wire::store32(rr + 6, snap_.zone(parent->zone).ttl);
-    wire::store16(rr + 10, static_cast<uint16_t>(size));
-    std::memcpy(rr + 12, ip->bytes.data(), size);
-    wire::RRsetView view{family, 1, rr, static_cast<uint32_t>(12 + size), 0xFFFF};
+    size_t size = wire::storeRR(rr, family, snap_.zone(parent->zone).ttl, ip->bytes.data(),
+                                static_cast<uint16_t>(ip->size()));
+    wire::RRsetView view{family, 1, rr, static_cast<uint32_t>(size), 0xFFFF};
     w_.put(Section::Answer, view, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0);
     return true;
   }
@@ -116,37 +111,22 @@ class Responder {
   // X + suffix (uncompressed, lowercase); when it exists, the CNAME to it and its answer.
   bool searchHit(size_t cut, const uint8_t* suffix) {
     uint8_t name[wire::kMaxNameLength];
-    size_t suffix_size = 0;
-    while (suffix[suffix_size] != 0) suffix_size += suffix[suffix_size] + 1u;
-    ++suffix_size;
+    const size_t suffix_size = wire::nameSize(suffix);
     if (cut + suffix_size > wire::kMaxNameLength) return false;
     std::memcpy(name, q_.qname_lower, cut);
     std::memcpy(name + cut, suffix, suffix_size);
-    const zone::Node* node = snap_.find(name, cut + suffix_size, nameHash(name));
+    const zone::Node* node = snap_.find(name, cut + suffix_size, wire::hashWire(name));
     return node && writeSearchCname(name, cut + suffix_size, node);
   }
 
-  static uint64_t nameHash(const uint8_t* name) {
-    uint8_t starts[wire::kMaxLabels];
-    int n = 0;
-    for (size_t i = 0; name[i] != 0 && n < static_cast<int>(wire::kMaxLabels); i += name[i] + 1u)
-      starts[n++] = static_cast<uint8_t>(i);
-    uint64_t h = wire::kRootHash;
-    while (n > 0) h = wire::hashLabel(h, name + starts[--n]);
-    return h;
-  }
 
   // The CNAME from the question to `name`, then the answer at `node` (ours), or, for a name
   // that is not ours (node null), a request to resolve it upstream (chase_at).
   bool writeSearchCname(const uint8_t* name, size_t size, const zone::Node* node) {
     uint8_t rr[12 + wire::kMaxNameLength];
-    wire::store16(rr, static_cast<uint16_t>(10 + size));
-    wire::store16(rr + 2, type::CNAME);
-    wire::store16(rr + 4, wire::kClassIn);
-    wire::store32(rr + 6, snap_.zone(zone_).ttl);
-    wire::store16(rr + 10, static_cast<uint16_t>(size));
-    std::memcpy(rr + 12, name, size);
-    wire::RRsetView view{type::CNAME, 1, rr, static_cast<uint32_t>(12 + size), 0};
+    size_t stored = wire::storeRR(rr, type::CNAME, snap_.zone(zone_).ttl, name,
+                                  static_cast<uint16_t>(size));
+    wire::RRsetView view{type::CNAME, 1, rr, static_cast<uint32_t>(stored), 0};
     if (!w_.put(Section::Answer, view, wire::Owner{wire::kHeaderSize, nullptr, 0}, 0)) return true;
     r_.autopath_hit = true;
     wire::Owner target{w_.namesWritten()[0], nullptr, 0};

@@ -73,9 +73,8 @@ struct Handler {
   // to `q`. `out` needs kMaxNameLength + 16 + kOptSize bytes.
   size_t chaseQuery(const wire::QueryView& q, const uint8_t* response, uint8_t* out) const noexcept {
     const uint8_t* name = response + chase_at;
-    size_t n = 0;
-    while (name[n] != 0) n += name[n] + 1u;
-    return wire::writeQuery(out, q.id, name, n + 1, q.qtype, q.has_edns, q.do_bit);
+    return wire::writeQuery(out, q.id, name, wire::nameSize(name), q.qtype, q.has_edns,
+                            q.do_bit);
   }
 
   // REFUSED for the last query, `q` (a client not allowed to recurse).

@@ -47,6 +47,13 @@ inline uint8_t toLower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? c +
 // The hash of an uncompressed lowercase wire name (Name::hash(), QueryView's suffix hashes
 // and the snapshot's table agree on it): hashLabel() over the labels from the root down.
 uint64_t hashWire(const uint8_t* wire) noexcept;
+// The size of such a name, its root byte included. Only for names already checked (ours, or
+// parsed): it follows the length bytes without a bound.
+inline size_t nameSize(const uint8_t* wire) noexcept {
+  size_t size = 0;
+  while (wire[size] != 0) size += wire[size] + 1u;
+  return size + 1;
+}
 // Appends `labels` (the leftmost first, lowercased) and then the wire name `parent` to `out`:
 // Name::child's bytes, for callers that keep many names in one string. False, with `out`
 // unchanged, for an empty label, a label over 63 bytes or a name over 255. `parent` must not

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "dnsd/wire/dns.h"
 #include "dnsd/wire/query.h"
@@ -31,6 +32,19 @@ struct RRsetView {
   uint32_t size = 0;
   uint16_t name_at = 0xFFFF;
 };
+
+// Writes one RR in RRsetView's stored form at `at` ([length][type, class IN, TTL, rdlength,
+// rdata]) and returns the bytes written: 12 + rdata_size.
+inline size_t storeRR(uint8_t* at, uint16_t type, uint32_t ttl, const uint8_t* rdata,
+                      uint16_t rdata_size) noexcept {
+  store16(at, static_cast<uint16_t>(10 + rdata_size));
+  store16(at + 2, type);
+  store16(at + 4, kClassIn);
+  store32(at + 6, ttl);
+  store16(at + 10, rdata_size);
+  std::memcpy(at + 12, rdata, rdata_size);
+  return 12u + rdata_size;
+}
 
 class ResponseWriter {
  public:

@@ -331,13 +331,7 @@ StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs
   uint8_t* at = blob.data() + out.data;
   uint32_t link = out.links;
   for (const RecordList::View& r : rrs) {
-    wire::store16(at, static_cast<uint16_t>(10 + r.rdata_size));
-    wire::store16(at + 2, r.type);
-    wire::store16(at + 4, wire::kClassIn);
-    wire::store32(at + 6, ttl ? ttl : r.ttl);
-    wire::store16(at + 10, r.rdata_size);
-    std::memcpy(at + 12, r.rdata, r.rdata_size);
-    at += 12 + r.rdata_size;
+    at += wire::storeRR(at, r.type, ttl ? ttl : r.ttl, r.rdata, r.rdata_size);
     if (const uint8_t* target = r.target()) pending_links_.emplace_back(link, target);
     ++link;
   }
@@ -483,9 +477,7 @@ void SnapshotBuilder::linkTargets() {
   auto link = [this](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {
       const auto [slot, target] = pending_links_[i];
-      size_t size = 0;
-      while (target[size] != 0) size += target[size] + 1u;
-      if (const Node* node = snap_->find(target, size + 1, wire::hashWire(target)))
+      if (const Node* node = snap_->find(target, wire::nameSize(target), wire::hashWire(target)))
         snap_->links_[slot] = snap_->indexOf(*node);
     }
   };
