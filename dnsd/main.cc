@@ -29,9 +29,9 @@ void addParsed(CLI::App& app, const char* name, T& field, Parse parse, const cha
 
 void addZoneOptions(CLI::App& app, Config& c) {
   app.add_option("--cluster-domain", c.cluster_domain, "the cluster zone")
-      ->default_val("cluster.local");
+      ->capture_default_str();
   app.add_option("--ttl", c.ttl, "TTL of the cluster records, in seconds")
-      ->default_val(5)->check(CLI::Range(0, 3600));
+      ->capture_default_str()->check(CLI::Range(0, 3600));
   addParsed(app, "--service-cidr", c.cluster.service_cidr, dnsd::base::Cidr::parse, "a CIDR",
             "where ClusterIPs the manifests leave out are allocated (default 10.96.0.0/12)");
   addParsed(app, "--pod-cidr", c.cluster.pod_cidr, dnsd::base::Cidr::parse, "a CIDR",
@@ -42,7 +42,7 @@ void addZoneOptions(CLI::App& app, Config& c) {
   app.add_option("--pods", c.pods,
                  "Pod IP names A-B-C-D.NS.pod.DOMAIN: disabled, insecure (any address in an "
                  "existing namespace, as kubeadm's CoreDNS) or verified (only a Pod's address)")
-      ->default_val("insecure")->check(CLI::IsMember({"disabled", "insecure", "verified"}));
+      ->capture_default_str()->check(CLI::IsMember({"disabled", "insecure", "verified"}));
   app.add_flag("--endpoint-pod-names", c.endpoint_pod_names,
                "name headless endpoints without hostname by their Pod's name, not dashed IP");
   app.add_flag("--autopath", c.autopath,
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
                  "ADDR[:PORT] to forward names that are not ours to; repeatable, tried in order "
                  "(default: the nameservers of --resolv-conf, never dnsd's own address)");
   app.add_option("--resolv-conf", config.resolv_conf, "where default upstreams come from")
-      ->default_val("/etc/resolv.conf");
+      ->capture_default_str();
   app.add_flag("!--no-forward", config.forward,
                "answer REFUSED for names that are not ours instead of forwarding them");
   app.add_option("--allow-recursion", config.allow_recursion,
@@ -110,22 +110,22 @@ int main(int argc, char** argv) {
                  "loopback, RFC 1918, fc00::/7, the service and pod CIDRs); others get REFUSED");
   app.add_option("--upstream-timeout", config.upstream_timeout_ms,
                  "milliseconds to wait for an upstream before the next one")
-      ->default_val(2000)->check(CLI::Range(50, 60000));
+      ->capture_default_str()->check(CLI::Range(50, 60000));
   app.add_option("--cache-capacity", config.cache_capacity,
                  "forwarded answers cached at most (0: no cache); cluster names are never cached")
-      ->default_val(9984);
+      ->capture_default_str();
   app.add_option("--cache-max-ttl", config.cache_max_success_ttl,
                  "seconds a forwarded answer is cached at most")
-      ->default_val(3600);
+      ->capture_default_str();
   app.add_option("--cache-max-denial-ttl", config.cache_max_denial_ttl,
                  "seconds a forwarded NXDOMAIN/NODATA is cached at most")
-      ->default_val(1800);
+      ->capture_default_str();
   app.add_option("--metrics", config.metrics,
                  "ADDR:PORT serving Prometheus /metrics, /health and /ready (e.g. :9153); off "
                  "when not given");
   app.add_option("--lameduck", config.lameduck_ms,
                  "after SIGTERM, keep answering this many milliseconds with /ready at 503")
-      ->default_val(0)->check(CLI::Range(0, 600000));
+      ->capture_default_str()->check(CLI::Range(0, 600000));
   app.add_flag("!--no-watch", config.watch,
                "do not reload when manifests change (SIGHUP still reloads)");
   app.add_flag("--reload-cache", config.reload_cache,
@@ -133,19 +133,19 @@ int main(int argc, char** argv) {
                "that changed: faster reloads of large clusters, for about twice the memory");
   app.add_option("--threads", config.threads,
                  "UDP workers for each --listen address (0: one per core)")
-      ->default_val(0)->check(CLI::Range(0, 256));
+      ->capture_default_str()->check(CLI::Range(0, 256));
   app.add_option("--tcp-idle-timeout", config.tcp_idle_timeout_ms,
                  "close idle TCP connections after this many milliseconds")
-      ->default_val(10000)->check(CLI::Range(100, 3600000));
+      ->capture_default_str()->check(CLI::Range(100, 3600000));
   app.add_option("--tcp-max-conns", config.tcp_max_connections, "TCP connections at most")
-      ->default_val(1024)->check(CLI::Range(1, 1000000));
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--tcp-max-queries", config.tcp_max_queries,
                  "queries on one TCP connection before it is closed (0: no cap)")
-      ->default_val(0);
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->default_val("info")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+      ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--log-format", log_format, "text, or json for log collectors")
-      ->default_val("text")->check(CLI::IsMember({"text", "json"}));
+      ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
   app.add_option("--user", config.user,
                  "when started as root, become this user (and its groups) once the sockets are "
                  "bound; as root it is required (--user root stays root)")

@@ -16,9 +16,13 @@
 
 namespace dnsd::forward {
 
+// CoreDNS's cache caps.
+inline constexpr uint32_t kDefaultMaxSuccessTtl = 3600;
+inline constexpr uint32_t kDefaultMaxDenialTtl = 1800;
+
 struct CacheLimits {
-  uint32_t max_success_ttl = 3600;  // CoreDNS cache defaults
-  uint32_t max_denial_ttl = 1800;
+  uint32_t max_success_ttl = kDefaultMaxSuccessTtl;
+  uint32_t max_denial_ttl = kDefaultMaxDenialTtl;
 };
 
 // Seconds a reply may be cached, 0 for never: positive answers for their smallest answer TTL,

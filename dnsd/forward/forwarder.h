@@ -14,16 +14,21 @@
 #include <vector>
 
 #include "dnsd/base/result.h"
+#include "dnsd/forward/cache.h"
 #include "dnsd/forward/upstream.h"
 
 namespace dnsd::forward {
 
+// CoreDNS's forward and cache defaults (the cache's TTL caps are in cache.h).
+inline constexpr int kDefaultTimeoutMs = 2000;
+inline constexpr size_t kDefaultCacheCapacity = 9984;
+
 struct Options {
   std::vector<Upstream> upstreams;  // tried in order: the first is preferred
-  int timeout_ms = 2000;            // per try; c-ares doubles it on each round of the list
-  int tries = 2;                    // per upstream (ARES_OPT_TRIES)
-  size_t cache_capacity = 9984;     // entries; 0 disables the cache (CoreDNS defaults)
-  uint32_t max_success_ttl = 3600, max_denial_ttl = 1800;
+  int timeout_ms = kDefaultTimeoutMs;  // per try; c-ares doubles it on each round of the list
+  int tries = 2;                       // per upstream (ARES_OPT_TRIES)
+  size_t cache_capacity = kDefaultCacheCapacity;  // entries; 0 disables the cache
+  uint32_t max_success_ttl = kDefaultMaxSuccessTtl, max_denial_ttl = kDefaultMaxDenialTtl;
   size_t max_concurrent = 10000;  // queries in flight upstream; above it: REFUSED (CoreDNS)
   size_t max_queued = 65536;      // submitted, not yet taken by the thread; above: dropped
 

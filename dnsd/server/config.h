@@ -8,6 +8,8 @@
 
 #include "dnsd/base/ip.h"
 #include "dnsd/cluster/cluster.h"
+#include "dnsd/forward/forwarder.h"
+#include "dnsd/zone/records.h"
 
 namespace dnsd::server {
 
@@ -26,7 +28,7 @@ struct Config {
   std::vector<std::string> zone_files;  // RFC 1035 zones served beside the cluster zone
   std::vector<ListenAddress> listens;
   std::string cluster_domain = "cluster.local";
-  uint32_t ttl = 5;
+  uint32_t ttl = zone::kDefaultTtl;
   cluster::Options cluster;
   std::optional<base::IpAddress> dns_ip;
   std::string pods = "insecure";  // disabled | insecure | verified
@@ -44,10 +46,10 @@ struct Config {
   std::vector<std::string> upstreams;
   std::string resolv_conf = "/etc/resolv.conf";
   std::vector<std::string> allow_recursion;  // CIDRs; empty: RecursionPolicy::defaults
-  size_t cache_capacity = 9984;
-  uint32_t cache_max_success_ttl = 3600;
-  uint32_t cache_max_denial_ttl = 1800;
-  int upstream_timeout_ms = 2000;
+  size_t cache_capacity = forward::kDefaultCacheCapacity;
+  uint32_t cache_max_success_ttl = forward::kDefaultMaxSuccessTtl;
+  uint32_t cache_max_denial_ttl = forward::kDefaultMaxDenialTtl;
+  int upstream_timeout_ms = forward::kDefaultTimeoutMs;
   bool log_queries = false;
   std::string metrics;  // ADDR:PORT of /metrics /health /ready; empty: off
   std::string user;     // --user: whom to become once the sockets are bound (empty: stay)

@@ -14,12 +14,15 @@
 
 namespace dnsd::zone {
 
+// TTL of the cluster records: CoreDNS's default (kubeadm sets 30).
+inline constexpr uint32_t kDefaultTtl = 5;
+
 // CoreDNS `pods disabled|insecure|verified` (CoreDNS kubernetes README, pods).
 enum class PodNames : uint8_t { Disabled, Insecure, Verified };
 
 struct RecordOptions {
   wire::Name domain = *wire::Name::parse("cluster.local");
-  uint32_t ttl = 5;                       // CoreDNS default
+  uint32_t ttl = kDefaultTtl;
   std::optional<base::IpAddress> dns_ip;  // address of ns.dns.DOMAIN; default kube-dns
   uint32_t serial = 1;
   PodNames pods = PodNames::Insecure;     // kubeadm's CoreDNS configuration
@@ -39,7 +42,7 @@ struct ZoneContent {
   // NS.pod.DOMAIN for `pods insecure`: children of these names are Pod IP names answered
   // at query time (CoreDNS kubernetes README, pods).
   std::vector<wire::Name> pod_parents;
-  uint32_t ttl = 5;  // of records made at query time
+  uint32_t ttl = kDefaultTtl;  // of records made at query time
   // --autopath: each Pod IP and its namespace's search domain NS.svc.DOMAIN.
   std::vector<std::pair<base::IpAddress, wire::Name>> pod_search;
 };

@@ -66,7 +66,7 @@ struct ZoneInfo {
   uint64_t hash = 0;
   int labels = 0;
   StoredRRset negative_soa;  // the SOA with TTL min(TTL, minimum) for the authority section
-  uint32_t ttl = 5;          // of records made at query time
+  uint32_t ttl = kDefaultTtl;  // of records made at query time
 };
 
 class Snapshot {
