@@ -17,6 +17,11 @@ namespace dnsd::zone {
 
 inline constexpr uint32_t kNoNode = 0xFFFFFFFF;
 
+// A hash's home slot among `slots`: the low 32 bits scaled onto the slot count.
+inline size_t homeSlot(uint64_t hash, size_t slots) noexcept {
+  return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * slots) >> 32);
+}
+
 // One RRset, prerendered in Snapshot's blob: per RR a 2-byte length, then type, class, TTL,
 // rdlength and rdata, ready to follow an owner name. Snapshot::view() gives the writer's view.
 // A node's headers sit in the blob right before that node's RRs (see Node::rrsets), so a
