@@ -74,9 +74,15 @@ int records(const Config& config) {
   return 0;
 }
 
-}  // namespace
+// What the server's flags fill in, beyond Config: parsed further after CLI11 is done.
+struct Flags {
+  Config config;
+  std::vector<std::string> listens;
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
 
-int main(int argc, char** argv) {
+void tuneMalloc() {
   // A load builds and frees hundreds of MB of short-lived vectors and strings. By default
   // glibc gives each block over 128 KiB its own mmap, and gives the heap's top back as soon
   // as 128 KiB of it is free, so growing vectors and each stage after a free fault fresh
@@ -85,76 +91,107 @@ int main(int argc, char** argv) {
   // the server trims it after each load (server.cc trimHeap()).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
-  Config config;
-  std::vector<std::string> listens;
-  std::string log_level = "info";
-  std::string log_format = "text";
-  CLI::App app{"dnsd: cluster DNS for Kubernetes manifests (the job CoreDNS does)"};
-  app.add_option("--manifests", config.manifests,
+}
+
+// The server's flags; the zone flags are addZoneOptions()'.
+void addServerOptions(CLI::App& app, Flags& f) {
+  app.add_option("--manifests", f.config.manifests,
                  "manifest file or directory (*.yaml, *.yml, *.json, recursive); repeatable")
       ->check(CLI::ExistingPath);
-  app.add_option("--listen", listens, "ADDR:PORT to serve UDP and TCP on; repeatable")
+  app.add_option("--listen", f.listens, "ADDR:PORT to serve UDP and TCP on; repeatable")
       ->default_str(":53");
-  app.add_option("--zone-file", config.zone_files,
+  app.add_option("--zone-file", f.config.zone_files,
                  "RFC 1035 zone file served beside the cluster zone (a stub zone); repeatable")
       ->check(CLI::ExistingFile);
-  app.add_option("--upstream", config.upstreams,
+  app.add_option("--upstream", f.config.upstreams,
                  "ADDR[:PORT] to forward names that are not ours to; repeatable, tried in order "
                  "(default: the nameservers of --resolv-conf, never dnsd's own address)");
-  app.add_option("--resolv-conf", config.resolv_conf, "where default upstreams come from")
+  app.add_option("--resolv-conf", f.config.resolv_conf, "where default upstreams come from")
       ->capture_default_str();
-  app.add_flag("!--no-forward", config.forward,
+  app.add_flag("!--no-forward", f.config.forward,
                "answer REFUSED for names that are not ours instead of forwarding them");
-  app.add_option("--allow-recursion", config.allow_recursion,
+  app.add_option("--allow-recursion", f.config.allow_recursion,
                  "CIDR of clients whose other names are forwarded; repeatable (default: "
                  "loopback, RFC 1918, fc00::/7, the service and pod CIDRs); others get REFUSED");
-  app.add_option("--upstream-timeout", config.upstream_timeout_ms,
+  app.add_option("--upstream-timeout", f.config.upstream_timeout_ms,
                  "milliseconds to wait for an upstream before the next one")
       ->capture_default_str()->check(CLI::Range(50, 60000));
-  app.add_option("--cache-capacity", config.cache_capacity,
+  app.add_option("--cache-capacity", f.config.cache_capacity,
                  "forwarded answers cached at most (0: no cache); cluster names are never cached")
       ->capture_default_str();
-  app.add_option("--cache-max-ttl", config.cache_max_success_ttl,
+  app.add_option("--cache-max-ttl", f.config.cache_max_success_ttl,
                  "seconds a forwarded answer is cached at most")
       ->capture_default_str();
-  app.add_option("--cache-max-denial-ttl", config.cache_max_denial_ttl,
+  app.add_option("--cache-max-denial-ttl", f.config.cache_max_denial_ttl,
                  "seconds a forwarded NXDOMAIN/NODATA is cached at most")
       ->capture_default_str();
-  app.add_option("--metrics", config.metrics,
+  app.add_option("--metrics", f.config.metrics,
                  "ADDR:PORT serving Prometheus /metrics, /health and /ready (e.g. :9153); off "
                  "when not given");
-  app.add_option("--lameduck", config.lameduck_ms,
+  app.add_option("--lameduck", f.config.lameduck_ms,
                  "after SIGTERM, keep answering this many milliseconds with /ready at 503")
       ->capture_default_str()->check(CLI::Range(0, 600000));
-  app.add_flag("!--no-watch", config.watch,
+  app.add_flag("!--no-watch", f.config.watch,
                "do not reload when manifests change (SIGHUP still reloads)");
-  app.add_flag("--reload-cache", config.reload_cache,
+  app.add_flag("--reload-cache", f.config.reload_cache,
                "keep every manifest file's parsed objects, so a reload re-reads only the files "
                "that changed: faster reloads of large clusters, for about twice the memory");
-  app.add_option("--threads", config.threads,
+  app.add_option("--threads", f.config.threads,
                  "UDP workers for each --listen address (0: one per core)")
       ->capture_default_str()->check(CLI::Range(0, 256));
-  app.add_option("--tcp-idle-timeout", config.tcp_idle_timeout_ms,
+  app.add_option("--tcp-idle-timeout", f.config.tcp_idle_timeout_ms,
                  "close idle TCP connections after this many milliseconds")
       ->capture_default_str()->check(CLI::Range(100, 3600000));
-  app.add_option("--tcp-max-conns", config.tcp_max_connections, "TCP connections at most")
+  app.add_option("--tcp-max-conns", f.config.tcp_max_connections, "TCP connections at most")
       ->capture_default_str()->check(CLI::Range(1, 1000000));
-  app.add_option("--tcp-max-queries", config.tcp_max_queries,
+  app.add_option("--tcp-max-queries", f.config.tcp_max_queries,
                  "queries on one TCP connection before it is closed (0: no cap)")
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  app.add_option("--log-format", log_format, "text, or json for log collectors")
+  app.add_option("--log-format", f.log_format, "text, or json for log collectors")
       ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--user", config.user,
+  app.add_option("--user", f.config.user,
                  "when started as root, become this user (and its groups) once the sockets are "
                  "bound; as root it is required (--user root stays root)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_version_flag("--version", std::string("dnsd ") + DNSD_VERSION);
-  app.add_flag("--log-queries", config.log_queries,
+  app.add_flag("--log-queries", f.config.log_queries,
                "one line per query (client, id, type, name, protocol, size, DO, buffer, rcode, "
                "flags, response size, duration), written asynchronously");
-  addZoneOptions(app, config);
+}
+
+// The flags that need more than CLI11's checks, then the server.
+int serve(Flags& f) {
+  if (f.config.manifests.empty()) {
+    std::fprintf(stderr, "dnsd: give at least one --manifests PATH (see --help)\n");
+    return 2;
+  }
+  if (auto allowed = dnsd::server::checkUser(f.config.user); !allowed) {
+    std::fprintf(stderr, "dnsd: %s\n", allowed.error().str().c_str());
+    return 2;
+  }
+  if (f.listens.empty()) f.listens.push_back(":53");
+  for (const auto& l : f.listens) {
+    auto a = dnsd::server::ListenAddress::parse(l);
+    if (!a) {
+      std::fprintf(stderr, "dnsd: --listen \"%s\": expected ADDR:PORT, e.g. 127.0.0.1:5353\n",
+                   l.c_str());
+      return 2;
+    }
+    f.config.listens.push_back(*a);
+  }
+  return dnsd::server::run(f.config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tuneMalloc();
+  CLI::App app{"dnsd: cluster DNS for Kubernetes manifests (the job CoreDNS does)"};
+  Flags flags;
+  addServerOptions(app, flags);
+  addZoneOptions(app, flags.config);
 
   // Offline sub-commands read the same inputs as the server: PATH... and the zone options.
   auto addPathsCommand = [&app](const char* name, const char* help, Config& c) {
@@ -172,28 +209,9 @@ int main(int argc, char** argv) {
       records_config);
 
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  dnsd::server::setUpLogging(log_format, config.log_queries);
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  dnsd::server::setUpLogging(flags.log_format, flags.config.log_queries);
   if (*check_cmd) return check(check_config);
   if (*records_cmd) return records(records_config);
-
-  if (config.manifests.empty()) {
-    std::fprintf(stderr, "dnsd: give at least one --manifests PATH (see --help)\n");
-    return 2;
-  }
-  if (auto allowed = dnsd::server::checkUser(config.user); !allowed) {
-    std::fprintf(stderr, "dnsd: %s\n", allowed.error().str().c_str());
-    return 2;
-  }
-  if (listens.empty()) listens.push_back(":53");
-  for (const auto& l : listens) {
-    auto a = dnsd::server::ListenAddress::parse(l);
-    if (!a) {
-      std::fprintf(stderr, "dnsd: --listen \"%s\": expected ADDR:PORT, e.g. 127.0.0.1:5353\n",
-                   l.c_str());
-      return 2;
-    }
-    config.listens.push_back(*a);
-  }
-  return dnsd::server::run(config);
+  return serve(flags);
 }

@@ -204,6 +204,49 @@ base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
   return http;
 }
 
+// The first zone, loaded and published before any socket is bound: never serve before the
+// data is there.
+bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
+  auto loaded = loadZone(config, nextSerial(0), cacheFor(config));
+  if (!loaded) {
+    spdlog::error("{}", loaded.error().str());
+    return false;
+  }
+  for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
+  publish(*loaded, holder, metrics);
+  spdlog::info("{}", loaded->summary());
+  loaded->snapshot.reset();  // the holder and the workers own it now: a reload can free it
+  return true;
+}
+
+// Signals go to the main thread only: blocked before any other thread starts, then taken
+// by waitForSignals().
+sigset_t blockSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// Lame duck (CoreDNS health lameduck): not ready, still answering, so a rollout drains.
+void lameDuck(const Config& config, std::atomic<bool>& ready) {
+  ready = false;
+  if (config.lameduck_ms <= 0) return;
+  spdlog::info("lame duck: answering for {} ms more", config.lameduck_ms);
+  std::this_thread::sleep_for(std::chrono::milliseconds(config.lameduck_ms));
+}
+
+void stopWorkers(Shared& shared, const std::vector<int>& udp, std::vector<std::thread>& threads) {
+  uint64_t one = 1;
+  shared.stopping = true;
+  if (write(shared.stop_fd, &one, sizeof one) != sizeof one) spdlog::warn("stop not delivered");
+  // Ends the UDP workers' waits in recvmmsg (the call fails with ENOTCONN on a socket with no
+  // peer, yet wakes the readers); the forwarder can still send on these sockets.
+  for (int fd : udp) shutdown(fd, SHUT_RD);
+  for (auto& t : threads) t.join();
+}
+
 }  // namespace
 
 int run(const Config& config) {
@@ -215,15 +258,7 @@ int run(const Config& config) {
     spdlog::error("{}", http.error().str());
     return 1;
   }
-  auto loaded = loadZone(config, nextSerial(0), cacheFor(config));
-  if (!loaded) {
-    spdlog::error("{}", loaded.error().str());
-    return 1;
-  }
-  for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
-  publish(*loaded, holder, metrics);
-  spdlog::info("{}", loaded->summary());
-  loaded->snapshot.reset();  // the holder and the workers own it now: a reload can free it
+  if (!loadFirstZone(config, holder, metrics)) return 1;
 
   int workers = config.threads > 0 ? config.threads
                                    : std::max(1u, std::thread::hardware_concurrency());
@@ -235,11 +270,7 @@ int run(const Config& config) {
   // Every listening socket is bound (the admin server's too): root is no longer needed.
   if (auto dropped = dropPrivileges(config.user); !dropped) return fail(dropped.error());
   if (!config.user.empty()) spdlog::info("running as {} (uid {})", config.user, getuid());
-  // Signals go to this thread only: block them before any worker starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, sig);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = blockSignals();
 
   auto policy = recursionPolicy(config);
   if (!policy) return fail(policy.error());
@@ -269,19 +300,9 @@ int run(const Config& config) {
   trimHeap();  // the first load's garbage, given back now that the workers answer
 
   int status = waitForSignals(signals, config, holder, metrics, shared.forwarder);
-  // Lame duck (CoreDNS health lameduck): not ready, still answering, so a rollout drains.
+  if (status == 0) lameDuck(config, ready);
   ready = false;
-  if (config.lameduck_ms > 0 && status == 0) {
-    spdlog::info("lame duck: answering for {} ms more", config.lameduck_ms);
-    std::this_thread::sleep_for(std::chrono::milliseconds(config.lameduck_ms));
-  }
-  uint64_t one = 1;
-  shared.stopping = true;
-  if (write(shared.stop_fd, &one, sizeof one) != sizeof one) spdlog::warn("stop not delivered");
-  // Ends the UDP workers' waits in recvmmsg (the call fails with ENOTCONN on a socket with no
-  // peer, yet wakes the readers); the forwarder can still send on these sockets.
-  for (int fd : sockets->udp) shutdown(fd, SHUT_RD);
-  for (auto& t : threads) t.join();
+  stopWorkers(shared, sockets->udp, threads);
   // The forwarder may still send on the UDP sockets and into the TCP server: stop it first.
   forwarder->reset();
   for (int fd : sockets->udp) close(fd);
