@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "dnsd/base/parallel.h"
 #include "dnsd/cluster/address_allocator.h"
 #include "dnsd/cluster/cluster.h"
 #include "dnsd/cluster/endpoints.h"
@@ -375,14 +376,7 @@ std::vector<ResolvedService> resolveServices(std::vector<Service> services,
   };
   // Each Service's endpoints depend on it and the (read-only) indexes alone: a large
   // cluster's second half is resolved on another thread (the second core idles here).
-  const size_t half = services.size() / 2;
-  if (half < kParallelResolveMin) {
-    resolve(0, services.size());
-    return resolved;
-  }
-  std::thread second(resolve, half, services.size());
-  resolve(0, half);
-  second.join();
+  base::inHalves(services.size(), 2 * kParallelResolveMin, resolve);
   return resolved;
 }
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <future>
 #include <set>
 #include <tuple>
 
+#include "dnsd/base/parallel.h"
 #include "dnsd/wire/dns.h"
 
 namespace dnsd::zone {
@@ -449,16 +449,18 @@ std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordO
   // loader has not prefaulted: on the other thread the reverse zones paid thousands of page
   // faults of their own. So they are made here, and the cluster zone is made on the other
   // thread into a list reserved here, in prefaulted memory.
-  auto cluster_zone = std::async(std::launch::async,
-                                 [&, records = reservedClusterRecords(cluster)]() mutable {
-                                   return clusterZoneInto(cluster, options, std::move(records));
-                                 });
-  std::vector<ZoneContent> reverse_zones = reverseZones(cluster, options);
+  ZoneContent cluster_zone;
+  std::vector<ZoneContent> reverse_zones;
+  base::alongside(
+      [&, records = reservedClusterRecords(cluster)]() mutable {
+        cluster_zone = clusterZoneInto(cluster, options, std::move(records));
+      },
+      [&] { reverse_zones = reverseZones(cluster, options); });
   // Not `zones{clusterZone(...)}`: an initializer list is const, so that copied the
   // cluster zone's whole record list.
   std::vector<ZoneContent> zones;
   zones.reserve(1 + reverse_zones.size());
-  zones.push_back(cluster_zone.get());
+  zones.push_back(std::move(cluster_zone));
   for (auto& z : reverse_zones) zones.push_back(std::move(z));
   return zones;
 }

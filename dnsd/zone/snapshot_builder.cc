@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "dnsd/base/parallel.h"
 #include "dnsd/wire/dns.h"
 
 namespace dnsd::zone {
@@ -332,11 +333,7 @@ void SnapshotBuilder::linkTargets() {
         snap_->links_[slot] = snap_->indexOf(*node);
     }
   };
-  const size_t count = pending_links_.size();
-  if (count < kParallelLinksMin) return link(0, count);
-  std::thread other(link, count / 2, count);
-  link(0, count / 2);
-  other.join();
+  base::inHalves(pending_links_.size(), kParallelLinksMin, link);
 }
 
 void SnapshotBuilder::zoneInfo() {
