@@ -1,5 +1,5 @@
 // libFuzzer target: the whole responder, query bytes → parseQuery → answer() over a fixed
-// zone (tests/fuzz/test_zone.h) → response bytes, as server/handler.h runs it. The query ID's
+// zone (tests/support/test_zone.h) → response bytes, as server/handler.h runs it. The query ID's
 // low bit picks the capacity: even, the client's UDP limit; odd, 65535 (TCP). Its high byte
 // rotates address RRsets. Checks: a query dnsd accepts parses in ldns with the same
 // question; every response parses in ldns, echoes the question byte for byte and the ID,
@@ -11,7 +11,7 @@
 
 #include "dnsd/answer/answer.h"
 #include "dnsd/wire/query.h"
-#include "tests/fuzz/test_zone.h"
+#include "tests/support/test_zone.h"
 #include "tests/fuzz/ldns_check.h"  // last: ldns's macros break standard headers after it
 
 using namespace dnsd;
@@ -19,7 +19,7 @@ using namespace dnsd;
 namespace {
 
 const zone::Snapshot& snapshot() {
-  static const auto snap = fuzz::buildTestSnapshot();
+  static const auto snap = testing::buildTestSnapshot();
   return *snap;
 }
 

@@ -9,6 +9,7 @@
 #include "dnsd/answer/answer.h"
 #include "dnsd/zone/records.h"
 #include "tests/support/dns_test_util.h"
+#include "tests/support/test_zone.h"
 
 namespace {
 std::atomic<long> g_allocations{0};
@@ -29,47 +30,20 @@ namespace {
 
 using namespace dnsd;
 
-std::shared_ptr<const zone::Snapshot> allocationZone() {
-  cluster::Cluster c;
-  c.namespaces = {"default"};
-  cluster::ResolvedService web;
-  web.service.meta.name = "web";
-  web.service.cluster_ips = {*base::IpAddress::parse("10.96.0.20")};
-  web.service.ports = {{"http", "TCP", 80, 8080, ""}};
-  c.services.push_back(web);
-  cluster::ResolvedService db;
-  db.service.meta.name = "db";
-  db.service.headless = true;
-  for (int i = 1; i <= 5; ++i) {
-    cluster::ResolvedEndpoint e;
-    e.ip = *base::IpAddress::parse("10.244.0." + std::to_string(i));
-    e.hostname = "db-" + std::to_string(i);
-    e.ports = {{"cql", "TCP", 9042}};
-    db.endpoints.push_back(e);
-  }
-  c.services.push_back(db);
-  cluster::ResolvedService ext;
-  ext.service.meta.name = "ext";
-  ext.service.type = cluster::ServiceType::ExternalName;
-  ext.service.external_name = "web.default.svc.cluster.local";
-  c.services.push_back(ext);
-  zone::RecordOptions options;
-  options.reverse_cidrs = {*base::Cidr::parse("10.96.0.0/12")};
-  return *zone::buildSnapshot(zone::allZones(c, options), 1);
-}
-
 }  // namespace
 
 TEST_CASE("answering allocates nothing on the heap, for every main answer kind") {
-  auto snap = allocationZone();
+  auto snap = testing::buildTestSnapshot();
   const std::vector<std::pair<const char*, const char*>> queries = {
       {"web.default.svc.cluster.local.", "A"},        // ClusterIP hit
-      {"db.default.svc.cluster.local.", "A"},         // headless, rotated
-      {"db-3.db.default.svc.cluster.local.", "A"},    // per-endpoint name
-      {"_cql._tcp.db.default.svc.cluster.local.", "SRV"},  // SRV with additionals
+      {"many.default.svc.cluster.local.", "A"},       // headless, rotated, truncated
+      {"node-1.many.default.svc.cluster.local.", "A"},  // per-endpoint name
+      {"_cql._tcp.many.default.svc.cluster.local.", "SRV"},  // SRV with additionals
       {"web.default.svc.cluster.local.", "AAAA"},     // NODATA
       {"nope.default.svc.cluster.local.", "A"},       // NXDOMAIN (search path)
-      {"ext.default.svc.cluster.local.", "A"},        // CNAME chased
+      {"alias.default.svc.cluster.local.", "A"},      // CNAME chased
+      {"chain.other.svc.cluster.local.", "A"},        // CNAME chain
+      {"www.corp.internal.", "A"},                    // static zone
       {"20.0.96.10.in-addr.arpa.", "PTR"},            // reverse
       {"10-244-0-9.default.pod.cluster.local.", "A"},  // pod name made at query time
       {"example.org.", "A"},                          // not ours: forward

@@ -1,5 +1,5 @@
-// The fixed zone the responder fuzz target answers from: a hand-made cluster with every
-// kind of Service name (ClusterIP, dual-stack, headless with enough endpoints to truncate,
+// The test zone, built once per process: the responder fuzz target answers from it, the
+// allocation and dispatch unit tests too. A hand-made cluster with every kind of Service name (ClusterIP, dual-stack, headless with enough endpoints to truncate,
 // ExternalName in and out of the zone, a CNAME loop), `pods insecure`, the reverse zones,
 // and a static zone file beside them. Built once per process.
 #pragma once
@@ -15,14 +15,12 @@
 #include "dnsd/zonefile/load.h"
 #include "tests/support/cluster_builder.h"
 
-namespace dnsd::fuzz {
+namespace dnsd::testing {
 
-using testing::ip;
-using testing::service;
 
 // An endpoint with the two named ports every endpoint of this cluster has.
-inline cluster::ResolvedEndpoint endpoint(const std::string& addr, std::string hostname) {
-  return testing::endpoint(addr, std::move(hostname), {{"cql", "TCP", 9042}, {"gossip", "UDP", 7000}});
+inline cluster::ResolvedEndpoint twoPortEndpoint(const std::string& addr, std::string hostname) {
+  return endpoint(addr, std::move(hostname), {{"cql", "TCP", 9042}, {"gossip", "UDP", 7000}});
 }
 
 inline cluster::Cluster testCluster() {
@@ -32,7 +30,7 @@ inline cluster::Cluster testCluster() {
   auto web = service("default", "web");
   web.service.cluster_ips = {ip("10.96.0.20")};
   web.service.ports = {{"http", "TCP", 80, 8080, ""}, {"", "UDP", 53, 0, ""}};
-  web.endpoints = {endpoint("10.244.1.10", "")};
+  web.endpoints = {twoPortEndpoint("10.244.1.10", "")};
   web.endpoints[0].pod_name = "web-7d4b9";
   c.services.push_back(web);
 
@@ -49,7 +47,7 @@ inline cluster::Cluster testCluster() {
   for (int i = 0; i < 200; ++i) {
     std::string addr = i % 2 ? "fd00:10:244::" + std::to_string(i)
                              : "10.244.2." + std::to_string(i / 2 + 1);
-    many.endpoints.push_back(endpoint(addr, i % 3 ? "node-" + std::to_string(i) : ""));
+    many.endpoints.push_back(twoPortEndpoint(addr, i % 3 ? "node-" + std::to_string(i) : ""));
   }
   c.services.push_back(many);
 
@@ -134,16 +132,16 @@ inline std::shared_ptr<const zone::Snapshot> buildTestSnapshot() {
   auto zones = zone::allZones(testCluster(), options);
   auto file = zonefile::parse(kStaticZone, "corp.internal.zone");
   if (!file) {
-    std::fprintf(stderr, "fuzz: test zone file: %s\n", file.error().message.c_str());
+    std::fprintf(stderr, "test zone file: %s\n", file.error().message.c_str());
     std::abort();
   }
   zones.push_back(zone::fromZoneFile(*file));
   auto snap = zone::buildSnapshot(std::move(zones), 42);
   if (!snap) {
-    std::fprintf(stderr, "fuzz: test snapshot: %s\n", snap.error().message.c_str());
+    std::fprintf(stderr, "test snapshot: %s\n", snap.error().message.c_str());
     std::abort();
   }
   return *snap;
 }
 
-}  // namespace dnsd::fuzz
+}  // namespace dnsd::testing
