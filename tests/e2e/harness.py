@@ -26,6 +26,7 @@ import ipaddress
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -772,3 +773,48 @@ class QueryCapture:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def pod_test_main(name, scenario):
+    """The main() of a test run in a Pod's network namespace: makes the namespace (or reports
+    why not; DNSD_E2E_NO_NETNS=1 turns that into a skip), runs
+    scenario(c, binary, ns, workdir, servers), then stops every server in `servers` and
+    removes the namespace and the work directory whatever happened, and prints the summary."""
+    # meson's timeout sends SIGTERM: leave through the finally below, which cleans up
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    binary = binary_from_argv(name)
+    c = Checks(name)
+    started = time.monotonic()
+    ns = PodNamespace()
+    servers = []
+    workdir = tempfile.mkdtemp(prefix=f"dnsd-{name}-")
+    try:
+        for stale in PodNamespace.remove_stale():
+            print(f"removed the namespace {stale} left by a test run that was killed", flush=True)
+        try:
+            ns.create()
+        except NetnsUnavailable as e:
+            if os.environ.get("DNSD_E2E_NO_NETNS") == "1":
+                print(f"SKIP: no network namespace, so no real resolver can be tested: {e} "
+                      f"(DNSD_E2E_NO_NETNS=1)", flush=True)
+            else:
+                c.check(False, "a network namespace for the Pod (run as root, or set "
+                               "DNSD_E2E_NO_NETNS=1 to skip this test)", str(e))
+        else:
+            print(f"pod namespace {ns.name}: {ns.pod_ip} -> dnsd on {ns.host_ip}:53", flush=True)
+            scenario(c, binary, ns, workdir, servers)
+    except Exception:  # noqa: BLE001 - setup failed: report it, clean up, summarise
+        c.check(False, "setup", traceback.format_exc())
+    finally:
+        for server in reversed(servers):
+            if isinstance(server, ZoneServer):
+                server.close()
+            else:
+                server.stop()
+        created = ns.host_ip is not None
+        problems = ns.destroy()
+        if created:
+            c.check(not problems, "cleanup of the network namespace", "\n".join(problems))
+        shutil.rmtree(workdir, ignore_errors=True)
+        print(f"took {time.monotonic() - started:.1f} s", flush=True)
+    c.finish()

@@ -42,18 +42,14 @@ Behaviours, for every client:
 
 import ipaddress
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import Checks, NetnsUnavailable, PodNamespace, Server, ZoneServer  # noqa: E402
+from harness import Server, ZoneServer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS = os.path.join(HERE, "clients")
@@ -407,16 +403,6 @@ def start_cluster(binary, c, ns, manifests, upstream, extra=(), name="dnsd-matri
 
 
 def run(c, binary, ns, workdir, servers):
-    for stale in PodNamespace.remove_stale():
-        print(f"removed the namespace {stale} left by a killed test run", flush=True)
-    try:
-        ns.create()
-    except NetnsUnavailable as e:
-        if os.environ.get("DNSD_E2E_NO_NETNS") == "1":
-            print(f"SKIP: no network namespace: {e} (DNSD_E2E_NO_NETNS=1)", flush=True)
-        else:
-            c.check(False, "a network namespace for the Pod (run as root)", str(e))
-        return
     cares = os.environ.get("DNSD_CARES_CLIENT") or os.path.join(os.path.dirname(binary),
                                                                  "cares_client")
     clients = build_clients(c, workdir, cares)
@@ -475,30 +461,7 @@ def run(c, binary, ns, workdir, servers):
 
 
 def main():
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    binary = harness.binary_from_argv("test_resolver_matrix")
-    c = Checks("test_resolver_matrix")
-    started = time.monotonic()
-    ns = PodNamespace()
-    servers = []
-    workdir = tempfile.mkdtemp(prefix="dnsd-matrix-")
-    try:
-        run(c, binary, ns, workdir, servers)
-    except Exception:  # noqa: BLE001 - setup failed: report it, clean up, summarise
-        c.check(False, "setup", traceback.format_exc())
-    finally:
-        for server in reversed(servers):
-            if isinstance(server, ZoneServer):
-                server.close()
-            else:
-                server.stop()
-        created = ns.host_ip is not None
-        problems = ns.destroy()
-        if created:
-            c.check(not problems, "cleanup of the network namespace", "\n".join(problems))
-        shutil.rmtree(workdir, ignore_errors=True)
-        print(f"took {time.monotonic() - started:.1f} s", flush=True)
-    c.finish()
+    harness.pod_test_main("test_resolver_matrix", run)
 
 
 if __name__ == "__main__":

@@ -39,17 +39,13 @@ Behaviours, each over UDP and over TCP:
 
 import os
 import shlex
-import shutil
-import signal
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import Checks, DigResult, NetnsUnavailable, PodNamespace, Server, ZoneServer  # noqa: E402,E501
+from harness import DigResult, Server, ZoneServer  # noqa: E402
 
 DATA = os.path.join(harness.DATA, "resolvers")
 ZONE_FILES = [os.path.join(DATA, "example.org.zone"), os.path.join(DATA, "company.net.zone")]
@@ -345,20 +341,8 @@ def cares_client_path(binary):
     return os.path.join(os.path.dirname(binary), "cares_client")  # BUILD/tests/dnsd-e2e
 
 
-def run_scenarios(c, binary, client, ns, workdir, servers):
-    for name in PodNamespace.remove_stale():
-        print(f"removed the namespace {name} left by a test run that was killed", flush=True)
-    try:
-        ns.create()
-    except NetnsUnavailable as e:
-        if os.environ.get("DNSD_E2E_NO_NETNS") == "1":
-            print(f"SKIP: no network namespace, so no real resolver can be tested: {e} "
-                  f"(DNSD_E2E_NO_NETNS=1)", flush=True)
-        else:
-            c.check(False, "a network namespace for the Pod (run as root, or set "
-                           "DNSD_E2E_NO_NETNS=1 to skip this test)", str(e))
-        return
-    print(f"pod namespace {ns.name}: {ns.pod_ip} -> dnsd on {ns.host_ip}:53", flush=True)
+def run_scenarios(c, binary, ns, workdir, servers):
+    client = cares_client_path(binary)
     upstream = ZoneServer(binary, ZONE_FILES, "example.org", c)
     servers.append(upstream)
     upstream.start()
@@ -395,32 +379,7 @@ def run_scenarios(c, binary, client, ns, workdir, servers):
 
 
 def main():
-    # meson's timeout sends SIGTERM: leave through the finally below, which cleans up
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    binary = harness.binary_from_argv("test_resolvers")
-    c = Checks("test_resolvers")
-    client = cares_client_path(binary)
-    started = time.monotonic()
-    ns = PodNamespace()
-    servers = []
-    workdir = tempfile.mkdtemp(prefix="dnsd-resolvers-")
-    try:
-        run_scenarios(c, binary, client, ns, workdir, servers)
-    except Exception:  # noqa: BLE001 - setup failed: report it, clean up, summarise
-        c.check(False, "setup", traceback.format_exc())
-    finally:
-        for server in reversed(servers):
-            if isinstance(server, ZoneServer):
-                server.close()
-            else:
-                server.stop()
-        created = ns.host_ip is not None
-        problems = ns.destroy()
-        if created:
-            c.check(not problems, "cleanup of the network namespace", "\n".join(problems))
-        shutil.rmtree(workdir, ignore_errors=True)
-        print(f"took {time.monotonic() - started:.1f} s", flush=True)
-    c.finish()
+    harness.pod_test_main("test_resolvers", run_scenarios)
 
 
 if __name__ == "__main__":
