@@ -64,6 +64,55 @@ bool walkSection(const uint8_t* p, size_t size, size_t& pos, uint16_t count, Sec
   return true;
 }
 
+// A name at `pos` that stays inside msg[12, limit) however it is read: labels of at most 63
+// bytes, at most 255 bytes in all, and compression pointers that each lead back, past the
+// header, a bounded number of times. `end` is set past the name's bytes at `pos`.
+bool nameInside(const uint8_t* msg, size_t limit, size_t pos, size_t& end) noexcept {
+  bool jumped = false;
+  size_t length = 0;
+  for (size_t hops = 0;;) {
+    if (pos >= limit) return false;
+    const uint8_t len = msg[pos];
+    if ((len & 0xC0) == 0xC0) {
+      if (pos + 2 > limit) return false;
+      const size_t target = static_cast<size_t>(len & 0x3F) << 8 | msg[pos + 1];
+      if (!jumped) end = pos + 2;
+      // Back, and not into the header, whose counts the cut rewrites.
+      if (target >= pos || target < wire::kHeaderSize || ++hops > wire::kMaxLabels) return false;
+      jumped = true;
+      pos = target;
+      continue;
+    }
+    if (len > wire::kMaxLabelLength) return false;
+    length += len + 1u;
+    if (length > wire::kMaxNameLength) return false;
+    if (len == 0) {
+      if (!jumped) end = pos + 1;
+      return true;
+    }
+    pos += 1u + len;
+  }
+}
+
+// Whether the answer RR at `pos` can be passed on in a reply cut right after it: an address
+// or a CNAME whose names, read by their pointers, stay inside the bytes up to its end. Other types are not kept, since their rdata
+// may hold names that point past the cut. `end` is set past the RR.
+bool keepableAnswer(const uint8_t* msg, size_t limit, size_t pos, size_t& end) noexcept {
+  size_t fixed = pos;
+  if (!skipName(msg, limit, fixed) || fixed + 10 > limit) return false;
+  const uint16_t type = load16(msg + fixed);
+  const uint16_t rdlength = load16(msg + fixed + 8);
+  const size_t rdata = fixed + 10;
+  end = rdata + rdlength;
+  if (end > limit) return false;
+  // Every name is read within what is kept so far, this RR included.
+  size_t name_end = 0;
+  if (!nameInside(msg, end, pos, name_end)) return false;
+  if (type == wire::type::A) return rdlength == 4;
+  if (type == wire::type::AAAA) return rdlength == 16;
+  return type == wire::type::CNAME && nameInside(msg, end, rdata, name_end) && name_end == end;
+}
+
 void appendOpt(std::vector<uint8_t>& out, bool do_bit) {
   // RFC 6891 §6.1.2: root owner, type OPT, class = our UDP size, TTL = ext-rcode, version,
   // DO (copied, RFC 3225 §3) and zero flags, no options.
@@ -121,18 +170,17 @@ std::vector<uint8_t> shortReply(const uint8_t* query, const QueryFacts& facts, w
 
 void truncateReply(std::vector<uint8_t>& reply, const QueryFacts& facts, size_t limit) {
   // Whole answer RRs while they fit, as for our own answers (wire/writer.cc says why); the
-  // authority and additional sections go. Compression pointers only point back, so the kept
-  // prefix stays valid.
+  // authority and additional sections go. Only addresses and CNAMEs whose names stay inside
+  // the kept bytes are kept: an upstream may point anywhere, and the cut must not leave a
+  // pointer past the end.
   size_t opt = facts.has_edns ? wire::kOptSize : 0;
-  size_t room = limit > opt ? limit - opt : 0;
-  size_t pos = facts.question_end;
-  size_t keep = pos;
+  size_t room = std::min(reply.size(), limit > opt ? limit - opt : 0);
+  size_t keep = facts.question_end;
   uint16_t answers = 0;
   for (uint16_t i = 0, n = load16(reply.data() + 6); i < n; ++i) {
-    if (!skipName(reply.data(), reply.size(), pos) || pos + 10 > reply.size()) break;
-    pos += 10 + load16(reply.data() + pos + 8);
-    if (pos > reply.size() || pos > room) break;
-    keep = pos;
+    size_t end = 0;
+    if (!keepableAnswer(reply.data(), room, keep, end)) break;
+    keep = end;
     ++answers;
   }
   reply.resize(keep);

@@ -298,6 +298,24 @@ TEST_CASE("a reply cut for a small UDP client keeps the answer RRs that fit whol
     CHECK(wire::load16(cut.data() + 8) == 0);
     CHECK(wire::load16(cut.data() + 10) == 0);
   }
+  SUBCASE("an answer whose name points past the cut ends what is kept") {
+    QueryFacts facts{query.size(), false, false};
+    Bytes bad = reply;
+    bad[query.size() + kRR] = 0xC0;  // the second answer's owner: a pointer forward,
+    bad[query.size() + kRR + 1] = 0xFF;  // into bytes the cut drops
+    truncateReply(bad, facts, query.size() + 2 * kRR + kRR - 1);
+    ReplyInfo info = walk(bad);
+    CHECK(info.tc);
+    CHECK(info.answer_count == 1);
+    CHECK(bad.size() == query.size() + kRR);
+  }
+  SUBCASE("an answer whose name points into the header ends what is kept") {
+    QueryFacts facts{query.size(), false, false};
+    Bytes bad = reply;
+    bad[query.size() + kRR + 1] = 0x05;  // the second answer's owner: into the counts
+    truncateReply(bad, facts, query.size() + 2 * kRR + kRR - 1);
+    CHECK(walk(bad).answer_count == 1);
+  }
   SUBCASE("with EDNS the OPT record keeps its room") {
     QueryFacts facts{query.size(), true, false};
     Bytes cut = reply;
