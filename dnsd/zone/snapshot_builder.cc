@@ -3,17 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
-#include <thread>
 
-#include "dnsd/base/parallel.h"
 #include "dnsd/wire/dns.h"
 
 namespace dnsd::zone {
 
 namespace {
-
-// From this many links a second thread pays for its start: see linkTargets().
-constexpr size_t kParallelLinksMin = 20000;
 
 std::string text(const uint8_t* name, size_t size) {
   return wire::Name::fromWire(std::string(reinterpret_cast<const char*>(name), size)).text();
@@ -322,18 +317,12 @@ void SnapshotBuilder::placeNodes() {
   parents_ = {};
 }
 
-// Each link is a lookup in the finished table, a few cache misses each, and a large zone has
-// hundreds of thousands of SRV, PTR and CNAME targets. Lookups only read the table and each
-// writes its own link, so a large zone's run in two halves on two threads.
+// Each link is a lookup in the finished table, on one thread: split in two halves they saved
+// nothing measurable (docs/benchmarks.md, "Startup").
 void SnapshotBuilder::linkTargets() {
-  auto link = [this](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      const auto [slot, target] = pending_links_[i];
-      if (const Node* node = snap_->find(target, wire::nameSize(target), wire::hashWire(target)))
-        snap_->links_[slot] = snap_->indexOf(*node);
-    }
-  };
-  base::inHalves(pending_links_.size(), kParallelLinksMin, link);
+  for (const auto& [slot, target] : pending_links_)
+    if (const Node* node = snap_->find(target, wire::nameSize(target), wire::hashWire(target)))
+      snap_->links_[slot] = snap_->indexOf(*node);
 }
 
 void SnapshotBuilder::zoneInfo() {
