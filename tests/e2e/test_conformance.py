@@ -476,7 +476,7 @@ ROWS = [
        "PTR of 10.244.0.5 points here)"),
 
     # --- CoreDNS ns.go: the apex ---
-    ok(ZONE, "SOA", {SOA5}, "RFC 2308 §3; CoreDNS ns.go; issue 3 (SOA fields, minimum = TTL)"),
+    ok(ZONE, "SOA", {SOA5}, "RFC 2308 §3; CoreDNS ns.go (SOA fields, minimum = TTL)"),
     ok(ZONE, "NS", {rr(ZONE, "NS", "ns.dns.cluster.local.")},
        "CoreDNS ns.go: NS ns.dns, its address (kube-dns's ClusterIP) in additional",
        additional=a("ns.dns.cluster.local.", "10.96.0.10")),
