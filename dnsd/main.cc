@@ -83,7 +83,7 @@ struct Flags {
 };
 
 void tuneMalloc() {
-  // A load builds and frees hundreds of MB of short-lived vectors and strings. By default
+  // A load builds and frees many large short-lived vectors and strings. By default
   // glibc gives each block over 128 KiB its own mmap, and gives the heap's top back as soon
   // as 128 KiB of it is free, so growing vectors and each stage after a free fault fresh
   // pages in, a large share of a big cluster's startup. Blocks up to 32 MiB

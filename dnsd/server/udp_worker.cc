@@ -128,8 +128,8 @@ void UdpWorker::answerBatch(int got) {
     h.msg_iovlen = 1;
     ++out;
   }
-  // One clock read a batch (a read costs about 25 ns here, 1 % of a query): each answer is
-  // counted with an even share of the batch's time. The duration histogram's first bucket
+  // One clock read a batch, not one a query: each answer is counted with an even share of
+  // the batch's time. The duration histogram's first bucket
   // ends at 250 µs, so the shares land where each query's own time would.
   // Counted before the answers go, so a client that has its answer sees it in /metrics.
   const uint64_t each = out ? (monotonicNs() - start) / out : 0;
