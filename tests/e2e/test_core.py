@@ -22,11 +22,11 @@ Behaviours (tests/data/e2e/cluster.yaml and big.yaml; zone cluster.local, TTL 5)
     1232-byte EDNS buffer gives all 60 without TC.
   - Malformed packets do not crash the server: random bytes, qdcount=2 with garbage
     (FORMERR or silence), a reply (QR=1: silence), opcode STATUS (NOTIMP).
-  - Every name the seed (services-in-kubernetes.md) shows answers from zones/ as the seed
-    writes it: my-service, backend-service, api, inference-api (the seed's ClusterIP
-    10.0.0.52), db-service (CNAME mysql.prod.example.com), orders-db (CNAME
-    orders-db.production.company.net), db-headless and cassandra-N.db-headless; other
-    addresses come from 10.96.0.0/12 and 10.244.0.0/16, the same on every start.
+  - Every name the examples in zones/ define answers as they write it: my-service,
+    backend-service, api, inference-api (its written ClusterIP 10.0.0.52), db-service (CNAME
+    mysql.prod.example.com), orders-db (CNAME orders-db.production.company.net), db-headless and
+    cassandra-N.db-headless; other addresses come from 10.96.0.0/12 and 10.244.0.0/16, the same
+    on every start.
 """
 
 import os
@@ -323,9 +323,9 @@ def test_zones_examples(c, binary):
     c.expect_equal(len(set(cluster_ips)), len(cluster_ips), "zones/: ClusterIPs are distinct")
 
     c.expect_equal(addresses(first[("inference-api.default.svc.cluster.local", "A")]),
-                   ["10.0.0.52"], "zones/: inference-api has the seed's ClusterIP")
+                   ["10.0.0.52"], "zones/: inference-api has its written ClusterIP")
     c.expect_equal(first[("db-service.default.svc.cluster.local", "A")][:1],
-                   ["CNAME mysql.prod.example.com."], "zones/: db-service CNAME (seed §3.4.3)")
+                   ["CNAME mysql.prod.example.com."], "zones/: db-service CNAME (an ExternalName)")
     c.expect_equal(first[("orders-db.default.svc.cluster.local", "A")][:1],
                    ["CNAME orders-db.production.company.net."], "zones/: orders-db CNAME")
 

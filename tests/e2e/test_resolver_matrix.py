@@ -31,9 +31,9 @@ Behaviours, for every client:
   - the IPv6-only Service gives its IPv6 address and the dual-stack one both, to the clients
     that ask A and AAAA together (glibc, musl, Go, Node, Java); c-ares asks A only: the
     IPv6-only Service is not found, the dual-stack one gives its IPv4 address.
-  - the seed's names (services-in-kubernetes.md), served from zones/: backend-service,
-    inference-api (10.0.0.52), db-service (ExternalName to mysql.prod.example.com, which the
-    upstream serves) and cassandra-0.db-headless, by every client that uses the search path.
+  - the example names served from zones/: backend-service, inference-api (10.0.0.52), db-service
+    (ExternalName to mysql.prod.example.com, which the upstream serves) and
+    cassandra-0.db-headless, by every client that uses the search path.
   - Queries one lookup costs (dnsd_dns_requests_total before and after), with and without
     --autopath, for a cluster short name and an external name: printed as a table; the test
     asserts only that --autopath does not cost more for any client and costs glibc fewer
@@ -452,7 +452,7 @@ def run(c, binary, ns, workdir, servers):
                  ("inference-api", "exact", ["10.0.0.52"]),
                  ("db-service", "exact", MYSQL),
                  ("cassandra-0.db-headless", "exact", fqdn["cassandra-0.db-headless"])]
-    print("the seed's names from zones/:", flush=True)
+    print("the example names from zones/:", flush=True)
     for client in clients:
         if client.search:
             results, took, detail = client.resolve(ns, [r[0] for r in seed_rows])
