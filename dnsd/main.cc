@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <climits>
 #include <cstdio>
+#include <optional>
 
+#include "dnsd/server/kube_source.h"
 #include "dnsd/server/loader.h"
 #include "dnsd/server/privileges.h"
 #include "dnsd/server/query_log.h"
@@ -52,8 +54,48 @@ void addZoneOptions(CLI::App& app, Config& c) {
                "one PTR per IP: the most specific name (the headless endpoint name)");
 }
 
+// The Kubernetes API as a source: the server's flags and the sub-commands'.
+void addKubeOptions(CLI::App& app, Config& c) {
+  auto* in_cluster = app.add_flag(
+      "--kubernetes", c.kube.in_cluster,
+      "watch the Kubernetes API from inside a Pod: $KUBERNETES_SERVICE_HOST:_PORT, with the "
+      "service account's CA and token (re-read as it rotates)");
+  app.add_option("--kubeconfig", c.kube.kubeconfig,
+                 "watch the Kubernetes API of this kubeconfig's current context (token, "
+                 "tokenFile or client certificate)")
+      ->check(CLI::ExistingFile)->excludes(in_cluster);
+  app.add_option("--kube-namespaces", c.kube.namespaces,
+                 "serve only these namespaces (comma-separated; watched one by one)")
+      ->delimiter(',');
+  app.add_option("--kube-labels", c.kube.labels,
+                 "serve only Services, EndpointSlices and Pods matching this label selector "
+                 "(kubectl -l syntax; the API server filters)");
+  app.add_option("--kube-sync-timeout", c.kube.sync_timeout_s,
+                 "seconds to wait for the first lists before serving (cluster names get "
+                 "SERVFAIL until they are in)")
+      ->capture_default_str()->check(CLI::Range(0, 3600));
+  app.add_option("--kube-idle-timeout", c.kube.idle_timeout_s,
+                 "reconnect a watch that sent nothing, not even a bookmark, for this many "
+                 "seconds")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
+}
+
+// With --kubernetes or --kubeconfig, the API's objects listed once.
+std::optional<dnsd::server::ApiObjects> listApi(const Config& config, const char* command) {
+  if (!config.kube.enabled()) return dnsd::server::ApiObjects{{}, false};
+  auto api = dnsd::server::listOnce(config);
+  if (!api) {
+    std::fprintf(stderr, "dnsd %s: %s\n", command, api.error().str().c_str());
+    return std::nullopt;
+  }
+  return std::move(*api);
+}
+
 int check(const Config& config) {
-  auto loaded = dnsd::server::loadZone(config, 1);
+  auto api = listApi(config, "check");
+  if (!api) return 1;
+  auto loaded = dnsd::server::loadZone(config, 1, nullptr,
+                                       config.kube.enabled() ? &*api : nullptr);
   if (!loaded) {
     std::fprintf(stderr, "dnsd check: %s\n", loaded.error().str().c_str());
     return 1;
@@ -65,7 +107,9 @@ int check(const Config& config) {
 
 // The serial is fixed so that two runs over the same manifests diff clean.
 int records(const Config& config) {
-  auto zones = dnsd::server::loadRecords(config, 1);
+  auto api = listApi(config, "records");
+  if (!api) return 1;
+  auto zones = dnsd::server::loadRecords(config, 1, config.kube.enabled() ? &*api : nullptr);
   if (!zones) {
     std::fprintf(stderr, "dnsd records: %s\n", zones.error().str().c_str());
     return 1;
@@ -163,8 +207,9 @@ void addServerOptions(CLI::App& app, Flags& f) {
 
 // The flags that need more than CLI11's checks, then the server.
 int serve(Flags& f) {
-  if (f.config.manifests.empty()) {
-    std::fprintf(stderr, "dnsd: give at least one --manifests PATH (see --help)\n");
+  if (f.config.manifests.empty() && !f.config.kube.enabled()) {
+    std::fprintf(stderr,
+                 "dnsd: give --manifests PATH, --kubernetes or --kubeconfig FILE (see --help)\n");
     return 2;
   }
   if (auto allowed = dnsd::server::checkUser(f.config.user); !allowed) {
@@ -192,13 +237,15 @@ int main(int argc, char** argv) {
   Flags flags;
   addServerOptions(app, flags);
   addZoneOptions(app, flags.config);
+  addKubeOptions(app, flags.config);
 
   // Offline sub-commands read the same inputs as the server: PATH... and the zone options.
   auto addPathsCommand = [&app](const char* name, const char* help, Config& c) {
     auto* cmd = app.add_subcommand(name, help);
-    cmd->add_option("paths", c.manifests, "manifest files or directories")->required();
+    cmd->add_option("paths", c.manifests, "manifest files or directories");
     cmd->add_option("--zone-file", c.zone_files, "zone files too");
     addZoneOptions(*cmd, c);
+    addKubeOptions(*cmd, c);
     return cmd;
   };
   Config check_config, records_config;
@@ -211,6 +258,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(flags.log_level));
   dnsd::server::setUpLogging(flags.log_format, flags.config.log_queries);
+  for (auto [cmd, c] : {std::pair{check_cmd, &check_config}, {records_cmd, &records_config}})
+    if (*cmd && c->manifests.empty() && !c->kube.enabled()) {
+      std::fprintf(stderr, "dnsd %s: give manifest PATHs, --kubernetes or --kubeconfig FILE\n",
+                   cmd->get_name().c_str());
+      return 2;
+    }
   if (*check_cmd) return check(check_config);
   if (*records_cmd) return records(records_config);
   return serve(flags);

@@ -118,6 +118,40 @@ void renderForward(PrometheusText& out, const ControlPlaneValues& control) {
   out.sample("dnsd_forward_request_duration_seconds_count", "", control.forward_latency_count);
 }
 
+void renderKubernetes(PrometheusText& out, const KubernetesValues& k) {
+  if (!k.enabled) return;
+  out.family("dnsd_kubernetes_connected", "gauge",
+             "1 when every watch of the Kubernetes API is open.");
+  out.sample("dnsd_kubernetes_connected", "", uint64_t{k.connected});
+  out.family("dnsd_kubernetes_last_event_age_seconds", "gauge",
+             "Seconds since the Kubernetes API last sent an event or a bookmark.");
+  out.sample("dnsd_kubernetes_last_event_age_seconds", "", k.last_event_age);
+  auto perResource = [&](std::string_view name, std::string_view type, std::string_view help,
+                         uint64_t KubernetesResource::*field) {
+    out.family(name, type, help);
+    for (const KubernetesResource& r : k.resources)
+      out.sample(name, PrometheusText::label("resource", r.name), r.*field);
+  };
+  perResource("dnsd_kubernetes_watch_restarts_total", "counter",
+              "Watches of the Kubernetes API that ended and were opened again.",
+              &KubernetesResource::watch_restarts);
+  perResource("dnsd_kubernetes_relists_total", "counter",
+              "Lists of a resource after the first (its watch history expired).",
+              &KubernetesResource::relists);
+  perResource("dnsd_kubernetes_objects", "gauge", "Objects held from the Kubernetes API.",
+              &KubernetesResource::objects);
+  out.family("dnsd_kubernetes_events_total", "counter", "Watch events by resource and type.");
+  for (const KubernetesResource& r : k.resources)
+    for (auto [type, value] : {std::pair<const char*, uint64_t>{"ADDED", r.added},
+                               {"MODIFIED", r.modified}, {"DELETED", r.deleted}})
+      out.sample("dnsd_kubernetes_events_total",
+                 PrometheusText::label("resource", r.name) + "," +
+                     PrometheusText::label("type", type),
+                 value);
+  renderCounter(out, "dnsd_kubernetes_objects_rejected_total",
+                "API objects (or parts of them) that cannot become DNS, skipped.", k.rejected);
+}
+
 }  // namespace
 
 Metrics::Metrics(std::string version) : version_(std::move(version)) {}
@@ -158,13 +192,20 @@ void Metrics::setForwardStats(uint64_t requests, uint64_t failures, uint64_t cac
   control_.forward_latency_count = latency_count;
 }
 
+void Metrics::setKubernetes(KubernetesValues values) {
+  std::lock_guard lock(mutex_);
+  kubernetes_ = std::move(values);
+}
+
 std::string Metrics::render() const {
   CounterTotals totals;
   ControlPlaneValues control;
+  KubernetesValues kubernetes;
   {
     std::lock_guard lock(mutex_);
     for (const WorkerCounters& worker : workers_) worker.addTo(totals);
     control = control_;
+    kubernetes = kubernetes_;
   }
   totals.autopath_hits += autopath_hits_.load(std::memory_order_relaxed);
   PrometheusText out;
@@ -172,6 +213,7 @@ std::string Metrics::render() const {
   renderZone(out, control);
   renderReload(out, control);
   renderForward(out, control);
+  renderKubernetes(out, kubernetes);
   renderCounter(out, "dnsd_autopath_hits_total",
                 "Queries answered through autopath (the search path resolved server-side).",
                 totals.autopath_hits);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "dnsd/admin/worker_counters.h"
 
@@ -22,6 +23,22 @@ struct ControlPlaneValues {
   uint64_t cache_hits = 0, cache_misses = 0;
   double forward_latency_sum = 0;
   uint64_t forward_latency_count = 0;
+};
+
+// The Kubernetes API source's figures, per watched resource (admin/ knows nothing of the
+// API: the server copies them in).
+struct KubernetesResource {
+  std::string name;  // "services"
+  uint64_t watch_restarts = 0, relists = 0, objects = 0;
+  uint64_t added = 0, modified = 0, deleted = 0;
+};
+
+struct KubernetesValues {
+  bool enabled = false;
+  bool connected = false;
+  double last_event_age = 0;  // seconds since the last event or bookmark
+  uint64_t rejected = 0;
+  std::vector<KubernetesResource> resources;
 };
 
 class Metrics {
@@ -42,6 +59,7 @@ class Metrics {
   // Absolute totals kept by the forwarder (they must only grow, as Prometheus counters).
   void setForwardStats(uint64_t requests, uint64_t failures, uint64_t cache_hits,
                        uint64_t cache_misses, double latency_seconds_sum, uint64_t latency_count);
+  void setKubernetes(KubernetesValues values);
   // For callers without a WorkerCounters; a worker should use its own countAutopathHit().
   void countAutopathHit() noexcept { autopath_hits_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -53,6 +71,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::deque<WorkerCounters> workers_;  // a deque never moves its elements
   ControlPlaneValues control_;
+  KubernetesValues kubernetes_;
   std::atomic<uint64_t> autopath_hits_{0};
 };
 

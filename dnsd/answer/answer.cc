@@ -264,6 +264,9 @@ Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::S
     return errorResponse(q, Rcode::Refused, r), Outcome::Answered;
   int zone = snapshot->zoneOf(q);
   if (zone < 0) return Outcome::Forward;
+  // CoreDNS answers SERVFAIL while its Kubernetes API is unsynced (plugin/kubernetes
+  // handler.go): an empty zone's NXDOMAIN would be cached by clients as the truth.
+  if (snapshot->zone(zone).unsynced) return errorResponse(q, Rcode::ServFail, r), Outcome::Answered;
   Responder responder(q, *snapshot, r, rotate);
   responder.run(zone);
   r.size = responder.finish();

@@ -19,6 +19,7 @@ struct Source {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
   std::string str() const { return line ? file + ":" + std::to_string(line) : file; }
+  bool operator==(const Source&) const = default;
 };
 
 struct Meta {
@@ -28,6 +29,7 @@ struct Meta {
   Labels annotations;
   Source source;
   std::string id() const { return ns + "/" + name; }
+  bool operator==(const Meta&) const = default;
 };
 
 enum class ServiceType { ClusterIP, NodePort, LoadBalancer, ExternalName };
@@ -38,6 +40,7 @@ struct ServicePort {
   int port = 0;
   int target_port = 0;            // numeric targetPort; 0 when named or absent
   std::string target_port_name;   // named targetPort, resolved through container ports
+  bool operator==(const ServicePort&) const = default;
 };
 
 struct Service {
@@ -49,12 +52,14 @@ struct Service {
   std::optional<Labels> selector;             // nullopt: no selector (endpoints managed by hand)
   std::vector<ServicePort> ports;
   bool publish_not_ready = false;             // publishNotReadyAddresses or the tolerate annotation
+  bool operator==(const Service&) const = default;
 };
 
 struct ContainerPort {
   std::string name;
   int port = 0;
   std::string protocol = "TCP";
+  bool operator==(const ContainerPort&) const = default;
 };
 
 struct Pod {
@@ -65,6 +70,7 @@ struct Pod {
   bool ready = true;                 // status.conditions[Ready]; no status counts as ready
   bool terminating = false;          // metadata.deletionTimestamp set
   std::vector<ContainerPort> ports;  // every container's ports, for named targetPorts
+  bool operator==(const Pod&) const = default;
 };
 
 enum class WorkloadKind { StatefulSet, Deployment, ReplicaSet };
@@ -85,6 +91,7 @@ struct EndpointPort {
   std::string name;
   std::string protocol = "TCP";
   int port = 0;
+  bool operator==(const EndpointPort&) const = default;
 };
 
 struct Endpoint {
@@ -93,6 +100,7 @@ struct Endpoint {
   std::string pod_name;  // targetRef.name when targetRef.kind is Pod
   bool ready = true;     // conditions.ready; absent counts as ready
   bool terminating = false;
+  bool operator==(const Endpoint&) const = default;
 };
 
 // discovery.k8s.io/v1 EndpointSlice, or a v1 Endpoints subset converted at ingest.
@@ -102,6 +110,7 @@ struct EndpointSlice {
   bool legacy = false;       // came from v1 Endpoints
   std::vector<Endpoint> endpoints;
   std::vector<EndpointPort> ports;
+  bool operator==(const EndpointSlice&) const = default;
 };
 
 // Everything the manifests held, before normalization.

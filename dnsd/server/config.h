@@ -23,6 +23,17 @@ struct ListenAddress {
   std::string str() const;
 };
 
+// The Kubernetes API as a source (server/kube_source.h).
+struct KubeConfig {
+  bool in_cluster = false;  // --kubernetes
+  std::string kubeconfig;   // --kubeconfig
+  std::vector<std::string> namespaces;
+  std::string labels;
+  int sync_timeout_s = 5;   // CoreDNS's startup_timeout
+  int idle_timeout_s = 150;
+  bool enabled() const { return in_cluster || !kubeconfig.empty(); }
+};
+
 struct Config {
   std::vector<std::string> manifests;
   std::vector<std::string> zone_files;  // RFC 1035 zones served beside the cluster zone
@@ -54,6 +65,7 @@ struct Config {
   std::string metrics;  // ADDR:PORT of /metrics /health /ready; empty: off
   std::string user;     // --user: whom to become once the sockets are bound (empty: stay)
   int lameduck_ms = 0;  // keep answering this long after SIGTERM, /ready saying 503
+  KubeConfig kube;
 };
 
 }  // namespace dnsd::server

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "dnsd/manifest/load.h"
@@ -24,7 +25,9 @@ std::string Loaded::summary() const {
     kinds += (kinds.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
   int skipped = 0;
   for (const auto& [kind, n] : inputs_summary.skipped_kinds) skipped += n;
-  return "loaded " + std::to_string(inputs_summary.files) + " files (" +
+  const std::string files =
+      inputs_summary.files ? " " + std::to_string(inputs_summary.files) + " files" : "";
+  return "loaded" + files + " (" +
          (kinds.empty() ? "no objects" : kinds) + "; " + std::to_string(skipped) +
          " objects of other kinds skipped): " + std::to_string(services) + " services, " +
          std::to_string(endpoints) + " endpoints, " + std::to_string(pods) + " pods, " +
@@ -109,11 +112,38 @@ class Disposal {
   std::thread thread_;
 };
 
-// Manifests → normalized cluster → every zone's records; `loaded` gets the counts, and
-// `disposal` the cluster to free.
+// The API's objects join the manifests'; a manifest object the API also has is dropped.
+template <typename T>
+void mergeObjects(std::vector<T>& files, std::vector<T>& api, std::string_view kind,
+                  std::vector<std::string>& warnings) {
+  std::set<std::pair<std::string, std::string>> from_api;
+  for (const T& object : api) from_api.emplace(object.meta.ns, object.meta.name);
+  std::erase_if(files, [&](const T& object) {
+    if (!from_api.count({object.meta.ns, object.meta.name})) return false;
+    warnings.push_back(object.meta.source.str() + ": " + std::string(kind) + " " +
+                       object.meta.id() + " is also in the Kubernetes API; the API's is served");
+    return true;
+  });
+  files.insert(files.end(), std::make_move_iterator(api.begin()),
+               std::make_move_iterator(api.end()));
+}
+
+void merge(cluster::Inputs& files, cluster::Inputs&& api, std::vector<std::string>& warnings) {
+  files.namespaces.insert(files.namespaces.end(), api.namespaces.begin(), api.namespaces.end());
+  std::sort(files.namespaces.begin(), files.namespaces.end());
+  files.namespaces.erase(std::unique(files.namespaces.begin(), files.namespaces.end()),
+                         files.namespaces.end());
+  mergeObjects(files.services, api.services, "Service", warnings);
+  mergeObjects(files.slices, api.slices, "EndpointSlice", warnings);
+  mergeObjects(files.pods, api.pods, "Pod", warnings);
+  for (const auto& [kind, n] : api.read_kinds) files.read_kinds[kind] += n;
+}
+
+// Manifests (and API objects) → normalized cluster → every zone's records; `loaded` gets
+// the counts, and `disposal` the cluster to free.
 base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_t serial,
                                                    Loaded& loaded, manifest::Cache* cache,
-                                                   Disposal& disposal) {
+                                                   Disposal& disposal, ApiObjects* api) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
   Stopwatch watch;
@@ -126,11 +156,14 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   std::optional<HeapPrefault> prefault;
   if (!cache || cache->size() == 0) prefault.emplace(expectedHeap(config.manifests));
   watch.lap("heap claimed");
-  auto inputs = manifest::load(config.manifests, cache);
+  auto inputs = config.manifests.empty() ? base::Result<cluster::Inputs>(cluster::Inputs{})
+                                         : manifest::load(config.manifests, cache);
   watch.lap("manifests read");
   if (prefault) prefault->wait();  // normalizing allocates in the main arena
   watch.lap("heap prefaulted");
   if (!inputs) return inputs.error();
+  std::vector<std::string> merge_warnings;
+  if (api) merge(*inputs, std::move(api->inputs), merge_warnings);
   loaded.inputs_summary.files = inputs->files;
   loaded.inputs_summary.read_kinds = inputs->read_kinds;
   loaded.inputs_summary.skipped_kinds = inputs->skipped_kinds;
@@ -141,7 +174,10 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   for (const auto& s : cluster->services) loaded.endpoints += s.endpoints.size();
   loaded.pods = cluster->pods.size();
   loaded.warnings = std::move(cluster->warnings);
+  loaded.warnings.insert(loaded.warnings.end(), merge_warnings.begin(), merge_warnings.end());
   auto zones = zone::allZones(*cluster, *options);
+  if (api && !api->synced)
+    for (auto& z : zones) z.unsynced = true;
   watch.lap("records made");
   for (const auto& path : config.zone_files) {
     auto file = zonefile::load(path);
@@ -157,11 +193,12 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
 
 }  // namespace
 
-base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache) {
+base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache,
+                              ApiObjects* api) {
   auto start = std::chrono::steady_clock::now();
   Loaded loaded;
   Disposal disposal;
-  auto content = zones(config, serial, loaded, cache, disposal);
+  auto content = zones(config, serial, loaded, cache, disposal, api);
   if (!content) return content.error();
   Stopwatch watch;
   auto snapshot = zone::buildSnapshot(std::move(*content), serial);
@@ -175,10 +212,11 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::C
   return loaded;
 }
 
-base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial) {
+base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial,
+                                                         ApiObjects* api) {
   Loaded unused;
   Disposal disposal;
-  return zones(config, serial, unused, nullptr, disposal);
+  return zones(config, serial, unused, nullptr, disposal, api);
 }
 
 }  // namespace dnsd::server

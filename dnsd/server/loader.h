@@ -25,11 +25,20 @@ struct Loaded {
   std::string summary() const;  // one line for the startup log
 };
 
+// Objects from the Kubernetes API, served beside the manifests' (an object in both is
+// taken from the API). Nothing is filled in for them: the cluster's controllers assigned
+// their addresses and wrote their EndpointSlices.
+struct ApiObjects {
+  cluster::Inputs inputs;
+  bool synced = true;  // false: not every resource listed yet; cluster names get SERVFAIL
+};
+
 // `cache` (kept by the server across reloads) spares re-parsing unchanged manifest files.
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial,
-                              manifest::Cache* cache = nullptr);
+                              manifest::Cache* cache = nullptr, ApiObjects* api = nullptr);
 
 // The zones' records without building a snapshot, for `dnsd records`.
-base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial);
+base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial,
+                                                         ApiObjects* api = nullptr);
 
 }  // namespace dnsd::server

@@ -11,6 +11,8 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <cstdlib>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "dnsd/admin/metrics.h"
 #include "dnsd/server/forwarding.h"
 #include "dnsd/server/heap.h"
+#include "dnsd/server/kube_source.h"
 #include "dnsd/wire/splice.h"
 #include "dnsd/server/loader.h"
 #include "dnsd/server/privileges.h"
@@ -88,21 +91,51 @@ void trimAfterRetired() {
   trimHeap();
 }
 
-void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
+// Warnings already logged: a zone rebuilt for every API event would repeat each of them.
+// Bounded; forgetting them all now and then only repeats a warning once more.
+class WarningLog {
+ public:
+  void log(const std::vector<std::string>& warnings) {
+    if (seen_.size() > 10000) seen_.clear();
+    for (const auto& w : warnings)
+      if (seen_.insert(w).second) spdlog::warn("{}", w);
+  }
+
+ private:
+  std::set<std::string> seen_;
+};
+WarningLog warning_log;
+
+// What the zone is built from beside the manifests: the API's objects, when watched.
+std::optional<ApiObjects> apiObjects(const KubeSource* kube) {
+  if (!kube) return std::nullopt;
+  return ApiObjects{kube->inputs(), kube->synced()};
+}
+
+// `from_api`: the API changed, not the manifests; logged at debug, as it happens often.
+void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
+            const KubeSource* kube, bool from_api) {
   std::lock_guard lock(reload_mutex);
   auto current = holder.get();
-  auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0), cacheFor(config));
+  auto api = apiObjects(kube);
+  // With the API as a source, a rebuild reads the manifests (if any) from the cache: an
+  // API event must not cost a parse of every file.
+  auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0),
+                         kube ? &manifest_cache : cacheFor(config), api ? &*api : nullptr);
   if (!loaded) {
     metrics.reloadFailed();
     spdlog::error("reload failed: {} (the previous zone keeps serving)", loaded.error().str());
     return;
   }
-  for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
+  warning_log.log(loaded->warnings);
   publish(*loaded, holder, metrics);
   trimHeap();
   retired = current;
   retired_pending = current != nullptr;
-  spdlog::info("reloaded: {}", loaded->summary());
+  if (from_api)
+    spdlog::debug("kubernetes: published {}", loaded->summary());
+  else
+    spdlog::info("reloaded: {}", loaded->summary());
 }
 
 int fail(const base::Error& error) {
@@ -167,14 +200,29 @@ void publishForwardStats(const forward::Forwarder* forwarder, admin::Metrics& me
                           static_cast<double>(s.latency_us_sum) / 1e6, s.latency_count);
 }
 
-// Waits for SIGHUP (reload) and SIGINT/SIGTERM (stop, 0). Once a second it refreshes the
-// forwarder's figures and checks for a forwarding loop (1: stop with an error).
+// Set by the API client's thread when it changed the store and has signalled; cleared by the
+// main thread before it reads the store, so a change during a rebuild signals again. Events
+// arriving while a zone builds are thereby published together by the next build.
+std::atomic<bool> api_changed{false};
+
+void onApiChange() {
+  if (!api_changed.exchange(true)) ::kill(::getpid(), SIGUSR1);
+}
+
+// Waits for SIGHUP (reload), SIGUSR1 (the API changed) and SIGINT/SIGTERM (stop, 0). Once
+// a second it refreshes the forwarder's and the API client's figures and checks for a
+// forwarding loop (1: stop with an error).
 int waitForSignals(const sigset_t& signals, const Config& config, zone::SnapshotHolder& holder,
-                   admin::Metrics& metrics, forward::Forwarder* forwarder) {
+                   admin::Metrics& metrics, forward::Forwarder* forwarder, KubeSource* kube) {
   for (;;) {
     timespec second{1, 0};
     int sig = sigtimedwait(&signals, nullptr, &second);
+    if (sig == SIGUSR1) {
+      api_changed = false;
+      reload(config, holder, metrics, kube, true);
+    }
     publishForwardStats(forwarder, metrics);
+    if (kube) metrics.setKubernetes(kube->values());
     trimAfterRetired();
     if (forwarder && forwarder->loopDetected()) {
       spdlog::error("forwarding loop detected: the probe {} came back to dnsd; an upstream "
@@ -182,7 +230,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
                     forwarder->loopProbeName());
       return 1;
     }
-    if (sig == SIGHUP) reload(config, holder, metrics);
+    if (sig == SIGHUP) reload(config, holder, metrics, kube, false);
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("stopping on {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
       return 0;
@@ -191,14 +239,18 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
 }
 
 // /metrics, /health and /ready; started before the zone loads so /ready can say 503.
+// Ready once answering and, with the API as a source, once every resource was listed
+// (CoreDNS's ready plugin asks the kubernetes plugin's HasSynced the same way).
 base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
                                                            const admin::Metrics& metrics,
-                                                           const std::atomic<bool>& ready) {
+                                                           const std::atomic<bool>& ready,
+                                                           const KubeSource* kube) {
   if (config.metrics.empty()) return std::unique_ptr<admin::HttpServer>();
   auto address = ListenAddress::parse(config.metrics);
   if (!address)
     return base::Error{"--metrics \"" + config.metrics + "\": expected ADDR:PORT, e.g. :9153", ""};
-  auto http = std::make_unique<admin::HttpServer>(metrics, [&ready] { return ready.load(); });
+  auto http = std::make_unique<admin::HttpServer>(
+      metrics, [&ready, kube] { return ready.load() && (!kube || kube->synced()); });
   auto status = http->start(address->any ? "0.0.0.0" : address->ip.str(), address->port);
   if (!status) return status.error();
   return http;
@@ -206,13 +258,16 @@ base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
 
 // The first zone, loaded and published before any socket is bound: never serve before the
 // data is there.
-bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
-  auto loaded = loadZone(config, nextSerial(0), cacheFor(config));
+bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
+                   const KubeSource* kube) {
+  auto api = apiObjects(kube);
+  auto loaded = loadZone(config, nextSerial(0), kube ? &manifest_cache : cacheFor(config),
+                         api ? &*api : nullptr);
   if (!loaded) {
     spdlog::error("{}", loaded.error().str());
     return false;
   }
-  for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
+  warning_log.log(loaded->warnings);
   publish(*loaded, holder, metrics);
   spdlog::info("{}", loaded->summary());
   loaded->snapshot.reset();  // the holder and the workers own it now: a reload can free it
@@ -224,7 +279,7 @@ bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Me
 sigset_t blockSignals() {
   sigset_t signals;
   sigemptyset(&signals);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, sig);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
@@ -247,18 +302,49 @@ void stopWorkers(Shared& shared, const std::vector<int>& udp, std::vector<std::t
   for (auto& t : threads) t.join();
 }
 
+
+// Starts the API client and waits, up to --kube-sync-timeout, for every resource's first
+// list; then the server starts either way (CoreDNS startup_timeout), cluster names getting
+// SERVFAIL until the lists are in.
+base::Status startKube(const Config& config, KubeSource& kube) {
+  if (auto started = kube.start(onApiChange); !started) return started;
+  spdlog::info("kubernetes: listing and watching {}", kube.server());
+  const auto timeout = std::chrono::seconds(config.kube.sync_timeout_s);
+  if (kube.waitSynced(timeout)) {
+    api_changed = false;  // the first zone is built from what is listed now
+    spdlog::info("kubernetes: synced");
+  } else {
+    spdlog::warn("kubernetes: starting with unsynced Kubernetes API after {} s: cluster names "
+                 "get SERVFAIL and /ready says 503 until every resource is listed",
+                 config.kube.sync_timeout_s);
+  }
+  return base::Ok{};
+}
+
 }  // namespace
 
 int run(const Config& config) {
+  // Before any thread starts, so that every thread inherits the mask and the signals reach
+  // the main thread's sigtimedwait() alone.
+  sigset_t signals = blockSignals();
   zone::SnapshotHolder holder;
   admin::Metrics metrics(DNSD_VERSION);
   std::atomic<bool> ready{false};
-  auto http = startHttp(config, metrics, ready);
+  std::unique_ptr<KubeSource> kube;
+  if (config.kube.enabled()) {
+    auto created = KubeSource::create(config);
+    if (!created) return fail(created.error());
+    kube = std::move(*created);
+  }
+  auto http = startHttp(config, metrics, ready, kube.get());
   if (!http) {
     spdlog::error("{}", http.error().str());
     return 1;
   }
-  if (!loadFirstZone(config, holder, metrics)) return 1;
+  if (kube)
+    if (auto started = startKube(config, *kube); !started) return fail(started.error());
+  if (!loadFirstZone(config, holder, metrics, kube.get())) return 1;
+  if (kube) metrics.setKubernetes(kube->values());
 
   int workers = config.threads > 0 ? config.threads
                                    : std::max(1u, std::thread::hardware_concurrency());
@@ -270,7 +356,6 @@ int run(const Config& config) {
   // Every listening socket is bound (the admin server's too): root is no longer needed.
   if (auto dropped = dropPrivileges(config.user); !dropped) return fail(dropped.error());
   if (!config.user.empty()) spdlog::info("running as {} (uid {})", config.user, getuid());
-  sigset_t signals = blockSignals();
 
   auto policy = recursionPolicy(config);
   if (!policy) return fail(policy.error());
@@ -299,7 +384,7 @@ int run(const Config& config) {
   ready = true;
   trimHeap();  // the first load's garbage, given back now that the workers answer
 
-  int status = waitForSignals(signals, config, holder, metrics, shared.forwarder);
+  int status = waitForSignals(signals, config, holder, metrics, shared.forwarder, kube.get());
   if (status == 0) lameDuck(config, ready);
   ready = false;
   stopWorkers(shared, sockets->udp, threads);

@@ -45,6 +45,9 @@ struct ZoneContent {
   uint32_t ttl = kDefaultTtl;  // of records made at query time
   // --autopath: each Pod IP and its namespace's search domain NS.svc.DOMAIN.
   std::vector<std::pair<base::IpAddress, wire::Name>> pod_search;
+  // The zone's source has not been read whole yet (the Kubernetes API before its first
+  // list): every name in it is answered SERVFAIL, never NXDOMAIN from an empty zone.
+  bool unsynced = false;
 };
 
 // The cluster zone `options.domain`: SOA, NS, schema version, and every Service's names.

@@ -72,6 +72,7 @@ struct ZoneInfo {
   int labels = 0;
   StoredRRset negative_soa;  // the SOA with TTL min(TTL, minimum) for the authority section
   uint32_t ttl = kDefaultTtl;  // of records made at query time
+  bool unsynced = false;       // ZoneContent::unsynced: SERVFAIL for every name
 };
 
 class Snapshot {

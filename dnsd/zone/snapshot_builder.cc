@@ -327,7 +327,8 @@ void SnapshotBuilder::linkTargets() {
 
 void SnapshotBuilder::zoneInfo() {
   for (const auto& zone : *zones_) {
-    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), {}, zone.ttl};
+    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), {}, zone.ttl,
+                  zone.unsynced};
     const Node* apex = snap_->find(zone.apex.data(), zone.apex.size(), info.hash);
     const StoredRRset* soa = snap_->rrset(*apex, wire::type::SOA);
     if (soa) {

@@ -1,0 +1,138 @@
+#include "dnsd/kube/store.h"
+
+namespace dnsd::kube {
+namespace {
+
+using Key = std::pair<std::string, std::string>;
+
+Key keyOf(const std::string& key) {
+  const size_t slash = key.find('/');
+  if (slash == std::string::npos) return {std::string(), key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+template <typename T>
+bool put(std::map<Key, T>& into, const Key& key, T&& object) {
+  auto [it, fresh] = into.try_emplace(key, std::move(object));
+  if (fresh) return true;
+  if (it->second == object) return false;
+  it->second = std::move(object);
+  return true;
+}
+
+template <typename T>
+std::vector<T> values(const std::map<Key, T>& from) {
+  std::vector<T> out;
+  out.reserve(from.size());
+  for (const auto& [key, object] : from) out.push_back(object);
+  return out;
+}
+
+const Key& keyOfEntry(const Key& key) { return key; }
+template <typename T>
+const Key& keyOfEntry(const std::pair<const Key, T>& entry) {
+  return entry.first;
+}
+
+}  // namespace
+
+bool Store::erase(Resource resource, const Key& key) {
+  switch (resource) {
+    case Resource::Services: return services_.erase(key) > 0;
+    case Resource::EndpointSlices: return slices_.erase(key) > 0;
+    case Resource::Namespaces: return namespaces_.erase(key) > 0;
+    case Resource::Pods: return pods_.erase(key) > 0;
+  }
+  return false;
+}
+
+bool Store::upsert(Resource resource, Object&& object) {
+  const Key key = keyOf(object.key);
+  // Nothing DNS can use (or rejected): an earlier version is forgotten.
+  if (std::holds_alternative<std::monostate>(object.value)) return erase(resource, key);
+  switch (resource) {
+    case Resource::Services:
+      return put(services_, key, std::get<cluster::Service>(std::move(object.value)));
+    case Resource::EndpointSlices:
+      return put(slices_, key, std::get<cluster::EndpointSlice>(std::move(object.value)));
+    case Resource::Namespaces: return namespaces_.insert(key).second;
+    case Resource::Pods: return put(pods_, key, std::get<cluster::Pod>(std::move(object.value)));
+  }
+  return false;
+}
+
+bool Store::apply(Resource resource, EventType type, Object&& object) {
+  if (object.key.empty()) return false;
+  std::lock_guard lock(mutex_);
+  if (type == EventType::Deleted) return erase(resource, keyOf(object.key));
+  return upsert(resource, std::move(object));
+}
+
+void Store::begin(Resource resource, const std::string& ns) {
+  std::lock_guard lock(mutex_);
+  seen_[{resource, ns}].clear();
+}
+
+bool Store::listed(Resource resource, const std::string& ns, Object&& object) {
+  if (object.key.empty()) return false;
+  std::lock_guard lock(mutex_);
+  seen_[{resource, ns}].insert(keyOf(object.key));
+  return upsert(resource, std::move(object));
+}
+
+bool Store::end(Resource resource, const std::string& ns) {
+  std::lock_guard lock(mutex_);
+  const std::set<Key> seen = std::move(seen_[{resource, ns}]);
+  seen_.erase({resource, ns});
+  // A Namespace's key is ("", name): a list of one namespace covers that name alone.
+  auto covers = [&](const Key& key) {
+    if (ns.empty()) return true;
+    return resource == Resource::Namespaces ? key.second == ns : key.first == ns;
+  };
+  bool changed = false;
+  auto forget = [&](auto& map) {
+    for (auto it = map.begin(); it != map.end();) {
+      const Key& key = keyOfEntry(*it);
+      if (!covers(key) || seen.count(key)) {
+        ++it;
+      } else {
+        it = map.erase(it);
+        changed = true;
+      }
+    }
+  };
+  switch (resource) {
+    case Resource::Services: forget(services_); break;
+    case Resource::EndpointSlices: forget(slices_); break;
+    case Resource::Namespaces: forget(namespaces_); break;
+    case Resource::Pods: forget(pods_); break;
+  }
+  return changed;
+}
+
+size_t Store::count(Resource resource) const {
+  std::lock_guard lock(mutex_);
+  switch (resource) {
+    case Resource::Services: return services_.size();
+    case Resource::EndpointSlices: return slices_.size();
+    case Resource::Namespaces: return namespaces_.size();
+    case Resource::Pods: return pods_.size();
+  }
+  return 0;
+}
+
+cluster::Inputs Store::inputs() const {
+  std::lock_guard lock(mutex_);
+  cluster::Inputs inputs;
+  for (const Key& key : namespaces_) inputs.namespaces.push_back(key.second);
+  inputs.services = values(services_);
+  inputs.slices = values(slices_);
+  inputs.pods = values(pods_);
+  inputs.read_kinds["Service"] = static_cast<int>(services_.size());
+  inputs.read_kinds["EndpointSlice"] = static_cast<int>(slices_.size());
+  inputs.read_kinds["Namespace"] = static_cast<int>(namespaces_.size());
+  if (!pods_.empty()) inputs.read_kinds["Pod"] = static_cast<int>(pods_.size());
+  return inputs;
+}
+
+}  // namespace dnsd::kube

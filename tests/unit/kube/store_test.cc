@@ -1,0 +1,74 @@
+// The store: events change it only when what DNS reads changes, and a relist applies the
+// difference without removing anything before the list is whole.
+#include <doctest/doctest.h>
+
+#include "dnsd/kube/store.h"
+
+namespace {
+
+using dnsd::kube::EventType;
+using dnsd::kube::Object;
+using dnsd::kube::Resource;
+using dnsd::kube::Store;
+
+Object service(const std::string& ns, const std::string& name, const std::string& ip) {
+  dnsd::cluster::Service s;
+  s.meta.ns = ns;
+  s.meta.name = name;
+  s.cluster_ips.push_back(*dnsd::base::IpAddress::parse(ip));
+  return Object{ns + "/" + name, std::move(s), {}};
+}
+
+}  // namespace
+
+TEST_CASE("events add, change and delete; an unchanged update is no change") {
+  Store store;
+  CHECK(store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1")));
+  CHECK(!store.apply(Resource::Services, EventType::Modified, service("a", "web", "10.96.0.1")));
+  CHECK(store.apply(Resource::Services, EventType::Modified, service("a", "web", "10.96.0.2")));
+  CHECK(store.count(Resource::Services) == 1);
+  CHECK(store.inputs().services.at(0).cluster_ips.at(0).str() == "10.96.0.2");
+  CHECK(store.apply(Resource::Services, EventType::Deleted, service("a", "web", "10.96.0.2")));
+  CHECK(store.count(Resource::Services) == 0);
+  CHECK(!store.apply(Resource::Services, EventType::Deleted, service("a", "web", "10.96.0.2")));
+}
+
+TEST_CASE("an object that no longer gives DNS anything is forgotten") {
+  Store store;
+  store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1"));
+  CHECK(store.apply(Resource::Services, EventType::Modified, Object{"a/web", {}, "rejected"}));
+  CHECK(store.count(Resource::Services) == 0);
+}
+
+TEST_CASE("a relist keeps what it names and forgets the rest at the end") {
+  Store store;
+  store.apply(Resource::Services, EventType::Added, service("a", "old", "10.96.0.1"));
+  store.apply(Resource::Services, EventType::Added, service("a", "kept", "10.96.0.2"));
+  store.begin(Resource::Services, "");
+  CHECK(!store.listed(Resource::Services, "", service("a", "kept", "10.96.0.2")));
+  CHECK(store.listed(Resource::Services, "", service("b", "new", "10.96.0.3")));
+  CHECK(store.count(Resource::Services) == 3);  // nothing vanished mid-list
+  CHECK(store.end(Resource::Services, ""));
+  auto inputs = store.inputs();
+  REQUIRE(inputs.services.size() == 2);
+  CHECK(inputs.services[0].meta.id() == "a/kept");
+  CHECK(inputs.services[1].meta.id() == "b/new");
+}
+
+TEST_CASE("a relist of one namespace leaves the others alone") {
+  Store store;
+  store.apply(Resource::Services, EventType::Added, service("a", "x", "10.96.0.1"));
+  store.apply(Resource::Services, EventType::Added, service("b", "y", "10.96.0.2"));
+  store.begin(Resource::Services, "a");
+  CHECK(store.end(Resource::Services, "a"));
+  auto inputs = store.inputs();
+  REQUIRE(inputs.services.size() == 1);
+  CHECK(inputs.services[0].meta.id() == "b/y");
+
+  store.apply(Resource::Namespaces, EventType::Added, Object{"a", dnsd::kube::NamespaceObject{"a"}, {}});
+  store.apply(Resource::Namespaces, EventType::Added, Object{"b", dnsd::kube::NamespaceObject{"b"}, {}});
+  store.begin(Resource::Namespaces, "b");
+  store.listed(Resource::Namespaces, "b", Object{"b", dnsd::kube::NamespaceObject{"b"}, {}});
+  CHECK(!store.end(Resource::Namespaces, "b"));
+  CHECK(store.count(Resource::Namespaces) == 2);
+}
