@@ -1,0 +1,368 @@
+"""End-to-end: dnsd fed by the Kubernetes API (--kubeconfig) of the project's fake API server
+(tests/e2e/fake_apiserver.py: TLS from a test CA, bearer tokens, paged lists, watches with
+bookmarks, 410 after compaction, faults on command).
+
+Run: python3 tests/e2e/test_kube.py build/tests/dnsd-e2e
+
+Behaviours:
+  - Every record type of the spec from API objects equals the same objects given as a
+    manifest: `dnsd records --kubeconfig` and `dnsd records FILE` print the same zones.
+  - A live dnsd follows the API: a Service added and deleted, an endpoint turning not ready,
+    a slice gaining an endpoint, a Namespace deleted with its objects.
+  - A watch cut mid-object, history compacted meanwhile (410): dnsd lists again and applies
+    the difference (a Service deleted while it was away goes, one added comes), counted in
+    dnsd_kubernetes_relists_total; garbage on a watch and a stalled watch are dropped and
+    reconnected; 429 Retry-After is honoured.
+  - The API down (every request failing, connections dropped) for 10 s under queries: every
+    query answered from the last zone, /ready stays 200, dnsd_kubernetes_connected goes to 0;
+    then the API restarts with new resourceVersions and dnsd catches up.
+  - A wrong token: /ready 503, cluster names SERVFAIL (never NXDOMAIN), the log names the
+    credential; a token file rotated while running is read again after the 401.
+  - A missing RBAC permission: /ready 503, the log says 403 and the resource; once granted,
+    dnsd syncs.
+  - glibc (getent) in a network namespace with a Pod's resolv.conf resolves a Service
+    created after dnsd started.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import Checks, Server, free_port, metric_samples, run_dig  # noqa: E402
+from fake_apiserver import FakeApiServer  # noqa: E402
+
+WAIT = 10.0  # seconds a change may take to show in a test (the benchmark measures it)
+
+
+def namespace(name):
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def service(ns, name, ips=None, ports=(), type_="ClusterIP", external=None, labels=None):
+    spec = {"type": type_, "ports": [
+        {"name": n, "protocol": proto, "port": port} if n else {"protocol": proto, "port": port}
+        for n, proto, port in ports]}
+    if type_ == "ExternalName":
+        spec["externalName"] = external
+    else:
+        spec["clusterIP"] = ips[0]
+        spec["clusterIPs"] = list(ips)
+    meta = {"name": name, "namespace": ns}
+    if labels:
+        meta["labels"] = labels
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
+
+
+def endpoint(ip, ready=True, hostname=None, pod=None):
+    e = {"addresses": [ip], "conditions": {"ready": ready, "serving": ready,
+                                           "terminating": False}}
+    if hostname:
+        e["hostname"] = hostname
+    if pod:
+        e["targetRef"] = {"kind": "Pod", "name": pod, "namespace": "default"}
+    return e
+
+
+def endpoint_slice(ns, name, svc, endpoints, ports=(), family="IPv4"):
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": ns,
+                         "labels": {"kubernetes.io/service-name": svc}},
+            "addressType": family, "endpoints": list(endpoints),
+            "ports": [{"name": n, "protocol": proto, "port": port} for n, proto, port in ports]}
+
+
+def cluster_objects():
+    """Every kind of name the spec has: ClusterIP (dual stack), headless with hostnames and
+    without, named ports (SRV), ExternalName, LoadBalancer, a not-ready endpoint."""
+    return [
+        namespace("default"), namespace("shop"), namespace("kube-system"), namespace("empty"),
+        service("shop", "web", ["10.96.1.10", "fd00:10::10"],
+                [("http", "TCP", 80), ("dns", "UDP", 53)]),
+        endpoint_slice("shop", "web-v4", "web",
+                       [endpoint("10.244.1.1"), endpoint("10.244.1.2", ready=False)],
+                       [("http", "TCP", 8080), ("dns", "UDP", 5353)]),
+        endpoint_slice("shop", "web-v6", "web", [endpoint("fd00:244::1")],
+                       [("http", "TCP", 8080)], family="IPv6"),
+        service("default", "db", ["None"], [("pg", "TCP", 5432)]),
+        endpoint_slice("default", "db-a", "db",
+                       [endpoint("10.244.2.1", hostname="db-0", pod="db-0"),
+                        endpoint("10.244.2.2", hostname="db-1", pod="db-1"),
+                        endpoint("10.244.2.3")],
+                       [("pg", "TCP", 5432)]),
+        service("default", "ext", type_="ExternalName", external="example.com."),
+        service("default", "lb", ["10.96.1.20"], [("https", "TCP", 443)], type_="LoadBalancer"),
+        service("kube-system", "kube-dns", ["10.96.0.10"], [("dns", "UDP", 53)]),
+    ]
+
+
+def wait_for(predicate, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def http_status(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+def addresses(port, name, qtype="A"):
+    return sorted(run_dig(port, name, qtype).rdatas("answer", qtype))
+
+
+def rcode(port, name, qtype="A"):
+    return run_dig(port, name, qtype).rcode
+
+
+def metric_total(port, name):
+    return sum(metric_samples(port, name).values())
+
+
+class Dnsd(Server):
+    """dnsd fed by the API; ready once it answers, or, with wait=False, once it runs."""
+
+    def __init__(self, binary, kubeconfig, checks, extra=(), wait=True):
+        self.metrics_port = free_port()
+        super().__init__(binary, [], checks, name="dnsd-kube",
+                         extra_args=["--kubeconfig", kubeconfig, "--metrics",
+                                     f"127.0.0.1:{self.metrics_port}",
+                                     "--kube-idle-timeout", "3"] + list(extra))
+        self.wait = wait
+
+    def wait_ready(self, timeout=harness.READY_TIMEOUT):
+        if self.wait:
+            return super().wait_ready(timeout)
+        deadline = time.monotonic() + timeout
+        while http_status(self.metrics_port, "/health") != 200:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("dnsd did not come up")
+            time.sleep(0.05)
+
+
+def test_records_equal_manifests(c, binary, api, workdir):
+    manifest = os.path.join(workdir, "cluster.json")
+    with open(manifest, "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": cluster_objects()}, f)
+    kubeconfig = os.path.join(workdir, "records.kubeconfig")
+    api.write_kubeconfig(kubeconfig, token="secret-token")
+    real = os.environ.get("DNSD_BINARY", binary)
+    from_api = subprocess.run([real, "records", "--kubeconfig", kubeconfig], capture_output=True,
+                              text=True, timeout=30)
+    from_file = subprocess.run([real, "records", manifest], capture_output=True, text=True,
+                               timeout=30)
+    c.check(from_api.returncode == 0, "dnsd records --kubeconfig succeeds", from_api.stderr)
+    c.check(from_file.returncode == 0, "dnsd records FILE succeeds", from_file.stderr)
+    c.expect_equal(from_api.stdout, from_file.stdout,
+                   "the zones from the API equal the zones from the same objects as a manifest")
+    for want in ("web.shop.svc.cluster.local.\t5\tIN\tAAAA\tfd00:10::10",
+                 "db-1.db.default.svc.cluster.local.", "_pg._tcp.db.default.svc.cluster.local.",
+                 "ext.default.svc.cluster.local.\t5\tIN\tCNAME\texample.com.",
+                 "10.1.96.10.in-addr.arpa."):
+        c.check(want.split("\t")[0] in from_api.stdout and
+                all(part in from_api.stdout for part in want.split("\t")[3:]),
+                f"the API's zones hold {want.split()[0]}")
+    c.check("10.244.1.2" not in from_api.stdout, "a not-ready endpoint is not served")
+
+
+def test_changes(c, binary, api, workdir):
+    kubeconfig = os.path.join(workdir, "live.kubeconfig")
+    api.write_kubeconfig(kubeconfig, token="secret-token")
+    with Dnsd(binary, kubeconfig, c) as d:
+        p = d.port
+        c.expect_equal(addresses(p, "web.shop.svc.cluster.local"), ["10.96.1.10"],
+                       "a ClusterIP Service from the API")
+        c.expect_equal(http_status(d.metrics_port, "/ready"), 200, "/ready once synced")
+        c.expect_equal(metric_samples(d.metrics_port, "dnsd_kubernetes_objects").get(
+            '{resource="services"}'), 5.0, "dnsd_kubernetes_objects counts the Services")
+
+        api.apply(service("shop", "new", ["10.96.1.30"]))
+        c.check(wait_for(lambda: addresses(p, "new.shop.svc.cluster.local") == ["10.96.1.30"]),
+                "a Service added is served")
+        api.delete("Service", "shop", "new")
+        c.check(wait_for(lambda: rcode(p, "new.shop.svc.cluster.local") == "NXDOMAIN"),
+                "a Service deleted is gone (NXDOMAIN)")
+
+        db = [o for o in cluster_objects() if o["metadata"]["name"] == "db-a"][0]
+        db["endpoints"][1]["conditions"]["ready"] = False
+        api.apply(db)
+        c.check(wait_for(lambda: rcode(p, "db-1.db.default.svc.cluster.local") == "NXDOMAIN" and
+                         addresses(p, "db.default.svc.cluster.local") ==
+                         ["10.244.2.1", "10.244.2.3"]),
+                "an endpoint turning not ready leaves the headless answer and its name")
+        db["endpoints"].append(endpoint("10.244.2.4", hostname="db-2", pod="db-2"))
+        api.apply(db)
+        c.check(wait_for(lambda: addresses(p, "db-2.db.default.svc.cluster.local") ==
+                         ["10.244.2.4"]),
+                "a slice gaining an endpoint serves its name")
+
+        api.apply(namespace("gone"))
+        api.apply(service("gone", "svc", ["10.96.1.40"]))
+        c.check(wait_for(lambda: addresses(p, "svc.gone.svc.cluster.local") == ["10.96.1.40"]),
+                "a Service in a new Namespace is served")
+        api.delete("Service", "gone", "svc")
+        api.delete("Namespace", "", "gone")
+        c.check(wait_for(lambda: rcode(p, "gone.svc.cluster.local") == "NXDOMAIN"),
+                "a Namespace deleted: NS.svc.DOMAIN is NXDOMAIN")
+        c.expect_equal(rcode(p, "empty.svc.cluster.local"), "NOERROR",
+                       "a Namespace without Services is NODATA, not NXDOMAIN")
+
+        # A watch cut mid-object; while dnsd backs off, a Service goes and history is
+        # compacted: it relists and applies the difference.
+        relists = metric_total(d.metrics_port, "dnsd_kubernetes_relists_total")
+        api.fault("cut", resource="services")
+        api.apply(service("shop", "during", ["10.96.1.50"]))
+        api.delete("Service", "default", "lb")
+        api.compact()
+        c.check(wait_for(lambda: addresses(p, "during.shop.svc.cluster.local") == ["10.96.1.50"]
+                         and rcode(p, "lb.default.svc.cluster.local") == "NXDOMAIN"),
+                "after a cut watch and expired history, the relist adds and removes")
+        c.check(wait_for(lambda: metric_total(d.metrics_port, "dnsd_kubernetes_relists_total")
+                         > relists), "the relist is counted")
+
+        restarts = metric_total(d.metrics_port, "dnsd_kubernetes_watch_restarts_total")
+        api.fault("garbage", resource="services")
+        api.apply(service("shop", "after-garbage", ["10.96.1.51"]))
+        c.check(wait_for(lambda: addresses(p, "after-garbage.shop.svc.cluster.local") ==
+                         ["10.96.1.51"]), "a watch that sent garbage is reconnected")
+        # The namespaces watch is cut, and comes back stalled: no byte, not even a bookmark.
+        api.fault("cut", resource="namespaces")
+        api.fault("stall", resource="namespaces")
+        api.apply(namespace("stalled"))
+        c.check(wait_for(lambda: "namespaces: the watch was silent for 3 s" in d.log(),
+                         timeout=15),
+                "a watch silent past --kube-idle-timeout is reconnected")
+        c.check(metric_total(d.metrics_port, "dnsd_kubernetes_watch_restarts_total")
+                >= restarts + 2, "the restarts are counted")
+        c.check(wait_for(lambda: rcode(p, "stalled.svc.cluster.local") == "NOERROR"),
+                "the Namespace that came while the watch was cut is served")
+        api.unstall()
+        api.apply(namespace("late"))
+        c.check(wait_for(lambda: rcode(p, "late.svc.cluster.local") == "NOERROR", timeout=15),
+                "after the stall, events are served again")
+
+        # The API down for 10 s under queries: every answer from the last zone.
+        api.fault("status", count=100000, code=503)
+        api.restart()
+        down_until = time.monotonic() + 10
+        failures = asked = 0
+        while time.monotonic() < down_until:
+            asked += 1
+            if addresses(p, "web.shop.svc.cluster.local") != ["10.96.1.10"]:
+                failures += 1
+        c.expect_equal(failures, 0, f"with the API down, all {asked} queries answered")
+        c.expect_equal(http_status(d.metrics_port, "/ready"), 200,
+                       "/ready stays 200 while the API is down")
+        c.expect_equal(metric_samples(d.metrics_port, "dnsd_kubernetes_connected").get(""),
+                       0.0, "dnsd_kubernetes_connected is 0 while the API is down")
+        api.fault("status", count=0)
+        api.apply(service("shop", "back", ["10.96.1.60"]))
+        c.check(wait_for(lambda: addresses(p, "back.shop.svc.cluster.local") == ["10.96.1.60"],
+                         timeout=40),
+                "when the API is back, dnsd catches up")
+        c.check(wait_for(lambda: metric_samples(d.metrics_port, "dnsd_kubernetes_connected")
+                         .get("") == 1.0), "dnsd_kubernetes_connected is 1 again")
+
+        api.fault("status", code=429, retry_after=2, resource="services")
+        api.restart()
+        c.check(wait_for(lambda: "retrying after 2 s as asked" in d.log(), timeout=15),
+                "429 with Retry-After is honoured")
+
+
+def test_unauthorized(c, binary, api, workdir):
+    token_file = os.path.join(workdir, "token")
+    with open(token_file, "w") as f:
+        f.write("old-token\n")
+    kubeconfig = os.path.join(workdir, "rotating.kubeconfig")
+    api.write_kubeconfig(kubeconfig, token_file=token_file)
+    api.set_tokens({"secret-token"})
+    with Dnsd(binary, kubeconfig, c, ["--kube-sync-timeout", "1"], wait=False) as d:
+        c.check(wait_for(lambda: "401 Unauthorized" in d.log() and token_file in d.log()),
+                "a refused token is logged naming its file")
+        c.check(wait_for(lambda: rcode(d.port, "web.shop.svc.cluster.local") == "SERVFAIL"),
+                "unsynced: cluster names get SERVFAIL, not NXDOMAIN")
+        c.expect_equal(http_status(d.metrics_port, "/ready"), 503, "unsynced: /ready is 503")
+        # The kubelet rotates the token: dnsd reads the file again after the next 401.
+        api.set_tokens({"secret-token", "new-token"})
+        with open(token_file + ".tmp", "w") as f:
+            f.write("new-token\n")
+        os.rename(token_file + ".tmp", token_file)
+        c.check(wait_for(lambda: http_status(d.metrics_port, "/ready") == 200, timeout=40),
+                "a rotated token file is read again and dnsd syncs")
+        c.expect_equal(addresses(d.port, "web.shop.svc.cluster.local"), ["10.96.1.10"],
+                       "after the rotation, names are served")
+    api.set_tokens({"secret-token"})
+
+
+def test_forbidden(c, binary, api, workdir):
+    kubeconfig = os.path.join(workdir, "rbac.kubeconfig")
+    api.write_kubeconfig(kubeconfig, token="secret-token")
+    api.deny("endpointslices", "list")
+    with Dnsd(binary, kubeconfig, c, ["--kube-sync-timeout", "1"], wait=False) as d:
+        c.check(wait_for(lambda: "403 Forbidden" in d.log() and "endpointslices" in d.log()),
+                "a missing RBAC permission is logged with the resource")
+        c.expect_equal(http_status(d.metrics_port, "/ready"), 503, "forbidden: /ready is 503")
+        api.allow_all()
+        c.check(wait_for(lambda: http_status(d.metrics_port, "/ready") == 200, timeout=40),
+                "once granted, dnsd syncs")
+
+
+def test_pod_resolver(c, binary, api, workdir):
+    kubeconfig = os.path.join(workdir, "pod.kubeconfig")
+    api.write_kubeconfig(kubeconfig, token="secret-token")
+    try:
+        ns = harness.PodNamespace().create()
+    except harness.NetnsUnavailable as e:
+        c.check(False, "a network namespace for the Pod", str(e))
+        return
+    try:
+        with Dnsd(binary, kubeconfig, c, ["--listen", f"{ns.host_ip}:53"]) as d:
+            api.apply(service("default", "created-later", ["10.96.1.70"]))
+            c.check(wait_for(lambda: addresses(d.port,
+                                               "created-later.default.svc.cluster.local")
+                             == ["10.96.1.70"]), "the new Service is served")
+            code, out = ns.run(["getent", "ahostsv4", "created-later"])
+            c.check(code == 0 and "10.96.1.70" in out,
+                    "glibc in a Pod resolves a Service created after dnsd started", out)
+    finally:
+        ns.destroy()
+
+
+def main():
+    binary = harness.binary_from_argv("test_kube")
+    c = Checks("test_kube")
+    workdir = tempfile.mkdtemp(prefix="dnsd-kube-")
+    api = FakeApiServer(os.path.join(workdir, "api"), bookmark_interval=1.0)
+    try:
+        api.start()
+        for obj in cluster_objects():
+            api.apply(obj)
+        for test in (test_records_equal_manifests, test_changes, test_unauthorized,
+                     test_forbidden, test_pod_resolver):
+            # Each starts from the same objects and a healthy API.
+            c.run(test, c, binary, api, workdir)
+    finally:
+        api.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
