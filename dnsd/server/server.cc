@@ -83,10 +83,18 @@ void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics&
 std::weak_ptr<const zone::Snapshot> retired;
 bool retired_pending = false;
 
-// Called about once a second: trims once the replaced snapshot is gone.
+// When the API last changed the zone. While changes keep coming, the heap is left as it is:
+// each trim hands back pages the next build faults in again, which would cost every
+// change more than the build itself.
+std::chrono::steady_clock::time_point last_api_build;
+constexpr auto kApiQuiet = std::chrono::seconds(5);
+
+// Called about once a second: trims once the replaced snapshot is gone (and the API has been
+// quiet for a while).
 void trimAfterRetired() {
   std::lock_guard lock(reload_mutex);
   if (!retired_pending || !retired.expired()) return;
+  if (std::chrono::steady_clock::now() - last_api_build < kApiQuiet) return;
   retired_pending = false;
   trimHeap();
 }
@@ -129,7 +137,12 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   }
   warning_log.log(loaded->warnings);
   publish(*loaded, holder, metrics);
-  trimHeap();
+  // Trimming costs milliseconds: for API events, which may come many a second, it waits
+  // until they pause (trimAfterRetired) instead of delaying the next change.
+  if (from_api)
+    last_api_build = std::chrono::steady_clock::now();
+  else
+    trimHeap();
   retired = current;
   retired_pending = current != nullptr;
   if (from_api)
