@@ -135,8 +135,9 @@ def field_matcher(selector):
 
 # --- certificates ----------------------------------------------------------------------------
 
-def make_certificates(workdir):
-    """A CA, a server certificate for loopback and a client certificate, with openssl."""
+def make_certificates(workdir, extra_ips=()):
+    """A CA, a server certificate for loopback (and `extra_ips`) and a client certificate,
+    with openssl."""
     paths = {n: os.path.join(workdir, n) for n in
              ("ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key")}
     if all(os.path.exists(p) for p in paths.values()):
@@ -151,7 +152,8 @@ def make_certificates(workdir):
         "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     for name, subject, ext in (
             ("server", "/CN=kube-apiserver",
-             "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes.default\n"
+             "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes.default" +
+             "".join(f",IP:{ip}" for ip in extra_ips) + "\n"
              "extendedKeyUsage=serverAuth\n"),
             ("client", "/CN=dnsd/O=system:serviceaccounts", "extendedKeyUsage=clientAuth\n")):
         run("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject)
@@ -178,7 +180,7 @@ class Fault:
 
 class FakeApiServer:
     def __init__(self, workdir, bookmark_interval=1.0, history=10000, token="secret-token",
-                 port=0, version="v1.33.0"):
+                 port=0, version="v1.33.0", host="127.0.0.1"):
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.bookmark_interval = bookmark_interval
@@ -187,6 +189,7 @@ class FakeApiServer:
         self.token = token
         self.version = version
         self.requested_port = port
+        self.host = host  # another address (a Pod network's) is in the certificate too
         self.cond = threading.Condition()
         self.rv = 1000
         self.objects = {r: {} for r in RESOURCES}   # resource -> {(ns, name): (obj, bytes)}
@@ -208,7 +211,8 @@ class FakeApiServer:
     # --- lifecycle ---
 
     def start(self):
-        paths = make_certificates(self.workdir)
+        paths = make_certificates(self.workdir,
+                                  [] if self.host == "127.0.0.1" else [self.host])
         self.ca_file = paths["ca.crt"]
         self.client_cert_file, self.client_key_file = paths["client.crt"], paths["client.key"]
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -225,13 +229,16 @@ class FakeApiServer:
 
             def get_request(self):
                 sock, addr = self.socket.accept()
+                # As Go's net/http (so the API server): no Nagle delay, or an event written
+                # right after another waits for the client's delayed ACK.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return context.wrap_socket(sock, server_side=True,
                                            do_handshake_on_connect=False), addr
 
         handler = type("Handler", (_Handler,), {"api": server})
-        self.httpd = Httpd(("127.0.0.1", self.requested_port or self.port or 0), handler)
+        self.httpd = Httpd((self.host, self.requested_port or self.port or 0), handler)
         self.port = self.httpd.server_address[1]
-        self.url = f"https://127.0.0.1:{self.port}"
+        self.url = f"https://{self.host}:{self.port}"
         self.stopping = False
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
