@@ -7,6 +7,10 @@ Run: python3 tests/e2e/test_kube.py build/tests/dnsd-e2e
 Behaviours:
   - Every record type of the spec from API objects equals the same objects given as a
     manifest: `dnsd records --kubeconfig` and `dnsd records FILE` print the same zones.
+  - A client certificate authenticates; Pods are watched only with --pods verified;
+    --kube-namespaces watches and serves only those namespaces; --kube-labels is sent to the
+    API server and only matching Services are served; objects from --manifests are served
+    beside the API's, and one in both is taken from the API with a warning naming it.
   - A live dnsd follows the API: a Service added and deleted, an endpoint turning not ready,
     a slice gaining an endpoint, a Namespace deleted with its objects.
   - A watch cut mid-object, history compacted meanwhile (410): dnsd lists again and applies
@@ -48,6 +52,7 @@ def namespace(name):
 
 
 def service(ns, name, ips=None, ports=(), type_="ClusterIP", external=None, labels=None):
+    """A Service as the API server holds it (ClusterIPs assigned)."""
     spec = {"type": type_, "ports": [
         {"name": n, "protocol": proto, "port": port} if n else {"protocol": proto, "port": port}
         for n, proto, port in ports]}
@@ -324,6 +329,67 @@ def test_forbidden(c, binary, api, workdir):
                 "once granted, dnsd syncs")
 
 
+def records(binary, args):
+    real = os.environ.get("DNSD_BINARY", binary)
+    r = subprocess.run([real, "records"] + args, capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
+def requested(api, since):
+    """The paths dnsd asked for since request number `since`."""
+    return {q["path"] for q in api.requests[since:]}
+
+
+def test_scope_and_sources(c, binary, api, workdir):
+    cert = api.write_kubeconfig(os.path.join(workdir, "cert.kubeconfig"), client_cert=True,
+                                embed=True)
+    since = len(api.requests)
+    code, out, err = records(binary, ["--kubeconfig", cert])
+    c.check(code == 0 and "web.shop.svc.cluster.local." in out,
+            "a client certificate (embedded in the kubeconfig) authenticates", err)
+    c.check("/api/v1/pods" not in requested(api, since),
+            "Pods are not watched when no feature needs them")
+    since = len(api.requests)
+    records(binary, ["--kubeconfig", cert, "--pods", "verified"])
+    c.check("/api/v1/pods" in requested(api, since), "--pods verified watches Pods")
+
+    since = len(api.requests)
+    code, out, err = records(binary, ["--kubeconfig", cert, "--kube-namespaces", "shop,empty"])
+    c.check(code == 0 and "web.shop.svc.cluster.local." in out and
+            "db.default.svc.cluster.local." not in out,
+            "--kube-namespaces serves only those namespaces", err)
+    c.check({"/api/v1/namespaces/shop/services", "/api/v1/namespaces/empty/services",
+             "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices"} <=
+            requested(api, since) and "/api/v1/services" not in requested(api, since),
+            "and watches each of them, not the whole cluster")
+
+    api.apply(service("shop", "labelled", ["10.96.1.80"], labels={"dns": "yes"}))
+    since = len(api.requests)
+    code, out, err = records(binary, ["--kubeconfig", cert, "--kube-labels", "dns=yes"])
+    c.check(code == 0 and "labelled.shop.svc.cluster.local." in out and
+            "web.shop.svc.cluster.local." not in out,
+            "--kube-labels serves only matching Services", err)
+    c.check(any(q["query"].get("labelSelector") == "dns=yes"
+                for q in api.requests[since:] if q["path"] == "/api/v1/services"),
+            "the selector is sent to the API server")
+    api.delete("Service", "shop", "labelled")
+
+    manifest = os.path.join(workdir, "extra.json")
+    with open(manifest, "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": [
+            service("shop", "web", ["10.96.1.99"]),
+            service("files", "only-in-files", ["10.96.1.98"])]}, f)
+    kubeconfig = api.write_kubeconfig(os.path.join(workdir, "both.kubeconfig"),
+                                      token="secret-token")
+    with Dnsd(binary, kubeconfig, c, ["--manifests", manifest]) as d:
+        c.expect_equal(addresses(d.port, "web.shop.svc.cluster.local"), ["10.96.1.10"],
+                       "an object in both sources is taken from the API")
+        c.expect_equal(addresses(d.port, "only-in-files.files.svc.cluster.local"),
+                       ["10.96.1.98"], "manifest objects are served beside the API's")
+        c.check("Service shop/web is also in the Kubernetes API" in d.log(),
+                "with a warning naming the object", d.log()[-800:])
+
+
 def test_pod_resolver(c, binary, api, workdir):
     kubeconfig = os.path.join(workdir, "pod.kubeconfig")
     api.write_kubeconfig(kubeconfig, token="secret-token")
@@ -354,8 +420,8 @@ def main():
         api.start()
         for obj in cluster_objects():
             api.apply(obj)
-        for test in (test_records_equal_manifests, test_changes, test_unauthorized,
-                     test_forbidden, test_pod_resolver):
+        for test in (test_records_equal_manifests, test_scope_and_sources, test_changes,
+                     test_unauthorized, test_forbidden, test_pod_resolver):
             # Each starts from the same objects and a healthy API.
             c.run(test, c, binary, api, workdir)
     finally:
