@@ -2,8 +2,9 @@
 # Runs the test suite under sanitizers, with g++.
 #   scripts/sanitize.sh            AddressSanitizer + UndefinedBehaviorSanitizer: every meson
 #                                  test (unit and end-to-end) from ./build-asan
-#   scripts/sanitize.sh --thread   ThreadSanitizer: the unit tests and e2e test_reload (reloads
-#                                  under load) from ./build-tsan
+#   scripts/sanitize.sh --thread   ThreadSanitizer: the unit tests, e2e test_reload (reloads
+#                                  under load) and e2e test_kube (the API client's thread
+#                                  feeding the zone) from ./build-tsan
 # Ends with "sanitize: N passed, N failed" counting meson tests; non-zero exit on a failure.
 # Sanitizer reports go to BUILD/sanitizer-logs/ (the e2e tests' dnsd logs are temporary
 # files, so a report there would otherwise go unseen) and are printed at the end; any report
@@ -29,7 +30,7 @@ else
   sanitize=thread
   # second_deadlock_stack: both stacks of a lock-order inversion.
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$PWD/$build/sanitizer-logs/tsan
-  tests=(reload)  # filled in after the build: every unit test, then e2e_test_reload
+  tests=(reload)  # filled in after the build: every unit test, then the e2e tests above
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
@@ -40,7 +41,7 @@ ninja -C "$build" || { echo "sanitize: 0 passed, 1 failed (build)"; exit 1; }
 if [ "$mode" = thread ]; then
   # Names, not --suite: meson runs the tests that match both a suite and a name.
   mapfile -t tests < <(meson test -C "$build" --list --suite unit 2>/dev/null | grep ' / ' | sed 's#.* / ##')
-  tests+=(e2e_test_reload)
+  tests+=(e2e_test_reload e2e_test_kube)
 fi
 
 rm -rf "$build/sanitizer-logs"
