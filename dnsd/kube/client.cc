@@ -318,7 +318,9 @@ struct Client::Loop {
       return false;
     }
     Event& e = *decoded;
-    ++w.events;
+    // A watch that delivers is a healthy connection: the next failure backs off from the
+    // start again (client-go's backoff manager forgets after a quiet period likewise).
+    if (w.events++ == 0) w.backoff = milliseconds(0);
     client.stats_.last_event_ns = nanos(Clock::now());
     if (e.type == EventType::Error) {
       if (e.code == 410) {

@@ -21,7 +21,8 @@ Standard library only, plus the `openssl` command for its certificates.
   `k8s.io/initial-events-end` bookmark; bookmarks every `bookmark_interval` when allowed;
   `timeoutSeconds`; an object that stops or starts matching a selector is DELETED or ADDED.
 - Faults on command: a status code (429 with Retry-After, 500, 503), a stream cut in the
-  middle of an object, a stalled stream, an empty 200, a line that is not JSON; restart()
+  middle of an object, a stalled stream, an empty 200, a line that is not JSON, an event of
+  5 MiB; restart()
   drops every connection and moves the resourceVersions to a new epoch.
 
 In a test:
@@ -173,7 +174,7 @@ class Fault:
     def matches(self, resource, watch):
         if self.args.get("resource") not in (None, resource):
             return False
-        if self.kind in ("cut", "stall", "empty200", "garbage") and not watch:
+        if self.kind in ("cut", "stall", "empty200", "garbage", "huge") and not watch:
             return self.kind == "cut" and self.args.get("lists", False)
         return True
 
@@ -375,7 +376,7 @@ class FakeApiServer:
         """A "cut" or "garbage" fault for the next event of an open watch, if one waits."""
         with self.cond:
             for f in self.faults:
-                if f.kind in ("cut", "garbage") and f.count > 0 and f.matches(resource, True):
+                if f.kind in ("cut", "garbage", "huge") and f.count > 0 and f.matches(resource, True):
                     f.count -= 1
                     if f.count == 0:
                         self.faults.remove(f)
@@ -539,7 +540,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = None
         with api.cond:
             waiting = [f for f in api.faults if f.count > 0 and f.matches(resource, watch)]
-        if waiting and not (watch and waiting[0].kind in ("cut", "garbage")):
+        if waiting and not (watch and waiting[0].kind in ("cut", "garbage", "huge")):
             fault = api.take_fault(resource, watch)
         if fault and fault.kind == "status":
             code = fault.args.get("code", 500)
@@ -735,6 +736,12 @@ class _Handler(BaseHTTPRequestHandler):
                         continue
                     line = b'{"type":"' + type_.encode() + b'","object":' + data + b"}\n"
                     stream_fault = api.take_stream_fault(resource)
+                    if stream_fault and stream_fault.kind == "huge":
+                        # The object again, with 5 MiB of annotation: over any sane bound.
+                        big = json.loads(data)
+                        big["metadata"].setdefault("annotations", {})["padding"] = "x" * (5 << 20)
+                        line = b'{"type":"' + type_.encode() + b'","object":' + dumps(big) + b"}\n"
+                        stream_fault = None
                     if stream_fault and stream_fault.kind == "garbage":
                         self.chunk(b"this is not JSON\n")
                         self.wfile.write(b"0\r\n\r\n")

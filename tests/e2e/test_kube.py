@@ -15,8 +15,9 @@ Behaviours:
     a slice gaining an endpoint, a Namespace deleted with its objects.
   - A watch cut mid-object, history compacted meanwhile (410): dnsd lists again and applies
     the difference (a Service deleted while it was away goes, one added comes), counted in
-    dnsd_kubernetes_relists_total; garbage on a watch and a stalled watch are dropped and
-    reconnected; 429 Retry-After is honoured.
+    dnsd_kubernetes_relists_total; garbage on a watch, an event over 4 MiB, a watch that ends
+    at once with nothing and a stalled watch are dropped and reconnected; 429 Retry-After is
+    honoured.
   - The API down (every request failing, connections dropped) for 10 s under queries: every
     query answered from the last zone, /ready stays 200, dnsd_kubernetes_connected goes to 0;
     then the API restarts with new resourceVersions and dnsd catches up.
@@ -247,6 +248,17 @@ def test_changes(c, binary, api, workdir):
         api.apply(service("shop", "after-garbage", ["10.96.1.51"]))
         c.check(wait_for(lambda: addresses(p, "after-garbage.shop.svc.cluster.local") ==
                          ["10.96.1.51"]), "a watch that sent garbage is reconnected")
+        api.fault("huge", resource="services")
+        api.apply(service("shop", "huge", ["10.96.1.52"]))
+        c.check(wait_for(lambda: "a watch event over 4 MiB" in d.log() and
+                         addresses(p, "huge.shop.svc.cluster.local") == ["10.96.1.52"]),
+                "an event over 4 MiB drops the connection; the relist serves the object")
+        api.fault("cut", resource="namespaces")
+        api.fault("empty200", count=2, resource="namespaces")
+        api.apply(namespace("after-empty"))
+        c.check(wait_for(lambda: "the watch ended at once with no event" in d.log() and
+                         rcode(p, "after-empty.svc.cluster.local") == "NOERROR"),
+                "a watch that ends at once with nothing backs off, then resumes")
         # The namespaces watch is cut, and comes back stalled: no byte, not even a bookmark.
         api.fault("cut", resource="namespaces")
         api.fault("stall", resource="namespaces")
