@@ -1,6 +1,7 @@
 #include "dnsd/forward/cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace dnsd::forward {
 namespace {
@@ -38,6 +39,16 @@ std::string cacheKey(const wire::QueryView& query) {
   return key;
 }
 
+std::string_view cacheKey(const wire::QueryView& query, char* out) noexcept {
+  std::memcpy(out, query.qname_lower, query.qname_size);
+  uint8_t* tail = reinterpret_cast<uint8_t*>(out) + query.qname_size;
+  wire::store16(tail, query.qtype);
+  wire::store16(tail + 2, query.qclass);
+  tail[4] =
+      static_cast<uint8_t>(query.do_bit | query.cd << 1 | query.rd << 2 | query.has_edns << 3);
+  return {out, query.qname_size + size_t{5}};
+}
+
 void Cache::insert(const std::string& key, const uint8_t* reply, size_t size,
                    std::vector<uint16_t> ttl_offsets, uint32_t lifetime, Clock::time_point now) {
   if (lifetime == 0 || capacity_ == 0) return;
@@ -53,21 +64,90 @@ void Cache::insert(const std::string& key, const uint8_t* reply, size_t size,
   index_.emplace(key, entries_.begin());
 }
 
-bool Cache::lookup(const std::string& key, Clock::time_point now, std::vector<uint8_t>& out) {
+Cache::Entry* Cache::find(std::string_view key, Clock::time_point now,
+                          uint32_t& elapsed) noexcept {
   auto it = index_.find(key);
-  if (it == index_.end()) return false;
+  if (it == index_.end()) return nullptr;
   Entry& entry = *it->second;
-  auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - entry.stored).count();
-  if (elapsed < 0) elapsed = 0;
-  if (elapsed >= entry.lifetime) {
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - entry.stored).count();
+  if (seconds < 0) seconds = 0;
+  if (seconds >= entry.lifetime) {
     entries_.erase(it->second);
     index_.erase(it);
-    return false;
+    return nullptr;
   }
   entries_.splice(entries_.begin(), entries_, it->second);
-  out = entry.reply;
-  ageTtls(out.data(), entry.ttl_offsets, static_cast<uint32_t>(elapsed), entry.lifetime);
+  elapsed = static_cast<uint32_t>(seconds);
+  return &entry;
+}
+
+bool Cache::lookup(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out) {
+  uint32_t elapsed = 0;
+  Entry* entry = find(key, now, elapsed);
+  if (!entry) return false;
+  out = entry->reply;
+  ageTtls(out.data(), entry->ttl_offsets, elapsed, entry->lifetime);
   return true;
+}
+
+size_t Cache::lookup(std::string_view key, Clock::time_point now, uint8_t* out,
+                     size_t room) noexcept {
+  uint32_t elapsed = 0;
+  Entry* entry = find(key, now, elapsed);
+  if (!entry || entry->reply.size() > room) return 0;
+  std::memcpy(out, entry->reply.data(), entry->reply.size());
+  ageTtls(out, entry->ttl_offsets, elapsed, entry->lifetime);
+  return entry->reply.size();
+}
+
+// Each shard holds an even share of the capacity (at least one entry when there is any).
+SharedCache::SharedCache(size_t capacity) {
+  const size_t each = capacity == 0 ? 0 : (capacity + kShards - 1) / kShards;
+  for (Shard& shard : shards_) shard.cache = Cache(each);
+}
+
+void SharedCache::insert(const std::string& key, const uint8_t* reply, size_t size,
+                         std::vector<uint16_t> ttl_offsets, uint32_t lifetime,
+                         Clock::time_point now) {
+  Shard& shard = shardOf(key);
+  std::lock_guard lock(shard.mutex);
+  shard.cache.insert(key, reply, size, std::move(ttl_offsets), lifetime, now);
+}
+
+bool SharedCache::lookup(std::string_view key, Clock::time_point now,
+                         std::vector<uint8_t>& out) {
+  Shard& shard = shardOf(key);
+  std::lock_guard lock(shard.mutex);
+  bool hit = shard.cache.lookup(key, now, out);
+  shard.hits += hit;
+  return hit;
+}
+
+size_t SharedCache::lookup(std::string_view key, Clock::time_point now, uint8_t* out,
+                           size_t room) noexcept {
+  Shard& shard = shardOf(key);
+  std::lock_guard lock(shard.mutex);
+  size_t size = shard.cache.lookup(key, now, out, room);
+  shard.hits += size != 0;
+  return size;
+}
+
+uint64_t SharedCache::hits() const {
+  uint64_t total = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    total += shard.hits;
+  }
+  return total;
+}
+
+size_t SharedCache::size() const {
+  size_t total = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    total += shard.cache.size();
+  }
+  return total;
 }
 
 }  // namespace dnsd::forward

@@ -1,13 +1,17 @@
 // The cache of forwarded answers (RFC 2308 for the negative ones): whole replies kept as wire
 // bytes with the offset of each TTL, aged on the way out. Least recently used entries are
-// evicted at capacity. One thread only (the forwarder's): no locks.
+// evicted at capacity. `Cache` is one thread's; `SharedCache` is the forwarder's, split in
+// shards with a lock each so that the UDP workers answer hits themselves.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +38,10 @@ uint32_t cacheLifetime(const ReplyInfo& info, const CacheLimits& limits) noexcep
 // DO, CD, RD and whether the query had EDNS at all (an OPT goes back only to EDNS clients).
 std::string cacheKey(const wire::QueryView& query);
 
+// The same key written into `out` (kMaxKey bytes), for a lookup that allocates nothing.
+inline constexpr size_t kMaxKey = 255 + 5;
+std::string_view cacheKey(const wire::QueryView& query, char* out) noexcept;
+
 class Cache {
  public:
   using Clock = std::chrono::steady_clock;
@@ -46,10 +54,21 @@ class Cache {
               std::vector<uint16_t> ttl_offsets, uint32_t lifetime, Clock::time_point now);
   // On a hit, `out` holds the reply with its TTLs lowered by the whole seconds spent in the
   // cache; ID and question are still the cached ones. An expired entry is dropped.
-  bool lookup(const std::string& key, Clock::time_point now, std::vector<uint8_t>& out);
+  bool lookup(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
+  // The same into a buffer of `room` bytes: the reply's size, or 0 on a miss or when it
+  // does not fit (the entry stays). Allocates nothing.
+  size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out,
+                size_t room) noexcept;
   size_t size() const { return entries_.size(); }
 
  private:
+  // Heterogeneous lookup: a string_view key finds its std::string without a copy.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const noexcept {
+      return std::hash<std::string_view>{}(key);
+    }
+  };
   struct Entry {
     std::string key;
     std::vector<uint8_t> reply;
@@ -59,9 +78,39 @@ class Cache {
   };
   using List = std::list<Entry>;  // front: most recently used
 
+  // The live entry of `key` (most recently used now), or nullptr; expired ones are dropped.
+  Entry* find(std::string_view key, Clock::time_point now, uint32_t& elapsed) noexcept;
+
   size_t capacity_;
   List entries_;
-  std::unordered_map<std::string, List::iterator> index_;
+  std::unordered_map<std::string, List::iterator, KeyHash, std::equal_to<>> index_;
+};
+
+// The forwarder's cache, in shards chosen by the key's hash, each with its own lock and its
+// hit count (counted under the lock it already holds: no shared counter on the hot path).
+class SharedCache {
+ public:
+  using Clock = Cache::Clock;
+  static constexpr size_t kShards = 16;
+
+  explicit SharedCache(size_t capacity);
+  void insert(const std::string& key, const uint8_t* reply, size_t size,
+              std::vector<uint16_t> ttl_offsets, uint32_t lifetime, Clock::time_point now);
+  bool lookup(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
+  size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out, size_t room) noexcept;
+  uint64_t hits() const;
+  size_t size() const;
+
+ private:
+  struct alignas(64) Shard {
+    mutable std::mutex mutex;
+    Cache cache{0};
+    uint64_t hits = 0;
+  };
+  Shard& shardOf(std::string_view key) noexcept {
+    return shards_[std::hash<std::string_view>{}(key) % kShards];
+  }
+  std::array<Shard, kShards> shards_;
 };
 
 }  // namespace dnsd::forward

@@ -102,6 +102,8 @@ class Forwarder::Impl {
   ~Impl();
   base::Status start();
   void submit(const uint8_t* query, size_t size, const Client& client) noexcept;
+  size_t answerFromCache(const wire::QueryView& q, const uint8_t* query, uint8_t* out,
+                         size_t udp_limit) noexcept;
   Stats stats() const noexcept;
 
   const std::string& probeText() const { return probe_text_; }
@@ -152,14 +154,14 @@ class Forwarder::Impl {
   std::vector<Queued> batch_;
   std::vector<uint8_t> send_buffer_, cached_;
   std::unordered_set<int> watched_;
-  Cache cache_;
+  SharedCache cache_;  // also read by the workers (answerFromCache)
   RandomPool random_;
   size_t inflight_ = 0;
 
   std::string probe_text_;  // "<rand>.<rand>.dnsd-loop-probe."
   wire::Name probe_name_;
   std::atomic<bool> loop_detected_{false};
-  std::atomic<uint64_t> requests_{0}, failures_{0}, hits_{0}, misses_{0}, refused_{0}, dropped_{0},
+  std::atomic<uint64_t> requests_{0}, failures_{0}, misses_{0}, refused_{0}, dropped_{0},
       latency_us_{0}, latency_count_{0};
 };
 
@@ -354,7 +356,6 @@ void Forwarder::Impl::handle(Queued& item) noexcept {
   }
   std::string key = cacheKey(q);
   if (cache_.lookup(key, Clock::now(), cached_)) {
-    hits_.fetch_add(1, std::memory_order_relaxed);
     fitForClient(cached_, item.query.data(), facts, item.client.tcp, item.client.limit);
     return deliver_(item.client, cached_.data(), cached_.size());
   }
@@ -414,9 +415,22 @@ void Forwarder::Impl::deliverShort(const Client& client, const uint8_t* query,
   deliver_(client, reply.data(), reply.size());
 }
 
+// A hit answered by the calling worker: the same bytes the forwarder's thread would send,
+// without the trip through its queue. A reply larger than the client's UDP limit is left to
+// the forwarder, which cuts it.
+size_t Forwarder::Impl::answerFromCache(const wire::QueryView& q, const uint8_t* query,
+                                        uint8_t* out, size_t udp_limit) noexcept {
+  if (options_.cache_capacity == 0) return 0;
+  char key[kMaxKey];
+  size_t size = cache_.lookup(cacheKey(q, key), Clock::now(), out, udp_limit);
+  if (size == 0) return 0;
+  restoreClientQuestion(out, query, QueryFacts{q.question_end, q.has_edns, q.do_bit});
+  return size;
+}
+
 Forwarder::Stats Forwarder::Impl::stats() const noexcept {
   auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return Stats{get(requests_), get(failures_), get(hits_),       get(misses_),
+  return Stats{get(requests_), get(failures_), cache_.hits(),    get(misses_),
                get(refused_),  get(dropped_),  get(latency_us_), get(latency_count_)};
 }
 
@@ -430,6 +444,10 @@ void Forwarder::submit(const uint8_t* query, size_t size, const Client& client) 
   impl_->submit(query, size, client);
 }
 Forwarder::Stats Forwarder::stats() const noexcept { return impl_->stats(); }
+size_t Forwarder::answerFromCache(const wire::QueryView& q, const uint8_t* query, uint8_t* out,
+                                  size_t udp_limit) noexcept {
+  return impl_->answerFromCache(q, query, out, udp_limit);
+}
 std::string Forwarder::loopProbeName() const { return impl_->probeText(); }
 void Forwarder::sawLoopProbe() noexcept { impl_->sawLoopProbe(); }
 bool Forwarder::loopDetected() const noexcept { return impl_->loopDetected(); }

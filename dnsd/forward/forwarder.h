@@ -16,6 +16,7 @@
 #include "dnsd/base/result.h"
 #include "dnsd/forward/cache.h"
 #include "dnsd/forward/upstream.h"
+#include "dnsd/wire/query.h"
 
 namespace dnsd::forward {
 
@@ -77,6 +78,13 @@ class Forwarder {
   // Thread-safe, cheap, called from server workers: copies the query and queues it. The
   // reply comes back through Deliver, on the forwarder thread.
   void submit(const uint8_t* query, size_t size, const Client& client) noexcept;
+
+  // Thread-safe, for workers before submit(): the cached reply to `query` (parsed as `q`)
+  // written into `out` with the client's ID and question and its TTLs aged; its size, or 0
+  // when there is none that fits `udp_limit` (submit it then). Allocates nothing; takes one
+  // shard's lock.
+  size_t answerFromCache(const wire::QueryView& q, const uint8_t* query, uint8_t* out,
+                         size_t udp_limit) noexcept;
 
   Stats stats() const noexcept;
 

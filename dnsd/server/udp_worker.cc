@@ -53,6 +53,14 @@ size_t UdpWorker::answerOne(int i, uint8_t* out, const zone::Snapshot* snapshot)
   }
   if (!handler_.forward) return size;
   if (!shared_.recursion->allows(peers_[i])) return handler_.refuse(q, out, q.udpLimit());
+  // Most names outside the cluster are asked again and again: a cached answer goes out from
+  // here, as a cluster answer does, not through the forwarder's thread.
+  const size_t limit = std::min(q.udpLimit(), kMaxResponse);
+  if (size_t hit = shared_.forwarder->answerFromCache(q, in, out, limit)) {
+    handler_.forward = false;
+    handler_.rcode = out[3] & 0x0F;
+    return hit;
+  }
   forward::Client client;
   client.fd = fd_;
   client.peer = peers_[i];

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dnsd/forward/reply.h"
@@ -248,6 +249,55 @@ TEST_CASE("the cache key ignores case and tells DO, CD and EDNS apart") {
   CHECK(key(edns) != key(dnssec));
   CHECK(key(plain) != key(cd));
   CHECK(key(plain) != key(header(0x0100, 0, 0, 0, 28)));
+}
+
+TEST_CASE("the buffer key is the string key, written without allocating") {
+  Bytes query = header(0x0100, 0, 0, 0);
+  wire::QueryView q;
+  REQUIRE(wire::parseQuery(query.data(), query.size(), q) == wire::ParseStatus::Ok);
+  char buffer[kMaxKey];
+  CHECK(cacheKey(q, buffer) == cacheKey(q));
+}
+
+TEST_CASE("a lookup into a buffer ages TTLs, and a reply that does not fit stays cached") {
+  Cache cache(4);
+  Bytes r = positive(300, 300);
+  ReplyInfo info;
+  std::vector<uint16_t> offsets;
+  REQUIRE(walkReply(r.data(), r.size(), info, &offsets));
+  auto t = Clock::now();
+  cache.insert("k", r.data(), r.size(), offsets, 300, t);
+  uint8_t out[512];
+  CHECK(cache.lookup("k", t + seconds(10), out, r.size() - 1) == 0);  // too small
+  REQUIRE(cache.lookup("k", t + seconds(10), out, sizeof out) == r.size());
+  CHECK(readTtl(out + offsets[0]) == 290);
+  CHECK(cache.lookup("missing", t, out, sizeof out) == 0);
+  CHECK(cache.lookup("k", t + seconds(300), out, sizeof out) == 0);  // expired
+  CHECK(cache.size() == 0);
+}
+
+TEST_CASE("the shared cache spreads keys over shards and counts hits from any thread") {
+  SharedCache cache(40 * SharedCache::kShards);  // each shard may hold all 40
+  Bytes r = positive(300, 300);
+  auto t = Clock::now();
+  for (int i = 0; i < 40; ++i)
+    cache.insert("name" + std::to_string(i), r.data(), r.size(), {}, 300, t);
+  CHECK(cache.size() == 40);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w)
+    threads.emplace_back([&] {
+      uint8_t out[512];
+      for (int i = 0; i < 40; ++i) cache.lookup("name" + std::to_string(i), t, out, sizeof out);
+    });
+  for (auto& thread : threads) thread.join();
+  CHECK(cache.hits() == 160);
+  Bytes got;
+  CHECK(cache.lookup("name7", t, got));
+  CHECK(got == r);
+  CHECK(cache.hits() == 161);
+  SharedCache off(0);
+  off.insert("a", r.data(), r.size(), {}, 300, t);
+  CHECK(off.size() == 0);
 }
 
 // ---- Replies written by the forwarder ----

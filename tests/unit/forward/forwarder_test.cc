@@ -381,6 +381,31 @@ TEST_CASE("a second identical query is served from the cache") {
   CHECK(upstream.udpQueries() == 2);
 }
 
+TEST_CASE("a worker answers a cached name itself, with its client's ID and question") {
+  FakeUpstream upstream(answerA({Rr{kA, 300, {192, 0, 2, 9}}}));
+  Collector got;
+  Forwarder forwarder(optionsFor({upstream.port()}), got.deliver());
+  REQUIRE(forwarder.start().ok());
+  Bytes query = makeQuery("Hot.Example.org", 7);
+  wire::QueryView q;
+  REQUIRE(wire::parseQuery(query.data(), query.size(), q) == wire::ParseStatus::Ok);
+  uint8_t out[1232];
+  CHECK(forwarder.answerFromCache(q, query.data(), out, sizeof out) == 0);  // not yet
+  ask(forwarder, got, query);
+  Bytes again = makeQuery("HOT.example.ORG", 8);
+  REQUIRE(wire::parseQuery(again.data(), again.size(), q) == wire::ParseStatus::Ok);
+  size_t size = forwarder.answerFromCache(q, again.data(), out, sizeof out);
+  REQUIRE(size > 0);
+  Seen s = see(Bytes(out, out + size));
+  CHECK(s.id == 8);
+  CHECK(s.qname == "HOT.example.ORG.");
+  CHECK(s.answers == 1);
+  CHECK(upstream.udpQueries() == 1);
+  CHECK(forwarder.stats().cache_hits == 1);
+  // A reply larger than the client's limit is left to the forwarder, which cuts it.
+  CHECK(forwarder.answerFromCache(q, again.data(), out, 20) == 0);
+}
+
 TEST_CASE("NXDOMAIN with an SOA is cached, SERVFAIL from upstream is passed on and not cached") {
   FakeUpstream upstream([](const Bytes& q, bool) -> std::optional<Bytes> {
     if (qnameOf(q) == "nx.example.org.") return makeReply(q, 3, {}, {soa(3600, 60)});
