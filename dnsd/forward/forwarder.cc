@@ -112,6 +112,13 @@ class Forwarder::Impl {
 
  private:
   // An upstream query: what is needed to answer the client when c-ares calls back.
+  // Another client asking the same question while it is in flight upstream.
+  struct Waiter {
+    std::vector<uint8_t> query;
+    Client client;
+    QueryFacts facts;
+  };
+
   struct Inflight {
     Impl* impl;
     std::vector<uint8_t> query;  // as the client sent it
@@ -119,6 +126,7 @@ class Forwarder::Impl {
     QueryFacts facts;
     std::string key;
     Clock::time_point sent;
+    std::vector<Waiter> waiters;  // answered with the same reply
   };
 
   base::Status initChannel();
@@ -155,13 +163,18 @@ class Forwarder::Impl {
   std::vector<uint8_t> send_buffer_, cached_;
   std::unordered_set<int> watched_;
   SharedCache cache_;  // also read by the workers (answerFromCache)
+  // Questions in flight upstream by cache key: an identical one joins instead of being sent
+  // again (CoreDNS and Unbound coalesce too), so a popular name that expires costs the
+  // upstream one query, not one per asker.
+  std::unordered_map<std::string, Inflight*> pending_;
   RandomPool random_;
   size_t inflight_ = 0;
 
   std::string probe_text_;  // "<rand>.<rand>.dnsd-loop-probe."
   wire::Name probe_name_;
   std::atomic<bool> loop_detected_{false};
-  std::atomic<uint64_t> requests_{0}, failures_{0}, misses_{0}, refused_{0}, dropped_{0},
+  std::atomic<uint64_t> requests_{0}, failures_{0}, misses_{0}, coalesced_{0}, refused_{0},
+      dropped_{0},
       latency_us_{0}, latency_count_{0};
 };
 
@@ -359,6 +372,11 @@ void Forwarder::Impl::handle(Queued& item) noexcept {
     fitForClient(cached_, item.query.data(), facts, item.client.tcp, item.client.limit);
     return deliver_(item.client, cached_.data(), cached_.size());
   }
+  if (auto joined = pending_.find(key); joined != pending_.end()) {
+    coalesced_.fetch_add(1, std::memory_order_relaxed);
+    joined->second->waiters.push_back(Waiter{std::move(item.query), item.client, facts});
+    return;
+  }
   if (inflight_ >= options_.max_concurrent) {
     refused_.fetch_add(1, std::memory_order_relaxed);
     return deliverShort(item.client, item.query.data(), facts, wire::Rcode::Refused);
@@ -374,8 +392,9 @@ void Forwarder::Impl::sendUpstream(Queued& item, const QueryFacts& facts,
   // ares_send, so the count goes up first.
   send_buffer_ = item.query;
   wire::store16(send_buffer_.data(), random_.next16());
-  auto* f =
-      new Inflight{this, std::move(item.query), item.client, facts, std::move(key), Clock::now()};
+  auto* f = new Inflight{this, std::move(item.query), item.client, facts, std::move(key),
+                         Clock::now(), {}};
+  pending_[f->key] = f;
   ++inflight_;
   ares_send(channel_, send_buffer_.data(), static_cast<int>(send_buffer_.size()), &onReply, f);
 }
@@ -386,6 +405,8 @@ void Forwarder::Impl::onReply(void* arg, int status, int /*timeouts*/, unsigned 
   Impl& self = *f->impl;
   --self.inflight_;
   if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) return;  // shutting down
+  if (auto it = self.pending_.find(f->key); it != self.pending_.end() && it->second == f.get())
+    self.pending_.erase(it);
   bool ok = status == ARES_SUCCESS && abuf && alen > 0;
   self.complete(*f, ok ? abuf : nullptr, ok ? static_cast<size_t>(alen) : 0);
 }
@@ -401,12 +422,22 @@ void Forwarder::Impl::complete(Inflight& f, const uint8_t* reply, size_t size) n
   std::vector<uint16_t> ttl_offsets;
   if (!acceptReply(reply, size, f.query.data(), f.facts, info, &ttl_offsets)) {
     failures_.fetch_add(1, std::memory_order_relaxed);
-    return deliverShort(f.client, f.query.data(), f.facts, wire::Rcode::ServFail);
+    deliverShort(f.client, f.query.data(), f.facts, wire::Rcode::ServFail);
+    for (const Waiter& w : f.waiters)
+      deliverShort(w.client, w.query.data(), w.facts, wire::Rcode::ServFail);
+    return;
   }
   cache_.insert(f.key, reply, size, std::move(ttl_offsets), cacheLifetime(info, limits_), now);
   std::vector<uint8_t> out(reply, reply + size);
   fitForClient(out, f.query.data(), f.facts, f.client.tcp, f.client.limit);
   deliver_(f.client, out.data(), out.size());
+  // Each waiter asked the same question (the key ignores only case): its own ID, case and
+  // size limit.
+  for (const Waiter& w : f.waiters) {
+    out.assign(reply, reply + size);
+    fitForClient(out, w.query.data(), w.facts, w.client.tcp, w.client.limit);
+    deliver_(w.client, out.data(), out.size());
+  }
 }
 
 void Forwarder::Impl::deliverShort(const Client& client, const uint8_t* query,
@@ -431,7 +462,8 @@ size_t Forwarder::Impl::answerFromCache(const wire::QueryView& q, const uint8_t*
 Forwarder::Stats Forwarder::Impl::stats() const noexcept {
   auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   return Stats{get(requests_), get(failures_), cache_.hits(),    get(misses_),
-               get(refused_),  get(dropped_),  get(latency_us_), get(latency_count_)};
+               get(refused_),  get(dropped_),  get(latency_us_), get(latency_count_),
+               get(coalesced_)};
 }
 
 // ---- The public face ----

@@ -64,6 +64,7 @@ class Forwarder {
     uint64_t dropped = 0;         // queue full, or not a parsable query
     uint64_t latency_us_sum = 0;  // upstream round trips, replies and failures alike
     uint64_t latency_count = 0;
+    uint64_t coalesced = 0;       // joined an identical question in flight, not sent again
   };
 
   Forwarder(Options options, Deliver deliver);

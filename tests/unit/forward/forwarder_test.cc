@@ -13,7 +13,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <atomic>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -406,6 +408,34 @@ TEST_CASE("a worker answers a cached name itself, with its client's ID and quest
   CHECK(forwarder.answerFromCache(q, again.data(), out, 20) == 0);
 }
 
+TEST_CASE("identical questions in flight go upstream once, and every asker is answered") {
+  std::atomic<int> asked{0};
+  FakeUpstream upstream([&](const Bytes& q, bool) -> std::optional<Bytes> {
+    ++asked;
+    std::this_thread::sleep_for(100ms);  // long enough for the others to arrive
+    return makeReply(q, 0, {Rr{kA, 300, {192, 0, 2, 5}}});
+  });
+  Collector got;
+  Forwarder forwarder(optionsFor({upstream.port()}), got.deliver());
+  REQUIRE(forwarder.start().ok());
+  const char* names[] = {"slow.example.org", "SLOW.example.org", "slow.EXAMPLE.org"};
+  for (uint16_t id = 0; id < 3; ++id) {
+    Bytes q = makeQuery(names[id], static_cast<uint16_t>(100 + id));
+    forwarder.submit(q.data(), q.size(), udpClient(4096, id));
+  }
+  std::set<uint16_t> ids;
+  for (size_t i = 0; i < 3; ++i) {
+    Seen s = see(got.wait(i).second);
+    ids.insert(s.id);
+    CHECK(s.answers == 1);
+    CHECK(s.qname == std::string(names[s.id - 100]) + ".");  // each its own case
+  }
+  CHECK(ids == std::set<uint16_t>{100, 101, 102});
+  CHECK(asked == 1);
+  CHECK(forwarder.stats().coalesced == 2);
+  CHECK(forwarder.stats().cache_misses == 1);
+}
+
 TEST_CASE("NXDOMAIN with an SOA is cached, SERVFAIL from upstream is passed on and not cached") {
   FakeUpstream upstream([](const Bytes& q, bool) -> std::optional<Bytes> {
     if (qnameOf(q) == "nx.example.org.") return makeReply(q, 3, {}, {soa(3600, 60)});
@@ -546,7 +576,10 @@ TEST_CASE("queries from many worker threads all get their answers") {
   for (auto& t : workers) t.join();
   got.wait(199);
   CHECK(forwarder.stats().requests == 200);
-  CHECK(forwarder.stats().cache_hits + forwarder.stats().cache_misses == 200);
+  // Each query is a hit, a miss sent upstream, or joined an identical one in flight.
+  auto stats = forwarder.stats();
+  CHECK(stats.cache_hits + stats.cache_misses + stats.coalesced == 200);
+  CHECK(stats.cache_misses == 40);  // 40 distinct names, each sent once
 }
 
 TEST_CASE("options without an upstream are refused at start") {
