@@ -1,37 +1,50 @@
 #!/usr/bin/env python3
-"""A fake Kubernetes API server for dnsd's tests, in the Python standard library only.
+"""A fake Kubernetes API server for dnsd's tests and benchmarks, in the Python standard library
+(plus the `openssl` command for its certificates).
 
 No kube-apiserver can run on the test machines, so this one speaks the parts of its protocol
 that dnsd's Kubernetes source uses, as kubernetes.io "API Concepts" describes them: HTTPS with a
 test CA, bearer tokens and client certificates, legacy discovery, list with `limit`/`continue`
-over a consistent snapshot, watch from a resourceVersion with bookmarks, `timeoutSeconds`,
-selector transitions, the in-stream 410 ERROR after compaction, and streaming lists
-(`sendInitialEvents`). tests/e2e/test_fake_apiserver.py checks it against real kubectl binaries.
+over a consistent snapshot, resourceVersion and resourceVersionMatch, watch from a
+resourceVersion with bookmarks, `timeoutSeconds`, selector transitions, the in-stream 410 ERROR
+after compaction, and streaming lists (`sendInitialEvents`). tests/e2e/test_fake_apiserver.py
+holds it to real kubectl binaries.
 
-In-process use:
+In a test:
 
     api = FakeApiServer(workdir, bookmark_interval=1.0, history=10000, token="secret-token")
-    api.start()
-    api.apply({"apiVersion": "v1", "kind": "Service", "metadata": {...}, "spec": {...}})
-    api.write_kubeconfig(path)
-    ...
-    api.stop()
+    api.start()                  # 127.0.0.1 (or host=...), a free port (or port=...)
+    api.url, api.port, api.ca_file, api.client_cert_file, api.client_key_file
+    api.write_kubeconfig(path, token=None, token_file=None, client_cert=False, insecure=False,
+                         embed=False)   # no credential named: the default token
+    api.apply(obj) / api.delete(kind, namespace, name) / api.objects(kind) / api.get(...)
+    api.set_tokens({...}); api.deny(resource, verb); api.allow_all()
+    api.fault(kind, count=1, **args); api.unstall()   # kinds: see fault()
+    api.compact(); api.restart(rv_jump=1000000); api.rotate_ca()
+    api.requests                 # [{method, path, query, watch, user, token, status, ...}]
+    api.watchers(resource=None); api.resource_version(); api.stop()
 
 Standalone: `python3 fake_apiserver.py --workdir DIR [--port P] [--control-port P]
-[--objects FILE.json ...] [--bookmark-interval S]` prints one line
-`listening https://127.0.0.1:PORT ca=... kubeconfig=... control=http://127.0.0.1:CPORT` and serves
-until SIGTERM. The plain-HTTP control port (loopback) takes POST /apply (an object or a List),
-POST /delete?kind=&namespace=&name=, POST /compact, POST /restart?rv_jump=N, GET /objects?kind=.
+[--objects FILE.json ...] [--bookmark-interval S] [--token T]` writes DIR/kubeconfig, prints
+one line `listening https://127.0.0.1:PORT ca=... kubeconfig=... control=http://127.0.0.1:P`
+and serves until SIGTERM. The plain-HTTP control port (loopback) takes POST /apply (an object
+or a List), POST /delete?kind=&namespace=&name=, POST /compact, POST /restart?rv_jump=N,
+GET /objects?kind=, GET /watchers.
 
-Behaviour copied from the real server that clients must cope with:
+What the real server does that clients must cope with, and this one does too:
 - List items carry no kind/apiVersion (typed lists omit them); watch event objects do.
-- A list body over 2048 bytes is sent chunked (Go's net/http does so when a handler does not set
-  Content-Length), and one over 128 KiB is gzipped when the client accepts gzip.
+- A body over 2048 bytes is sent chunked (Go's net/http does so when a handler sets no
+  Content-Length); one over 128 KiB is gzipped when the client accepts gzip.
 - A DELETED event, and the DELETED sent when an object stops matching a watch's selector, carry
   the previous content with the event's resourceVersion.
-- A bookmark is an empty object of the watched kind with only metadata.resourceVersion set.
+- A bookmark is an empty object of the watched kind with only metadata.resourceVersion set
+  (so an EndpointSlice bookmark has "endpoints":null).
 - Services get the defaults the real server adds (type, sessionAffinity, a clusterIP from
-  10.96.0.0/12 when none is given, clusterIPs, ipFamilies, port protocol and targetPort).
+  10.96.0.0/12 when none is given, clusterIPs, ipFamilies, port protocol and targetPort);
+  Namespaces get status.phase Active and the kubernetes.io/metadata.name label.
+- Watches without a resourceVersion, or with "0", start with a synthetic ADDED per object.
+- Bad options are 422 Invalid as the apiserver words them; a future resourceVersion waits,
+  then 504 with cause ResourceVersionTooLarge.
 """
 
 import argparse
@@ -58,10 +71,9 @@ import uuid
 from collections import OrderedDict, deque
 
 DEFAULT_USER = "system:serviceaccount:kube-system:dnsd"
-GZIP_THRESHOLD = 128 * 1024  # the apiserver compresses responses above this (APIResponseCompression)
+GZIP_THRESHOLD = 128 * 1024  # the apiserver gzips responses above this (APIResponseCompression)
 CHUNKING_THRESHOLD = 2048  # Go's net/http buffers this much before switching to chunked
 CHUNK_SIZE = 4096
-TOO_LARGE_RV_WAIT = 3.0  # the apiserver waits this long for a future resourceVersion
 
 REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -199,7 +211,7 @@ def _split_top(text):
 
 
 def parse_label_selector(text):
-    """A list of (key, op, values) from the `-l` syntax: =, ==, !=, in, notin, exists, !key, <, >."""
+    """(key, op, values) tuples from the `-l` syntax: =, ==, !=, in, notin, exists, !key, <, >."""
     reqs = []
     if not text:
         return reqs
@@ -507,6 +519,9 @@ class FakeApiServer:
         self.history_size = history
         self.token = token
         self.watch_list = watch_list  # the WatchList feature gate: sendInitialEvents allowed
+        # How long a list waits for a resourceVersion from the future before its 504, as the
+        # apiserver's watch cache does.
+        self.too_large_rv_wait = 3.0
         self.version = version
         self._want_port = port
         self.host = host  # another address (a Pod network's) goes in the certificate too
@@ -543,16 +558,19 @@ class FakeApiServer:
 
     # --- lifecycle ---
 
-    def start(self):
-        self._make_certs()
+    def _tls_context(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(self.server_cert_file, self.server_key_file)
         ctx.load_verify_locations(self.ca_file)
         ctx.verify_mode = ssl.CERT_OPTIONAL
         ctx.set_alpn_protocols(["http/1.1"])
-        self._context = ctx
-        self._server = _TLSServer((self.host, self._want_port or self.port or 0), self, ctx)
+        return ctx
+
+    def start(self):
+        self._make_certs()
+        self._server = _TLSServer((self.host, self._want_port or self.port or 0), self,
+                                  self._tls_context())
         self.port = self._server.server_address[1]
         self.url = f"https://[{self.host}]:{self.port}" if ":" in self.host else \
             f"https://{self.host}:{self.port}"
@@ -615,9 +633,20 @@ class FakeApiServer:
         subprocess.run(["openssl", *args], check=True, cwd=self.workdir,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def _make_certs(self):
-        if all(os.path.exists(f) for f in (self.ca_file, self.server_cert_file,
-                                             self.client_cert_file, self.client_key_file)):
+    def rotate_ca(self, drop=True):
+        """A new CA, server and client certificate, written over the same files (as the
+        kube-root-ca.crt ConfigMap changes under a Pod). New connections get the new server
+        certificate; with drop, open connections are closed too."""
+        self._make_certs(force=True)
+        if self._server is not None:
+            self._server.context = self._tls_context()
+        if drop:
+            self._drop_everything()
+
+    def _make_certs(self, force=False):
+        if not force and all(os.path.exists(f) for f in (
+                self.ca_file, self.server_cert_file, self.client_cert_file,
+                self.client_key_file)):
             return  # a second start() in the same workdir keeps its CA
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         self._openssl("req", "-x509", *ec, "-keyout", self.ca_key_file, "-out", self.ca_file,
@@ -1153,7 +1182,7 @@ class FakeApiServer:
             raise HttpError(400, "BadRequest", f"invalid resource version: {text}") from None
 
     def _wait_for_rv(self, rv):
-        deadline = time.monotonic() + TOO_LARGE_RV_WAIT
+        deadline = time.monotonic() + self.too_large_rv_wait
         while time.monotonic() < deadline:
             with self.lock:
                 if self.rv >= rv:

@@ -21,7 +21,11 @@ Behaviours:
     a cut stream stops inside an object; pages share one resourceVersion while objects change;
     an expired continue token gets 410; selector transitions arrive as DELETED/ADDED;
     sendInitialEvents ends with the initial-events-end bookmark; restart() drops watches and
-    jumps the resourceVersion; stall, empty200 and garbage faults do what they say.
+    jumps the resourceVersion; stall, empty200, garbage, huge and trickle faults do what they
+    say, on open watches too where they hit the next event.
+  - resourceVersionMatch=Exact lists the past, NotOlderThan the present; a future version
+    times out with 504 ResourceVersionTooLarge; bad options are 422 Invalid.
+  - rotate_ca(): clients holding the old CA fail, kubectl reading the CA file again works.
   - 20,000 Services list in pages of 500, each page served quickly.
   - Standalone: the command line prints its URL, serves kubectl, takes /apply on its control
     port, and exits 0 on SIGTERM.
@@ -468,7 +472,8 @@ def raw_status_faults(c, api, raw):
     status, _, _ = raw.get("/api/v1/services")
     c.expect_equal(status, 200, "the fault hits only the next request")
     api.fault("status", count=2, code=503, resource="endpointslices")
-    c.expect_equal(raw.get("/api/v1/services")[0], 200, "a fault for endpointslices spares services")
+    c.expect_equal(raw.get("/api/v1/services")[0], 200,
+                   "a fault for endpointslices spares services")
     got = [raw.get("/apis/discovery.k8s.io/v1/endpointslices")[0] for _ in range(3)]
     c.expect_equal(got, [503, 503, 200], "count=2 makes two requests fail with 503")
     api.fault("status", code=500)
@@ -731,6 +736,79 @@ def raw_restart_and_faults(c, api, raw):
     api.delete("Service", "web", "stalled")
 
 
+def raw_versions(c, api, raw):
+    """resourceVersion semantics of a list, and a trickled watch."""
+    before = api.resource_version()
+    api.apply(dict(SERVICES[3], spec=dict(SERVICES[3]["spec"], clusterIP="10.96.0.77")))
+    status, doc = raw.get_json(f"/api/v1/services?resourceVersion={before}"
+                               "&resourceVersionMatch=Exact")
+    ips = {i["metadata"]["name"]: i["spec"]["clusterIP"] for i in doc["items"]}
+    c.check(status == 200 and doc["metadata"]["resourceVersion"] == str(before) and
+            ips.get("api") == "10.96.0.31",
+            "resourceVersionMatch=Exact lists the objects as they were at that version",
+            json.dumps(doc["metadata"]))
+    status, doc = raw.get_json(f"/api/v1/services?resourceVersion={before}"
+                               "&resourceVersionMatch=NotOlderThan")
+    ips = {i["metadata"]["name"]: i["spec"]["clusterIP"] for i in doc["items"]}
+    c.check(status == 200 and ips.get("api") == "10.96.0.77",
+            "resourceVersionMatch=NotOlderThan lists the current objects")
+    api.apply(SERVICES[3])
+    status, doc = raw.get_json("/api/v1/services?resourceVersionMatch=Exact")
+    c.expect_equal((status, doc["reason"]), (422, "Invalid"),
+                   "resourceVersionMatch without resourceVersion is Invalid")
+    api.too_large_rv_wait = 0.2
+    try:
+        status, doc = raw.get_json(f"/api/v1/services?resourceVersion="
+                                   f"{api.resource_version() + 100}")
+    finally:
+        api.too_large_rv_wait = 3.0
+    c.expect_equal((status, doc["reason"], doc["details"]["causes"][0]["reason"]),
+                   (504, "Timeout", "ResourceVersionTooLarge"),
+                   "a list at a future resourceVersion times out with ResourceVersionTooLarge")
+    rv = api.resource_version()
+    api.fault("trickle", resource="services")
+    sock, head, rest = raw.socket(f"/api/v1/services?watch=1&resourceVersion={rv}")
+    api.apply(service("web", "slow", "10.96.9.13", {}))
+    data, reads = rest, 0
+    sock.settimeout(3)
+    try:
+        while b"}}\n\r\n" not in data:
+            more = sock.recv(65536)
+            if not more:
+                break
+            data += more
+            reads += 1
+    except (socket.timeout, OSError):
+        pass
+    sock.close()
+    chunks, _ = parse_chunks(data)
+    c.check(len(chunks) == 1 and json.loads(chunks[0])["object"]["metadata"]["name"] == "slow"
+            and reads >= 10, "fault trickle: the event arrives whole, a few bytes at a time",
+            f"{reads} reads: {data[:120]!r}")
+    api.delete("Service", "web", "slow")
+
+
+def ca_rotation(c, api, raw, k, tmp):
+    """rotate_ca(): new certificates in the same files; a client holding the old CA fails."""
+    kc = api.write_kubeconfig(os.path.join(tmp, "rotation.kubeconfig"))
+    api.rotate_ca()
+    try:
+        raw.get("/version")
+        old_fails = False
+    except ssl.SSLCertVerificationError:
+        old_fails = True
+    c.check(old_fails, "after rotate_ca() a client with the old CA fails verification")
+    status, _, _ = Raw(api).get("/version")
+    c.expect_equal(status, 200, "a client reading the CA file again connects")
+    rc, out, err = k.run(kc, "get", "namespaces", "-o", "json")
+    c.check(rc == 0 and names(json.loads(out)["items"]) == names(NAMESPACES),
+            "kubectl with a kubeconfig naming the CA file works after the rotation", err)
+    rc, out, err = k.run(api.write_kubeconfig(os.path.join(tmp, "rotation-cert.kubeconfig"),
+                                              client_cert=True, embed=True),
+                         "get", "namespaces", "-o", "name")
+    c.check(rc == 0, "the new client certificate authenticates", err)
+
+
 def raw_scale(c, tmp):
     api = FakeApiServer(os.path.join(tmp, "scale"), bookmark_interval=60)
     api.start()
@@ -850,9 +928,11 @@ def main():
         c.run(raw_pagination, c, api, raw)
         c.run(raw_transitions, c, api, raw)
         c.run(raw_restart_and_faults, c, api, raw)
+        c.run(raw_versions, c, api, raw)
         c.run(raw_scale, c, tmp)
         k33 = Kubectl(kubectls[33], tempfile.mkdtemp(prefix="home-standalone-", dir=tmp))
         c.run(standalone, c, tmp, k33)
+        c.run(ca_rotation, c, api, raw, k33, tmp)
     finally:
         api.stop()
         shutil.rmtree(tmp, ignore_errors=True)
