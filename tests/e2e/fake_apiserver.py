@@ -518,7 +518,9 @@ class FakeApiServer:
         self.bookmark_interval = bookmark_interval
         self.history_size = history
         self.token = token
-        self.watch_list = watch_list  # the WatchList feature gate: sendInitialEvents allowed
+        # The WatchList feature gate (on in 1.32 and from 1.34, off in 1.33): sendInitialEvents
+        # allowed, and a watch from resourceVersion ""/"0" made a streaming list.
+        self.watch_list = watch_list
         # How long a list waits for a resourceVersion from the future before its 504, as the
         # apiserver's watch cache does.
         self.too_large_rv_wait = 3.0
@@ -1162,7 +1164,7 @@ class FakeApiServer:
 
     @staticmethod
     def _invalid(problems):
-        causes = [{"reason": "FieldValueForbidden", "message": m, "field": f}
+        causes = [{"reason": "FieldValueForbidden", "message": f"Forbidden: {m}", "field": f}
                   for f, m in problems]
         msg = "ListOptions.meta.k8s.io \"\" is invalid: " + ", ".join(
             f"{f}: Forbidden: {m}" for f, m in problems)
@@ -1289,6 +1291,10 @@ class FakeApiServer:
         rv_text = query.get("resourceVersion", "")
         bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
         sie_text = query.get("sendInitialEvents")
+        if self.watch_list and sie_text is None and not match and rv_text in ("", "0"):
+            # SetListOptionsDefaults with the WatchList gate on: such a watch is a streaming
+            # list, so it ends its synthetic ADDEDs with the initial-events-end bookmark.
+            sie_text, match = "true", "NotOlderThan"
         send_initial = sie_text in ("1", "true")
         problems = []
         if sie_text is not None:
@@ -1298,9 +1304,6 @@ class FakeApiServer:
             if not self.watch_list:
                 problems.append(("sendInitialEvents", "sendInitialEvents is forbidden for watch "
                                  "unless the WatchList feature gate is enabled"))
-            elif send_initial and not bookmarks:
-                problems.append(("allowWatchBookmarks", "sendInitialEvents requires setting "
-                                 "allowWatchBookmarks to true"))
         elif match:
             problems.append(("resourceVersionMatch", "resourceVersionMatch is forbidden for "
                              "watch unless sendInitialEvents is provided"))
@@ -1317,12 +1320,14 @@ class FakeApiServer:
         w = Watcher(res, namespace, label_reqs, field_reqs)
         initial = []
         with self.lock:
-            if send_initial or start_rv is None:
+            if sie_text is not None and not send_initial and start_rv is None:
+                pass  # sendInitialEvents=false: from now on, nothing before
+            elif send_initial or start_rv is None:
                 for key in sorted(self.objs[res.name]):
                     e = self.objs[res.name][key]
                     if w.matches(e):
                         initial.append(event_line("ADDED", e.full))
-                if send_initial:
+                if send_initial and bookmarks:  # without bookmarks the end is never marked
                     initial.append(self._bookmark(res, self.rv, initial_end=True))
             elif start_rv < self.floor:
                 initial.append(event_line("ERROR", go_json(status_object(

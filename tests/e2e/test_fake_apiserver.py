@@ -650,10 +650,46 @@ def raw_transitions(c, api, raw):
                 "the bookmark is marked k8s.io/initial-events-end")
     finally:
         close_watch(conn, resp)
-    status, doc = raw.get_json("/api/v1/services?watch=1&sendInitialEvents=true&"
-                               "resourceVersionMatch=NotOlderThan")
-    c.expect_equal((status, doc["reason"]), (422, "Invalid"),
-                   "sendInitialEvents without allowWatchBookmarks is Invalid")
+    status, _, body = raw.get("/api/v1/services?watch=1&sendInitialEvents=true&"
+                              "resourceVersionMatch=NotOlderThan&timeoutSeconds=1")
+    types = [json.loads(line)["type"] for line in body.splitlines()]
+    c.expect_equal((status, types), (200, ["ADDED"] * len(SERVICES)),
+                   "sendInitialEvents without allowWatchBookmarks: no end marker")
+    conn, resp = open_watch(raw, "/api/v1/services?watch=1&allowWatchBookmarks=true")
+    try:
+        events = read_events(resp, len(SERVICES) + 1)
+        c.check(len(events) == len(SERVICES) + 1 and events[-1]["type"] == "BOOKMARK" and
+                events[-1]["object"]["metadata"].get("annotations") ==
+                {"k8s.io/initial-events-end": "true"},
+                "with the WatchList gate on, a watch without resourceVersion is a streaming list")
+    finally:
+        close_watch(conn, resp)
+    rv = api.resource_version()
+    conn, resp = open_watch(raw, "/api/v1/services?watch=1&sendInitialEvents=false&"
+                            "resourceVersionMatch=NotOlderThan")
+    try:
+        wait_watchers(api, 1, "services")
+        api.apply(service("web", "fresh", "10.96.9.14", {}))
+        events = read_events(resp, 1)
+        c.check([(e["type"], e["object"]["metadata"]["name"]) for e in events] ==
+                [("ADDED", "fresh")] and
+                int(events[0]["object"]["metadata"]["resourceVersion"]) == rv + 1,
+                "sendInitialEvents=false: only changes from now on", str(events)[:300])
+    finally:
+        close_watch(conn, resp)
+    api.delete("Service", "web", "fresh")
+    gated = FakeApiServer(os.path.join(os.path.dirname(api.workdir), "gated"),
+                          watch_list=False)
+    gated.start()
+    try:
+        status, doc = Raw(gated).get_json("/api/v1/services?watch=1&sendInitialEvents=true&"
+                                          "resourceVersionMatch=NotOlderThan&"
+                                          "allowWatchBookmarks=true")
+        c.check(status == 422 and doc["reason"] == "Invalid" and "WatchList feature gate" in
+                doc["message"], "watch_list=False (1.33's default): sendInitialEvents is Invalid",
+                json.dumps(doc))
+    finally:
+        gated.stop()
     status, doc = raw.get_json("/api/v1/services?watch=1&sendInitialEvents=true&"
                                "allowWatchBookmarks=true")
     c.expect_equal((status, doc["reason"]), (422, "Invalid"),
@@ -662,12 +698,17 @@ def raw_transitions(c, api, raw):
 
 def raw_restart_and_faults(c, api, raw):
     c.check(wait_watchers(api, 0), "watchers() drops to 0 once the clients closed their watches")
-    sock, head, rest = raw.socket("/api/v1/services?watch=1&resourceVersion=0")
-    wait_watchers(api, 1, "services")
+    sock, head, data = raw.socket("/api/v1/services?watch=1&resourceVersion=0")
+    sock.settimeout(3)
+    while len(parse_chunks(data)[0]) < len(SERVICES):  # the synthetic ADDEDs first
+        more = sock.recv(65536)
+        if not more:
+            break
+        data += more
     c.expect_equal(api.watchers("services"), 1, "watchers() counts the open watch")
     old = api.resource_version()
     api.restart(rv_jump=1000000)
-    data = read_until_close(sock, rest, timeout=3)
+    data = read_until_close(sock, data, timeout=3)
     sock.close()
     chunks, complete = parse_chunks(data)
     c.check(len(chunks) == len(SERVICES) and not complete,
