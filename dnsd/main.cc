@@ -150,6 +150,10 @@ void addServerOptions(CLI::App& app, Flags& f) {
   app.add_option("--upstream", f.config.upstreams,
                  "ADDR[:PORT] to forward names that are not ours to; repeatable, tried in order "
                  "(default: the nameservers of --resolv-conf, never dnsd's own address)");
+  app.add_option("--forward-zone", f.config.forward_zones,
+                 "DOMAIN=ADDR[:PORT][,ADDR...]: names under DOMAIN go to these upstreams, in "
+                 "order (kube-dns stubDomains); repeatable, the longest domain wins")
+      ->type_name("DOMAIN=ADDRS");
   app.add_option("--resolv-conf", f.config.resolv_conf, "where default upstreams come from")
       ->capture_default_str();
   app.add_flag("!--no-forward", f.config.forward,

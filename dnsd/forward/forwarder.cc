@@ -87,8 +87,14 @@ std::string errnoText() { return std::strerror(errno); }
 }  // namespace
 
 std::string Options::validate() const {
-  if (upstreams.empty()) return "no upstream";
+  if (upstreams.empty() && zones.empty()) return "no upstream";
   if (upstreams.size() > kMaxUpstreams) return "more than 15 upstreams";
+  for (const ForwardZone& zone : zones) {
+    if (zone.upstreams.empty()) return "forward zone " + zone.domain + " has no upstream";
+    if (zone.upstreams.size() > kMaxUpstreams)
+      return "forward zone " + zone.domain + " has more than 15 upstreams";
+    if (!wire::Name::parse(zone.domain)) return "\"" + zone.domain + "\" is not a domain";
+  }
   if (timeout_ms <= 0) return "timeout must be positive";
   if (tries <= 0) return "tries must be positive";
   if (max_concurrent == 0 || max_queued == 0)
@@ -111,7 +117,6 @@ class Forwarder::Impl {
   bool loopDetected() const noexcept { return loop_detected_.load(std::memory_order_relaxed); }
 
  private:
-  // An upstream query: what is needed to answer the client when c-ares calls back.
   // Another client asking the same question while it is in flight upstream.
   struct Waiter {
     std::vector<uint8_t> query;
@@ -119,6 +124,7 @@ class Forwarder::Impl {
     QueryFacts facts;
   };
 
+  // An upstream query: what is needed to answer the client when c-ares calls back.
   struct Inflight {
     Impl* impl;
     std::vector<uint8_t> query;  // as the client sent it
@@ -129,8 +135,11 @@ class Forwarder::Impl {
     std::vector<Waiter> waiters;  // answered with the same reply
   };
 
-  base::Status initChannel();
-  base::Status setServers();
+  struct Channel;
+  base::Status initChannels();
+  base::Status initChannel(Channel& c);
+  base::Status setServers(Channel& c);
+  Channel* channelFor(const uint8_t* name, size_t size) noexcept;
   base::Status initLoop();
   void stop() noexcept;
   void run() noexcept;
@@ -138,7 +147,8 @@ class Forwarder::Impl {
   void dispatch(const epoll_event& event) noexcept;
   void drainQueue() noexcept;
   void handle(Queued& item) noexcept;
-  void sendUpstream(Queued& item, const QueryFacts& facts, std::string key) noexcept;
+  void sendUpstream(Channel& channel, Queued& item, const QueryFacts& facts,
+                    std::string key) noexcept;
   void complete(Inflight& f, const uint8_t* reply, size_t size) noexcept;
   void deliverShort(const Client& client, const uint8_t* query, const QueryFacts& facts,
                     wire::Rcode rcode) noexcept;
@@ -149,7 +159,16 @@ class Forwarder::Impl {
   Options options_;
   CacheLimits limits_;
   Deliver deliver_;
-  ares_channel channel_ = nullptr;
+  // One c-ares channel per upstream list: [0] the default (may have no servers), then one
+  // per forward zone, longest domain first; each fails over within its own list.
+  struct Channel {
+    Impl* impl = nullptr;
+    ares_channel channel = nullptr;
+    std::string domain;  // lowercase wire form; empty for the default
+    std::vector<Upstream> upstreams;
+  };
+  std::vector<std::unique_ptr<Channel>> channels_;
+  std::unordered_map<int, ares_channel> socket_channel_;  // which channel owns a socket
   int epoll_ = -1, wake_ = -1;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -194,17 +213,18 @@ Forwarder::Impl::~Impl() {
   stop();
   // Calls back every query still in flight with ARES_EDESTRUCTION (freed, not answered) and
   // reports its sockets closed, so the epoll fd must still be open.
-  if (channel_) ares_destroy(channel_);
+  for (auto& c : channels_)
+    if (c->channel) ares_destroy(c->channel);
   if (epoll_ >= 0) close(epoll_);
   if (wake_ >= 0) close(wake_);
 }
 
 base::Status Forwarder::Impl::start() {
-  if (channel_) return base::Error{"forwarder: already started", ""};
+  if (!channels_.empty()) return base::Error{"forwarder: already started", ""};
   if (std::string why = options_.validate(); !why.empty())
     return base::Error{"forwarder: " + why, ""};
   if (auto s = initLoop(); !s) return s;
-  if (auto s = initChannel(); !s) return s;
+  if (auto s = initChannels(); !s) return s;
   std::vector<uint8_t> probe = probeQuery(probe_name_, random_.next16());
   for (const Upstream& u : options_.upstreams) sendProbe(u, probe);
   try {
@@ -228,9 +248,31 @@ base::Status Forwarder::Impl::initLoop() {
   return base::Ok{};
 }
 
-base::Status Forwarder::Impl::initChannel() {
+base::Status Forwarder::Impl::initChannels() {
   static std::once_flag once;
   std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+  auto add = [this](std::string domain, std::vector<Upstream> upstreams) -> base::Status {
+    auto c = std::make_unique<Channel>();
+    c->impl = this;
+    c->domain = std::move(domain);
+    c->upstreams = std::move(upstreams);
+    if (auto s = initChannel(*c); !s) return s;
+    channels_.push_back(std::move(c));
+    return base::Ok{};
+  };
+  if (auto s = add("", options_.upstreams); !s) return s;
+  std::vector<const ForwardZone*> zones;
+  for (const ForwardZone& z : options_.zones) zones.push_back(&z);
+  std::stable_sort(zones.begin(), zones.end(), [](const ForwardZone* a, const ForwardZone* b) {
+    return wire::Name::parse(a->domain)->size() > wire::Name::parse(b->domain)->size();
+  });
+  for (const ForwardZone* z : zones) {
+    if (auto s = add(wire::Name::parse(z->domain)->wire(), z->upstreams); !s) return s;
+  }
+  return base::Ok{};
+}
+
+base::Status Forwarder::Impl::initChannel(Channel& c) {
   ares_options o{};
   // NOCHECKRESP: SERVFAIL/REFUSED are the upstream's answer, passed on as CoreDNS does. Not
   // IGNTC: a truncated UDP reply makes c-ares ask again over TCP. Not EDNS: with ares_send
@@ -239,29 +281,43 @@ base::Status Forwarder::Impl::initChannel() {
   o.timeout = options_.timeout_ms;
   o.tries = options_.tries;
   o.sock_state_cb = &Impl::onSocketState;
-  o.sock_state_cb_data = this;
+  o.sock_state_cb_data = &c;
   int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
              ARES_OPT_NOROTATE;  // the first upstream is preferred
-  if (int rc = ares_init_options(&channel_, &o, mask); rc != ARES_SUCCESS) {
-    channel_ = nullptr;
+  if (int rc = ares_init_options(&c.channel, &o, mask); rc != ARES_SUCCESS) {
+    c.channel = nullptr;
     return base::Error{std::string("forwarder: c-ares init failed (") + ares_strerror(rc) + ")",
                        ""};
   }
-  return setServers();
+  return setServers(c);
 }
 
-base::Status Forwarder::Impl::setServers() {
-  std::vector<ares_addr_port_node> nodes(options_.upstreams.size());
+base::Status Forwarder::Impl::setServers(Channel& c) {
+  std::vector<ares_addr_port_node> nodes(c.upstreams.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const Upstream& u = options_.upstreams[i];
+    const Upstream& u = c.upstreams[i];
     nodes[i].next = i + 1 < nodes.size() ? &nodes[i + 1] : nullptr;
     nodes[i].family = u.ip.v6 ? AF_INET6 : AF_INET;
     std::memcpy(&nodes[i].addr, u.ip.bytes.data(), u.ip.size());
     nodes[i].udp_port = nodes[i].tcp_port = u.port;
   }
-  if (int rc = ares_set_servers_ports(channel_, nodes.data()); rc != ARES_SUCCESS)
+  if (nodes.empty()) return base::Ok{};
+  if (int rc = ares_set_servers_ports(c.channel, nodes.data()); rc != ARES_SUCCESS)
     return base::Error{std::string("forwarder: c-ares servers (") + ares_strerror(rc) + ")", ""};
   return base::Ok{};
+}
+
+// The channel for a lowercase wire qname: the longest forward zone it is in, else the
+// default; nullptr when that has no upstream.
+Forwarder::Impl::Channel* Forwarder::Impl::channelFor(const uint8_t* name,
+                                                      size_t size) noexcept {
+  for (size_t i = 1; i < channels_.size(); ++i) {
+    const std::string& domain = channels_[i]->domain;
+    if (wire::isSubdomain(name, size, reinterpret_cast<const uint8_t*>(domain.data()),
+                          domain.size()))
+      return channels_[i].get();
+  }
+  return channels_.front()->upstreams.empty() ? nullptr : channels_.front().get();
 }
 
 void Forwarder::Impl::stop() noexcept {
@@ -280,15 +336,20 @@ void Forwarder::Impl::run() noexcept {
     int n = epoll_wait(epoll_, events, kMaxEvents, timeoutMs());
     for (int i = 0; i < n; ++i) dispatch(events[i]);
     // Timeouts (and failover) happen in here, also when no socket was ready.
-    ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    for (auto& c : channels_) ares_process_fd(c->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
   }
 }
 
 int Forwarder::Impl::timeoutMs() noexcept {
-  timeval tv{};
-  timeval* next = ares_timeout(channel_, nullptr, &tv);
-  if (!next) return -1;  // nothing in flight: sleep until a query is queued
-  return static_cast<int>(next->tv_sec * 1000 + (next->tv_usec + 999) / 1000);
+  int soonest = -1;  // nothing in flight: sleep until a query is queued
+  for (auto& c : channels_) {
+    timeval tv{};
+    timeval* next = ares_timeout(c->channel, nullptr, &tv);
+    if (!next) continue;
+    int ms = static_cast<int>(next->tv_sec * 1000 + (next->tv_usec + 999) / 1000);
+    if (soonest < 0 || ms < soonest) soonest = ms;
+  }
+  return soonest;
 }
 
 void Forwarder::Impl::dispatch(const epoll_event& event) noexcept {
@@ -297,12 +358,20 @@ void Forwarder::Impl::dispatch(const epoll_event& event) noexcept {
   // An error or hangup is reported as readable: c-ares reads, sees it and fails over.
   bool readable = event.events & (EPOLLIN | EPOLLERR | EPOLLHUP);
   bool writable = event.events & EPOLLOUT;
-  ares_process_fd(channel_, readable ? fd : ARES_SOCKET_BAD, writable ? fd : ARES_SOCKET_BAD);
+  auto owner = socket_channel_.find(fd);
+  if (owner == socket_channel_.end()) return;
+  ares_process_fd(owner->second, readable ? fd : ARES_SOCKET_BAD,
+                  writable ? fd : ARES_SOCKET_BAD);
 }
 
 // c-ares says which of its sockets to watch for what; (0, 0) comes just before it closes one.
 void Forwarder::Impl::onSocketState(void* data, ares_socket_t fd, int readable, int writable) {
-  static_cast<Impl*>(data)->watch(fd, readable != 0, writable != 0);
+  auto* c = static_cast<Channel*>(data);
+  if (readable || writable)
+    c->impl->socket_channel_[fd] = c->channel;
+  else
+    c->impl->socket_channel_.erase(fd);
+  c->impl->watch(fd, readable != 0, writable != 0);
 }
 
 void Forwarder::Impl::watch(int fd, bool readable, bool writable) noexcept {
@@ -377,15 +446,16 @@ void Forwarder::Impl::handle(Queued& item) noexcept {
     joined->second->waiters.push_back(Waiter{std::move(item.query), item.client, facts});
     return;
   }
-  if (inflight_ >= options_.max_concurrent) {
+  Channel* channel = channelFor(q.qname_lower, q.qname_size);
+  if (!channel || inflight_ >= options_.max_concurrent) {  // no upstream for it, or too many
     refused_.fetch_add(1, std::memory_order_relaxed);
     return deliverShort(item.client, item.query.data(), facts, wire::Rcode::Refused);
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
-  sendUpstream(item, facts, std::move(key));
+  sendUpstream(*channel, item, facts, std::move(key));
 }
 
-void Forwarder::Impl::sendUpstream(Queued& item, const QueryFacts& facts,
+void Forwarder::Impl::sendUpstream(Channel& channel, Queued& item, const QueryFacts& facts,
                                    std::string key) noexcept {
   // The client's bytes as they are, under an ID of ours: a client's (maybe predictable) ID
   // must not be what an off-path spoofer has to guess. c-ares may call back from inside
@@ -396,7 +466,8 @@ void Forwarder::Impl::sendUpstream(Queued& item, const QueryFacts& facts,
                          Clock::now(), {}};
   pending_[f->key] = f;
   ++inflight_;
-  ares_send(channel_, send_buffer_.data(), static_cast<int>(send_buffer_.size()), &onReply, f);
+  ares_send(channel.channel, send_buffer_.data(), static_cast<int>(send_buffer_.size()),
+            &onReply, f);
 }
 
 void Forwarder::Impl::onReply(void* arg, int status, int /*timeouts*/, unsigned char* abuf,

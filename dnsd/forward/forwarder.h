@@ -24,8 +24,16 @@ namespace dnsd::forward {
 inline constexpr int kDefaultTimeoutMs = 2000;
 inline constexpr size_t kDefaultCacheCapacity = 9984;
 
+// Names under `domain` go to these upstreams instead (kube-dns's stubDomains, CoreDNS's
+// per-zone forward blocks); the longest matching domain wins.
+struct ForwardZone {
+  std::string domain;  // "consul.local", as given
+  std::vector<Upstream> upstreams;
+};
+
 struct Options {
   std::vector<Upstream> upstreams;  // tried in order: the first is preferred
+  std::vector<ForwardZone> zones;
   int timeout_ms = kDefaultTimeoutMs;  // per try; c-ares doubles it on each round of the list
   int tries = 2;                       // per upstream (ARES_OPT_TRIES)
   size_t cache_capacity = kDefaultCacheCapacity;  // entries; 0 disables the cache

@@ -55,6 +55,7 @@ struct Config {
   // Forwarding of names that are not ours (forward/). Empty upstreams: /etc/resolv.conf.
   bool forward = true;
   std::vector<std::string> upstreams;
+  std::vector<std::string> forward_zones;  // "DOMAIN=ADDR[:PORT][,ADDR...]"
   std::string resolv_conf = "/etc/resolv.conf";
   std::vector<std::string> allow_recursion;  // CIDRs; empty: RecursionPolicy::defaults
   size_t cache_capacity = forward::kDefaultCacheCapacity;

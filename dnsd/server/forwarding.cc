@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dnsd/wire/name.h"
+
 namespace dnsd::server {
 namespace {
 
@@ -24,6 +26,36 @@ base::Result<RecursionPolicy> recursionPolicy(const Config& config) {
     cidrs.push_back(*cidr);
   }
   return RecursionPolicy(std::move(cidrs));
+}
+
+base::Result<std::vector<forward::ForwardZone>> forwardZones(const Config& config) {
+  std::vector<forward::ForwardZone> zones;
+  for (const auto& text : config.forward_zones) {
+    const size_t equals = text.find('=');
+    auto fail = [&](const std::string& why) {
+      return base::Error{"--forward-zone \"" + text + "\": " + why, ""};
+    };
+    if (equals == std::string::npos || equals == 0)
+      return fail("expected DOMAIN=ADDR[:PORT][,ADDR...]");
+    forward::ForwardZone zone;
+    zone.domain = text.substr(0, equals);
+    auto name = wire::Name::parse(zone.domain);
+    if (!name || name->isRoot()) return fail("\"" + zone.domain + "\" is not a domain");
+    std::string_view rest = std::string_view(text).substr(equals + 1);
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      auto u = forward::parseUpstream(item);
+      if (!u) return fail("\"" + std::string(item) + "\" is not ADDR[:PORT]");
+      if (isOwnAddress(config, *u))
+        return fail(u->str() + " is dnsd's own listen address (a loop)");
+      zone.upstreams.push_back(*u);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (zone.upstreams.empty()) return fail("no upstream");
+    zones.push_back(std::move(zone));
+  }
+  return zones;
 }
 
 base::Result<std::vector<forward::Upstream>> upstreams(const Config& config) {

@@ -17,4 +17,7 @@ base::Result<RecursionPolicy> recursionPolicy(const Config& config);
 // resolv.conf, only a warning.
 base::Result<std::vector<forward::Upstream>> upstreams(const Config& config);
 
+// --forward-zone DOMAIN=ADDR[:PORT][,ADDR...], each parsed and checked.
+base::Result<std::vector<forward::ForwardZone>> forwardZones(const Config& config);
+
 }  // namespace dnsd::server

@@ -173,15 +173,20 @@ std::vector<uint8_t> splice(const forward::Client& c, const uint8_t* reply, size
 }
 
 // A running forwarder whose replies go straight to the UDP client, or through the TCP
-// server to its connection; null when there is no upstream.
+// server to its connection; null when there is no upstream. --no-forward turns off the
+// default upstreams; forward zones, named one by one, still apply.
 base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& config,
                                                                  TcpServer& tcp) {
-  if (!config.forward) return std::unique_ptr<forward::Forwarder>();
-  auto list = upstreams(config);
+  auto list = config.forward ? upstreams(config)
+                             : base::Result<std::vector<forward::Upstream>>(
+                                   std::vector<forward::Upstream>{});
   if (!list) return list.error();
-  if (list->empty()) return std::unique_ptr<forward::Forwarder>();
+  auto zones = forwardZones(config);
+  if (!zones) return zones.error();
+  if (list->empty() && zones->empty()) return std::unique_ptr<forward::Forwarder>();
   forward::Options options;
   options.upstreams = *list;
+  options.zones = *zones;
   options.timeout_ms = config.upstream_timeout_ms;
   options.cache_capacity = config.cache_capacity;
   options.max_success_ttl = config.cache_max_success_ttl;
@@ -202,7 +207,12 @@ base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& c
   if (!started) return started.error();
   std::string names;
   for (const auto& u : *list) names += (names.empty() ? "" : " ") + u.str();
-  spdlog::info("forwarding names that are not ours to {}", names);
+  if (!names.empty()) spdlog::info("forwarding names that are not ours to {}", names);
+  for (const auto& zone : *zones) {
+    std::string to;
+    for (const auto& u : zone.upstreams) to += (to.empty() ? "" : " ") + u.str();
+    spdlog::info("forwarding {} to {}", zone.domain, to);
+  }
   return forwarder;
 }
 

@@ -582,6 +582,39 @@ TEST_CASE("queries from many worker threads all get their answers") {
   CHECK(stats.cache_misses == 40);  // 40 distinct names, each sent once
 }
 
+TEST_CASE("a forward zone sends its names to its own upstreams, the longest domain first") {
+  FakeUpstream general(answerA()), consul(answerA()), deeper(answerA());
+  Collector got;
+  Options options = optionsFor({general.port()});
+  options.zones.push_back(
+      {"consul.local", {Upstream{*base::IpAddress::parse("127.0.0.1"), consul.port()}}});
+  options.zones.push_back(
+      {"dc1.Consul.local.", {Upstream{*base::IpAddress::parse("127.0.0.1"), deeper.port()}}});
+  Forwarder forwarder(options, got.deliver());
+  REQUIRE(forwarder.start().ok());
+  ask(forwarder, got, makeQuery("web.service.consul.local", 1));
+  ask(forwarder, got, makeQuery("CONSUL.local", 2));
+  ask(forwarder, got, makeQuery("db.dc1.consul.local", 3));
+  ask(forwarder, got, makeQuery("notconsul.local", 4));  // not on a label boundary
+  ask(forwarder, got, makeQuery("example.org", 5));
+  CHECK(consul.seen() == std::vector<std::string>{"web.service.consul.local.", "CONSUL.local."});
+  CHECK(deeper.seen() == std::vector<std::string>{"db.dc1.consul.local."});
+  CHECK(general.seen() == std::vector<std::string>{"notconsul.local.", "example.org."});
+}
+
+TEST_CASE("with forward zones alone, other names are refused") {
+  FakeUpstream consul(answerA());
+  Collector got;
+  Options options;
+  options.timeout_ms = 200;
+  options.zones.push_back(
+      {"consul.local", {Upstream{*base::IpAddress::parse("127.0.0.1"), consul.port()}}});
+  Forwarder forwarder(options, got.deliver());
+  REQUIRE(forwarder.start().ok());
+  CHECK(ask(forwarder, got, makeQuery("x.consul.local", 1)).rcode == 0);
+  CHECK(ask(forwarder, got, makeQuery("example.org", 2)).rcode == 5);  // REFUSED
+}
+
 TEST_CASE("options without an upstream are refused at start") {
   Collector got;
   Forwarder forwarder(Options{}, got.deliver());
