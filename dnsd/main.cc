@@ -173,6 +173,10 @@ void addServerOptions(CLI::App& app, Flags& f) {
   app.add_option("--cache-max-denial-ttl", f.config.cache_max_denial_ttl,
                  "seconds a forwarded NXDOMAIN/NODATA is cached at most")
       ->capture_default_str();
+  app.add_option("--cache-serve-stale", f.config.cache_serve_stale,
+                 "when every upstream fails, answer from an entry expired less than this many "
+                 "seconds ago, with TTL 30 (RFC 8767); 0: SERVFAIL")
+      ->capture_default_str()->check(CLI::Range(0, 7 * 24 * 3600));
   app.add_option("--metrics", f.config.metrics,
                  "ADDR:PORT serving Prometheus /metrics, /health and /ready (e.g. :9153); off "
                  "when not given");

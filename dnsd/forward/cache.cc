@@ -72,8 +72,11 @@ Cache::Entry* Cache::find(std::string_view key, Clock::time_point now,
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - entry.stored).count();
   if (seconds < 0) seconds = 0;
   if (seconds >= entry.lifetime) {
-    entries_.erase(it->second);
-    index_.erase(it);
+    // Kept a while longer for lookupStale() when serving stale answers is on.
+    if (seconds >= int64_t{entry.lifetime} + stale_) {
+      entries_.erase(it->second);
+      index_.erase(it);
+    }
     return nullptr;
   }
   entries_.splice(entries_.begin(), entries_, it->second);
@@ -100,10 +103,29 @@ size_t Cache::lookup(std::string_view key, Clock::time_point now, uint8_t* out,
   return entry->reply.size();
 }
 
+bool Cache::lookupStale(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out) {
+  if (stale_ == 0) return false;
+  auto it = index_.find(key);
+  if (it == index_.end()) return false;
+  const Entry& entry = *it->second;
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - entry.stored).count();
+  if (seconds >= int64_t{entry.lifetime} + stale_) return false;
+  out = entry.reply;
+  for (uint16_t offset : entry.ttl_offsets) wire::store32(out.data() + offset, kStaleTtl);
+  return true;
+}
+
 // Each shard holds an even share of the capacity (at least one entry when there is any).
-SharedCache::SharedCache(size_t capacity) {
+SharedCache::SharedCache(size_t capacity, uint32_t stale) {
   const size_t each = capacity == 0 ? 0 : (capacity + kShards - 1) / kShards;
-  for (Shard& shard : shards_) shard.cache = Cache(each);
+  for (Shard& shard : shards_) shard.cache = Cache(each, stale);
+}
+
+bool SharedCache::lookupStale(std::string_view key, Clock::time_point now,
+                              std::vector<uint8_t>& out) {
+  Shard& shard = shardOf(key);
+  std::lock_guard lock(shard.mutex);
+  return shard.cache.lookupStale(key, now, out);
 }
 
 void SharedCache::insert(const std::string& key, const uint8_t* reply, size_t size,

@@ -46,7 +46,8 @@ class Cache {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit Cache(size_t capacity) : capacity_(capacity) {}
+  // `stale`: seconds an expired entry is kept for lookupStale() (RFC 8767), 0 for none.
+  explicit Cache(size_t capacity, uint32_t stale = 0) : capacity_(capacity), stale_(stale) {}
 
   // Keeps `reply` for `lifetime` seconds from `now`; evicts the least recently used entry
   // when full. Lifetime 0 or capacity 0: nothing is kept.
@@ -59,6 +60,10 @@ class Cache {
   // does not fit (the entry stays). Allocates nothing.
   size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out,
                 size_t room) noexcept;
+  // When every upstream failed: an entry expired less than `stale` seconds ago, its TTLs set
+  // to kStaleTtl (RFC 8767 §4 suggests 30 s). False when there is none.
+  static constexpr uint32_t kStaleTtl = 30;
+  bool lookupStale(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
   size_t size() const { return entries_.size(); }
 
  private:
@@ -82,6 +87,7 @@ class Cache {
   Entry* find(std::string_view key, Clock::time_point now, uint32_t& elapsed) noexcept;
 
   size_t capacity_;
+  uint32_t stale_ = 0;
   List entries_;
   std::unordered_map<std::string, List::iterator, KeyHash, std::equal_to<>> index_;
 };
@@ -93,11 +99,12 @@ class SharedCache {
   using Clock = Cache::Clock;
   static constexpr size_t kShards = 16;
 
-  explicit SharedCache(size_t capacity);
+  explicit SharedCache(size_t capacity, uint32_t stale = 0);
   void insert(const std::string& key, const uint8_t* reply, size_t size,
               std::vector<uint16_t> ttl_offsets, uint32_t lifetime, Clock::time_point now);
   bool lookup(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
   size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out, size_t room) noexcept;
+  bool lookupStale(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
   uint64_t hits() const;
   size_t size() const;
 

@@ -150,6 +150,7 @@ class Forwarder::Impl {
   void sendUpstream(Channel& channel, Queued& item, const QueryFacts& facts,
                     std::string key) noexcept;
   void complete(Inflight& f, const uint8_t* reply, size_t size) noexcept;
+  void deliverAll(const Inflight& f, const uint8_t* reply, size_t size) noexcept;
   void deliverShort(const Client& client, const uint8_t* query, const QueryFacts& facts,
                     wire::Rcode rcode) noexcept;
   void watch(int fd, bool readable, bool writable) noexcept;
@@ -192,8 +193,8 @@ class Forwarder::Impl {
   std::string probe_text_;  // "<rand>.<rand>.dnsd-loop-probe."
   wire::Name probe_name_;
   std::atomic<bool> loop_detected_{false};
-  std::atomic<uint64_t> requests_{0}, failures_{0}, misses_{0}, coalesced_{0}, refused_{0},
-      dropped_{0},
+  std::atomic<uint64_t> requests_{0}, failures_{0}, misses_{0}, coalesced_{0}, stale_{0},
+      refused_{0}, dropped_{0},
       latency_us_{0}, latency_count_{0};
 };
 
@@ -203,7 +204,7 @@ Forwarder::Impl::Impl(Options options, Deliver deliver)
     : options_(std::move(options)),
       limits_{options_.max_success_ttl, options_.max_denial_ttl},
       deliver_(std::move(deliver)),
-      cache_(options_.cache_capacity) {
+      cache_(options_.cache_capacity, options_.serve_stale) {
   probe_text_ = std::to_string(random_.next32()) + "." + std::to_string(random_.next32()) +
                 ".dnsd-loop-probe.";
   probe_name_ = *wire::Name::parse(probe_text_);
@@ -493,17 +494,27 @@ void Forwarder::Impl::complete(Inflight& f, const uint8_t* reply, size_t size) n
   std::vector<uint16_t> ttl_offsets;
   if (!acceptReply(reply, size, f.query.data(), f.facts, info, &ttl_offsets)) {
     failures_.fetch_add(1, std::memory_order_relaxed);
+    // RFC 8767: an answer that expired a little while ago beats SERVFAIL.
+    std::vector<uint8_t> stale;
+    if (cache_.lookupStale(f.key, now, stale)) {
+      stale_.fetch_add(1, std::memory_order_relaxed);
+      return deliverAll(f, stale.data(), stale.size());
+    }
     deliverShort(f.client, f.query.data(), f.facts, wire::Rcode::ServFail);
     for (const Waiter& w : f.waiters)
       deliverShort(w.client, w.query.data(), w.facts, wire::Rcode::ServFail);
     return;
   }
   cache_.insert(f.key, reply, size, std::move(ttl_offsets), cacheLifetime(info, limits_), now);
+  deliverAll(f, reply, size);
+}
+
+// `reply` to the asker of `f` and to each waiter: they asked the same question (the key
+// ignores only case), each gets its own ID, case and size limit.
+void Forwarder::Impl::deliverAll(const Inflight& f, const uint8_t* reply, size_t size) noexcept {
   std::vector<uint8_t> out(reply, reply + size);
   fitForClient(out, f.query.data(), f.facts, f.client.tcp, f.client.limit);
   deliver_(f.client, out.data(), out.size());
-  // Each waiter asked the same question (the key ignores only case): its own ID, case and
-  // size limit.
   for (const Waiter& w : f.waiters) {
     out.assign(reply, reply + size);
     fitForClient(out, w.query.data(), w.facts, w.client.tcp, w.client.limit);
@@ -534,7 +545,7 @@ Forwarder::Stats Forwarder::Impl::stats() const noexcept {
   auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   return Stats{get(requests_), get(failures_), cache_.hits(),    get(misses_),
                get(refused_),  get(dropped_),  get(latency_us_), get(latency_count_),
-               get(coalesced_)};
+               get(coalesced_), get(stale_)};
 }
 
 // ---- The public face ----

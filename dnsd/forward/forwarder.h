@@ -38,6 +38,7 @@ struct Options {
   int tries = 2;                       // per upstream (ARES_OPT_TRIES)
   size_t cache_capacity = kDefaultCacheCapacity;  // entries; 0 disables the cache
   uint32_t max_success_ttl = kDefaultMaxSuccessTtl, max_denial_ttl = kDefaultMaxDenialTtl;
+  uint32_t serve_stale = 0;  // seconds an expired answer may stand in for a failed upstream
   size_t max_concurrent = 10000;  // queries in flight upstream; above it: REFUSED (CoreDNS)
   size_t max_queued = 65536;      // submitted, not yet taken by the thread; above: dropped
 
@@ -73,6 +74,7 @@ class Forwarder {
     uint64_t latency_us_sum = 0;  // upstream round trips, replies and failures alike
     uint64_t latency_count = 0;
     uint64_t coalesced = 0;       // joined an identical question in flight, not sent again
+    uint64_t stale = 0;           // every upstream failed; an expired answer was served
   };
 
   Forwarder(Options options, Deliver deliver);

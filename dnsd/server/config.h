@@ -61,6 +61,7 @@ struct Config {
   size_t cache_capacity = forward::kDefaultCacheCapacity;
   uint32_t cache_max_success_ttl = forward::kDefaultMaxSuccessTtl;
   uint32_t cache_max_denial_ttl = forward::kDefaultMaxDenialTtl;
+  uint32_t cache_serve_stale = 0;  // seconds; 0: never serve expired answers
   int upstream_timeout_ms = forward::kDefaultTimeoutMs;
   bool log_queries = false;
   std::string metrics;  // ADDR:PORT of /metrics /health /ready; empty: off

@@ -191,6 +191,7 @@ base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& c
   options.cache_capacity = config.cache_capacity;
   options.max_success_ttl = config.cache_max_success_ttl;
   options.max_denial_ttl = config.cache_max_denial_ttl;
+  options.serve_stale = config.cache_serve_stale;
   auto deliver = [&tcp](const forward::Client& c, const uint8_t* reply, size_t size) {
     std::vector<uint8_t> spliced;
     if (!c.prefix.empty()) {

@@ -276,6 +276,23 @@ TEST_CASE("a lookup into a buffer ages TTLs, and a reply that does not fit stays
   CHECK(cache.size() == 0);
 }
 
+TEST_CASE("an expired answer is kept for serve-stale, with TTL 30, and only that long") {
+  Bytes r = positive(300, 300);
+  ReplyInfo info;
+  std::vector<uint16_t> offsets;
+  REQUIRE(walkReply(r.data(), r.size(), info, &offsets));
+  auto t = Clock::now();
+  Cache stale(4, 3600), plain(4);
+  for (Cache* c : {&stale, &plain}) c->insert("k", r.data(), r.size(), offsets, 60, t);
+  Bytes out;
+  CHECK_FALSE(stale.lookup("k", t + seconds(61), out));  // expired: not a hit
+  REQUIRE(stale.lookupStale("k", t + seconds(61), out));
+  for (uint16_t offset : offsets) CHECK(readTtl(out.data() + offset) == Cache::kStaleTtl);
+  CHECK_FALSE(stale.lookupStale("k", t + seconds(60 + 3600), out));  // past the window
+  CHECK_FALSE(plain.lookup("k", t + seconds(61), out));
+  CHECK_FALSE(plain.lookupStale("k", t + seconds(61), out));  // off
+}
+
 TEST_CASE("the shared cache spreads keys over shards and counts hits from any thread") {
   SharedCache cache(40 * SharedCache::kShards);  // each shard may hold all 40
   Bytes r = positive(300, 300);

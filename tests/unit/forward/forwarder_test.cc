@@ -615,6 +615,30 @@ TEST_CASE("with forward zones alone, other names are refused") {
   CHECK(ask(forwarder, got, makeQuery("example.org", 2)).rcode == 5);  // REFUSED
 }
 
+TEST_CASE("with serve-stale, a dead upstream's expired answer is served with TTL 30") {
+  std::atomic<bool> alive{true};
+  FakeUpstream upstream([&](const Bytes& q, bool) -> std::optional<Bytes> {
+    if (!alive) return std::nullopt;
+    return makeReply(q, 0, {Rr{kA, 1, {192, 0, 2, 8}}});
+  });
+  Collector got;
+  Options options = optionsFor({upstream.port()}, 1);
+  options.serve_stale = 3600;
+  Forwarder forwarder(options, got.deliver());
+  REQUIRE(forwarder.start().ok());
+  CHECK(ask(forwarder, got, makeQuery("stale.example.org", 1)).answers == 1);
+  alive = false;
+  std::this_thread::sleep_for(1100ms);  // the answer's TTL of 1 s has passed
+  Seen s = ask(forwarder, got, makeQuery("stale.example.org", 2));
+  CHECK(s.rcode == 0);
+  CHECK(s.answers == 1);
+  REQUIRE(s.ttls.size() == 1);
+  CHECK(s.ttls[0] == 30);
+  CHECK(forwarder.stats().stale == 1);
+  // A name never answered has nothing stale to give: SERVFAIL.
+  CHECK(ask(forwarder, got, makeQuery("never.example.org", 3)).rcode == 2);
+}
+
 TEST_CASE("options without an upstream are refused at start") {
   Collector got;
   Forwarder forwarder(Options{}, got.deliver());
