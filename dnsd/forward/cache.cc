@@ -93,13 +93,23 @@ bool Cache::lookup(std::string_view key, Clock::time_point now, std::vector<uint
   return true;
 }
 
-size_t Cache::lookup(std::string_view key, Clock::time_point now, uint8_t* out,
-                     size_t room) noexcept {
+bool Cache::shouldRefresh(Entry& entry, uint32_t elapsed) noexcept {
+  ++entry.hits;
+  const uint32_t left = entry.lifetime - elapsed;
+  if (entry.refreshing || entry.hits < 2 || left > std::max(1u, entry.lifetime / 10))
+    return false;
+  entry.refreshing = true;
+  return true;
+}
+
+size_t Cache::lookup(std::string_view key, Clock::time_point now, uint8_t* out, size_t room,
+                     bool* refresh) noexcept {
   uint32_t elapsed = 0;
   Entry* entry = find(key, now, elapsed);
   if (!entry || entry->reply.size() > room) return 0;
   std::memcpy(out, entry->reply.data(), entry->reply.size());
   ageTtls(out, entry->ttl_offsets, elapsed, entry->lifetime);
+  if (refresh) *refresh = shouldRefresh(*entry, elapsed);
   return entry->reply.size();
 }
 
@@ -146,10 +156,10 @@ bool SharedCache::lookup(std::string_view key, Clock::time_point now,
 }
 
 size_t SharedCache::lookup(std::string_view key, Clock::time_point now, uint8_t* out,
-                           size_t room) noexcept {
+                           size_t room, bool* refresh) noexcept {
   Shard& shard = shardOf(key);
   std::lock_guard lock(shard.mutex);
-  size_t size = shard.cache.lookup(key, now, out, room);
+  size_t size = shard.cache.lookup(key, now, out, room, refresh);
   shard.hits += size != 0;
   return size;
 }

@@ -57,9 +57,10 @@ class Cache {
   // cache; ID and question are still the cached ones. An expired entry is dropped.
   bool lookup(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
   // The same into a buffer of `room` bytes: the reply's size, or 0 on a miss or when it
-  // does not fit (the entry stays). Allocates nothing.
-  size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out,
-                size_t room) noexcept;
+  // does not fit (the entry stays). Allocates nothing. `refresh`, when given, is set when
+  // the caller should have the entry fetched again now (prefetch: see below).
+  size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out, size_t room,
+                bool* refresh = nullptr) noexcept;
   // When every upstream failed: an entry expired less than `stale` seconds ago, its TTLs set
   // to kStaleTtl (RFC 8767 §4 suggests 30 s). False when there is none.
   static constexpr uint32_t kStaleTtl = 30;
@@ -80,8 +81,15 @@ class Cache {
     std::vector<uint16_t> ttl_offsets;
     uint32_t lifetime = 0;
     Clock::time_point stored;
+    uint32_t hits = 0;
+    bool refreshing = false;  // a prefetch was asked for
   };
   using List = std::list<Entry>;  // front: most recently used
+
+  // Prefetch (CoreDNS cache prefetch, Unbound prefetch): an entry asked for again in the
+  // last tenth of its life (at least its last second) is fetched anew once, so a popular
+  // name is refreshed before it expires instead of missing.
+  static bool shouldRefresh(Entry& entry, uint32_t elapsed) noexcept;
 
   // The live entry of `key` (most recently used now), or nullptr; expired ones are dropped.
   Entry* find(std::string_view key, Clock::time_point now, uint32_t& elapsed) noexcept;
@@ -103,7 +111,8 @@ class SharedCache {
   void insert(const std::string& key, const uint8_t* reply, size_t size,
               std::vector<uint16_t> ttl_offsets, uint32_t lifetime, Clock::time_point now);
   bool lookup(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
-  size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out, size_t room) noexcept;
+  size_t lookup(std::string_view key, Clock::time_point now, uint8_t* out, size_t room,
+                bool* refresh = nullptr) noexcept;
   bool lookupStale(std::string_view key, Clock::time_point now, std::vector<uint8_t>& out);
   uint64_t hits() const;
   size_t size() const;

@@ -108,8 +108,8 @@ class Forwarder::Impl {
   ~Impl();
   base::Status start();
   void submit(const uint8_t* query, size_t size, const Client& client) noexcept;
-  size_t answerFromCache(const wire::QueryView& q, const uint8_t* query, uint8_t* out,
-                         size_t udp_limit) noexcept;
+  size_t answerFromCache(const wire::QueryView& q, const uint8_t* query, size_t query_size,
+                         uint8_t* out, size_t udp_limit) noexcept;
   Stats stats() const noexcept;
 
   const std::string& probeText() const { return probe_text_; }
@@ -194,7 +194,7 @@ class Forwarder::Impl {
   wire::Name probe_name_;
   std::atomic<bool> loop_detected_{false};
   std::atomic<uint64_t> requests_{0}, failures_{0}, misses_{0}, coalesced_{0}, stale_{0},
-      refused_{0}, dropped_{0},
+      prefetches_{0}, refused_{0}, dropped_{0},
       latency_us_{0}, latency_count_{0};
 };
 
@@ -438,7 +438,11 @@ void Forwarder::Impl::handle(Queued& item) noexcept {
     return deliverShort(item.client, item.query.data(), facts, wire::Rcode::ServFail);
   }
   std::string key = cacheKey(q);
-  if (cache_.lookup(key, Clock::now(), cached_)) {
+  if (item.client.prefetch) {
+    // The entry is still live: go upstream, unless the name is on its way already.
+    if (pending_.count(key)) return;
+    prefetches_.fetch_add(1, std::memory_order_relaxed);
+  } else if (cache_.lookup(key, Clock::now(), cached_)) {
     fitForClient(cached_, item.query.data(), facts, item.client.tcp, item.client.limit);
     return deliver_(item.client, cached_.data(), cached_.size());
   }
@@ -513,8 +517,10 @@ void Forwarder::Impl::complete(Inflight& f, const uint8_t* reply, size_t size) n
 // ignores only case), each gets its own ID, case and size limit.
 void Forwarder::Impl::deliverAll(const Inflight& f, const uint8_t* reply, size_t size) noexcept {
   std::vector<uint8_t> out(reply, reply + size);
-  fitForClient(out, f.query.data(), f.facts, f.client.tcp, f.client.limit);
-  deliver_(f.client, out.data(), out.size());
+  if (!f.client.prefetch) {
+    fitForClient(out, f.query.data(), f.facts, f.client.tcp, f.client.limit);
+    deliver_(f.client, out.data(), out.size());
+  }
   for (const Waiter& w : f.waiters) {
     out.assign(reply, reply + size);
     fitForClient(out, w.query.data(), w.facts, w.client.tcp, w.client.limit);
@@ -524,6 +530,7 @@ void Forwarder::Impl::deliverAll(const Inflight& f, const uint8_t* reply, size_t
 
 void Forwarder::Impl::deliverShort(const Client& client, const uint8_t* query,
                                    const QueryFacts& facts, wire::Rcode rcode) noexcept {
+  if (client.prefetch) return;  // nobody is waiting
   std::vector<uint8_t> reply = shortReply(query, facts, rcode);
   deliver_(client, reply.data(), reply.size());
 }
@@ -532,12 +539,19 @@ void Forwarder::Impl::deliverShort(const Client& client, const uint8_t* query,
 // without the trip through its queue. A reply larger than the client's UDP limit is left to
 // the forwarder, which cuts it.
 size_t Forwarder::Impl::answerFromCache(const wire::QueryView& q, const uint8_t* query,
-                                        uint8_t* out, size_t udp_limit) noexcept {
+                                        size_t query_size, uint8_t* out,
+                                        size_t udp_limit) noexcept {
   if (options_.cache_capacity == 0) return 0;
   char key[kMaxKey];
-  size_t size = cache_.lookup(cacheKey(q, key), Clock::now(), out, udp_limit);
+  bool refresh = false;
+  size_t size = cache_.lookup(cacheKey(q, key), Clock::now(), out, udp_limit, &refresh);
   if (size == 0) return 0;
   restoreClientQuestion(out, query, QueryFacts{q.question_end, q.has_edns, q.do_bit});
+  if (refresh) {
+    Client prefetch;
+    prefetch.prefetch = true;
+    submit(query, query_size, prefetch);
+  }
   return size;
 }
 
@@ -545,7 +559,7 @@ Forwarder::Stats Forwarder::Impl::stats() const noexcept {
   auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   return Stats{get(requests_), get(failures_), cache_.hits(),    get(misses_),
                get(refused_),  get(dropped_),  get(latency_us_), get(latency_count_),
-               get(coalesced_), get(stale_)};
+               get(coalesced_), get(stale_), get(prefetches_)};
 }
 
 // ---- The public face ----
@@ -558,9 +572,9 @@ void Forwarder::submit(const uint8_t* query, size_t size, const Client& client) 
   impl_->submit(query, size, client);
 }
 Forwarder::Stats Forwarder::stats() const noexcept { return impl_->stats(); }
-size_t Forwarder::answerFromCache(const wire::QueryView& q, const uint8_t* query, uint8_t* out,
-                                  size_t udp_limit) noexcept {
-  return impl_->answerFromCache(q, query, out, udp_limit);
+size_t Forwarder::answerFromCache(const wire::QueryView& q, const uint8_t* query,
+                                  size_t query_size, uint8_t* out, size_t udp_limit) noexcept {
+  return impl_->answerFromCache(q, query, query_size, out, udp_limit);
 }
 std::string Forwarder::loopProbeName() const { return impl_->probeText(); }
 void Forwarder::sawLoopProbe() noexcept { impl_->sawLoopProbe(); }

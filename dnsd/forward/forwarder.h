@@ -54,6 +54,7 @@ struct Client {
   bool tcp = false;
   uint64_t connection = 0;
   size_t limit = 512;  // max reply size for UDP (QueryView::udpLimit())
+  bool prefetch = false;  // no asker: a cache entry refreshed before it expires
   // Our partial answer (an ExternalName's CNAME) the reply is spliced onto by Deliver;
   // empty for a plain forwarded query.
   std::vector<uint8_t> prefix;
@@ -75,6 +76,7 @@ class Forwarder {
     uint64_t latency_count = 0;
     uint64_t coalesced = 0;       // joined an identical question in flight, not sent again
     uint64_t stale = 0;           // every upstream failed; an expired answer was served
+    uint64_t prefetches = 0;      // entries fetched again before they expired
   };
 
   Forwarder(Options options, Deliver deliver);
@@ -92,10 +94,11 @@ class Forwarder {
 
   // Thread-safe, for workers before submit(): the cached reply to `query` (parsed as `q`)
   // written into `out` with the client's ID and question and its TTLs aged; its size, or 0
-  // when there is none that fits `udp_limit` (submit it then). Allocates nothing; takes one
-  // shard's lock.
-  size_t answerFromCache(const wire::QueryView& q, const uint8_t* query, uint8_t* out,
-                         size_t udp_limit) noexcept;
+  // when there is none that fits `udp_limit` (submit it then). Takes one shard's lock and
+  // allocates nothing, but when a popular entry is near its end, submits it to be fetched
+  // again (prefetch).
+  size_t answerFromCache(const wire::QueryView& q, const uint8_t* query, size_t query_size,
+                         uint8_t* out, size_t udp_limit) noexcept;
 
   Stats stats() const noexcept;
 

@@ -56,7 +56,7 @@ size_t UdpWorker::answerOne(int i, uint8_t* out, const zone::Snapshot* snapshot)
   // Most names outside the cluster are asked again and again: a cached answer goes out from
   // here, as a cluster answer does, not through the forwarder's thread.
   const size_t limit = std::min(q.udpLimit(), kMaxResponse);
-  if (size_t hit = shared_.forwarder->answerFromCache(q, in, out, limit)) {
+  if (size_t hit = shared_.forwarder->answerFromCache(q, in, len, out, limit)) {
     handler_.forward = false;
     handler_.rcode = out[3] & 0x0F;
     return hit;

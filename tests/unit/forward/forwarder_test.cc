@@ -392,11 +392,11 @@ TEST_CASE("a worker answers a cached name itself, with its client's ID and quest
   wire::QueryView q;
   REQUIRE(wire::parseQuery(query.data(), query.size(), q) == wire::ParseStatus::Ok);
   uint8_t out[1232];
-  CHECK(forwarder.answerFromCache(q, query.data(), out, sizeof out) == 0);  // not yet
+  CHECK(forwarder.answerFromCache(q, query.data(), query.size(), out, sizeof out) == 0);  // not yet
   ask(forwarder, got, query);
   Bytes again = makeQuery("HOT.example.ORG", 8);
   REQUIRE(wire::parseQuery(again.data(), again.size(), q) == wire::ParseStatus::Ok);
-  size_t size = forwarder.answerFromCache(q, again.data(), out, sizeof out);
+  size_t size = forwarder.answerFromCache(q, again.data(), again.size(), out, sizeof out);
   REQUIRE(size > 0);
   Seen s = see(Bytes(out, out + size));
   CHECK(s.id == 8);
@@ -405,7 +405,29 @@ TEST_CASE("a worker answers a cached name itself, with its client's ID and quest
   CHECK(upstream.udpQueries() == 1);
   CHECK(forwarder.stats().cache_hits == 1);
   // A reply larger than the client's limit is left to the forwarder, which cuts it.
-  CHECK(forwarder.answerFromCache(q, again.data(), out, 20) == 0);
+  CHECK(forwarder.answerFromCache(q, again.data(), again.size(), out, 20) == 0);
+}
+
+TEST_CASE("a popular entry near its end is fetched again before it expires (prefetch)") {
+  FakeUpstream upstream(answerA({Rr{kA, 2, {192, 0, 2, 10}}}));
+  Collector got;
+  Forwarder forwarder(optionsFor({upstream.port()}), got.deliver());
+  REQUIRE(forwarder.start().ok());
+  Bytes query = makeQuery("popular.example.org", 1);
+  wire::QueryView q;
+  REQUIRE(wire::parseQuery(query.data(), query.size(), q) == wire::ParseStatus::Ok);
+  uint8_t out[1232];
+  ask(forwarder, got, query);
+  CHECK(forwarder.answerFromCache(q, query.data(), query.size(), out, sizeof out) > 0);
+  std::this_thread::sleep_for(1100ms);  // one second of two left: the last tenth, at least 1 s
+  CHECK(forwarder.answerFromCache(q, query.data(), query.size(), out, sizeof out) > 0);
+  for (int i = 0; i < 100 && upstream.udpQueries() < 2; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(upstream.udpQueries() == 2);  // fetched again, in the background
+  CHECK(forwarder.stats().prefetches == 1);
+  CHECK(got.count() == 1);  // and nobody got a reply for it
+  std::this_thread::sleep_for(1100ms);  // past the first answer's end
+  CHECK(forwarder.answerFromCache(q, query.data(), query.size(), out, sizeof out) > 0);
+  CHECK(upstream.udpQueries() == 2);
 }
 
 TEST_CASE("identical questions in flight go upstream once, and every asker is answered") {
