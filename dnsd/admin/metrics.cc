@@ -111,6 +111,15 @@ void renderForward(PrometheusText& out, const ControlPlaneValues& control) {
                 control.cache_hits);
   renderCounter(out, "dnsd_cache_misses_total", "Forwarded names not found in the cache.",
                 control.cache_misses);
+  renderCounter(out, "dnsd_forward_coalesced_total",
+                "Queries that joined an identical one in flight upstream instead of being sent.",
+                control.forward_coalesced);
+  renderCounter(out, "dnsd_cache_served_stale_total",
+                "Expired answers served because every upstream failed (--cache-serve-stale).",
+                control.cache_stale);
+  renderCounter(out, "dnsd_cache_prefetch_total",
+                "Popular cache entries fetched again before they expired.",
+                control.cache_prefetches);
   // Only a sum and a count: a summary without quantiles.
   out.family("dnsd_forward_request_duration_seconds", "summary",
              "Time (in seconds) upstream queries took.");
@@ -178,6 +187,13 @@ void Metrics::reloadSucceeded(double unix_time) {
 void Metrics::reloadFailed() {
   std::lock_guard lock(mutex_);
   ++control_.reload_failures;
+}
+
+void Metrics::setCacheStats(uint64_t coalesced, uint64_t stale, uint64_t prefetches) {
+  std::lock_guard lock(mutex_);
+  control_.forward_coalesced = coalesced;
+  control_.cache_stale = stale;
+  control_.cache_prefetches = prefetches;
 }
 
 void Metrics::setForwardStats(uint64_t requests, uint64_t failures, uint64_t cache_hits,

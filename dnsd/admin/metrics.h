@@ -23,6 +23,7 @@ struct ControlPlaneValues {
   uint64_t cache_hits = 0, cache_misses = 0;
   double forward_latency_sum = 0;
   uint64_t forward_latency_count = 0;
+  uint64_t forward_coalesced = 0, cache_stale = 0, cache_prefetches = 0;
 };
 
 // The Kubernetes API source's figures, per watched resource (admin/ knows nothing of the
@@ -57,6 +58,7 @@ class Metrics {
   void reloadSucceeded(double unix_time);
   void reloadFailed();
   // Absolute totals kept by the forwarder (they must only grow, as Prometheus counters).
+  void setCacheStats(uint64_t coalesced, uint64_t stale, uint64_t prefetches);
   void setForwardStats(uint64_t requests, uint64_t failures, uint64_t cache_hits,
                        uint64_t cache_misses, double latency_seconds_sum, uint64_t latency_count);
   void setKubernetes(KubernetesValues values);

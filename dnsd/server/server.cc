@@ -220,6 +220,7 @@ base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& c
 void publishForwardStats(const forward::Forwarder* forwarder, admin::Metrics& metrics) {
   if (!forwarder) return;
   auto s = forwarder->stats();
+  metrics.setCacheStats(s.coalesced, s.stale, s.prefetches);
   metrics.setForwardStats(s.requests, s.failures, s.cache_hits, s.cache_misses,
                           static_cast<double>(s.latency_us_sum) / 1e6, s.latency_count);
 }

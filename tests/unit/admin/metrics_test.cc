@@ -252,8 +252,12 @@ TEST_CASE("every line of the rendered text is valid Prometheus exposition") {
   metrics.reloadSucceeded(1700000000.25);
   metrics.reloadFailed();
   metrics.setForwardStats(10, 1, 6, 4, 0.125, 9);
+  metrics.setCacheStats(3, 2, 1);
   std::string text = metrics.render();
   checkValid(text);
+  CHECK(valueOf(text, "dnsd_forward_coalesced_total") == 3);
+  CHECK(valueOf(text, "dnsd_cache_served_stale_total") == 2);
+  CHECK(valueOf(text, "dnsd_cache_prefetch_total") == 1);
   CHECK(text.find("dnsd_build_info{version=\"0.1.0 \\\"dev\\\"\"} 1\n") != std::string::npos);
   for (const char* type : {"counter", "gauge", "histogram", "summary"}) {
     CHECK(text.find(std::string(" ") + type + "\n") != std::string::npos);
