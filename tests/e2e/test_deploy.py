@@ -1,22 +1,33 @@
 """End-to-end: deploy/ and the Containerfile, as a reviewer and a cluster would use them.
 
-Run: python3 tests/e2e/test_deploy.py build/tests/dnsd-e2e
+Run: python3 tests/e2e/test_deploy.py build/tests/dnsd-e2e   (or build/dnsd/dnsd)
+     The dnsd binary itself is $DNSD_BINARY (meson test sets it), else the argument if it is
+     one, else the build's dnsd/dnsd beside the wrapper.
 
 Behaviours:
   - deploy/*.yaml parse; they hold a ServiceAccount, a ClusterRole granting exactly list and
-    watch on Services, Namespaces and EndpointSlices, its binding to that account, a
-    Deployment, a PodDisruptionBudget and the kube-dns Service, each selecting the
-    Deployment's Pods.
-  - The Deployment: two replicas spread over nodes, non-root, read-only root, no privilege
-    escalation, every capability dropped but NET_BIND_SERVICE, probes on /health and /ready
-    at the --metrics port, container ports matching the Service's.
+    watch on Services, Namespaces and EndpointSlices (the Pod rule there only as a comment),
+    its binding to that account, a Deployment, a PodDisruptionBudget and the kube-dns
+    Service in kube-system, each selecting the Deployment's Pods.
+  - The Deployment: two replicas spread over nodes, system-cluster-critical, tolerating
+    CriticalAddonsOnly and control-plane nodes, dnsPolicy Default, non-root with a numeric
+    uid, read-only root, no privilege escalation, every capability dropped but
+    NET_BIND_SERVICE, seccomp RuntimeDefault, probes on /health and /ready at the --metrics
+    port, memory requested and limited, container ports matching the Service's, the image
+    tagged with dnsd's version. Every --flag of its arguments is one `dnsd --help` lists.
   - The container's arguments run as a cluster would run them: in a network namespace (the
     Pod's network), a private mount namespace holding the service account's files at
     /var/run/secrets/kubernetes.io/serviceaccount, $KUBERNETES_SERVICE_HOST and _PORT set to
     the fake API server, as the Pod's uid with only NET_BIND_SERVICE. dnsd binds :53, syncs
     from the API, answers a Service's name and says ready.
-  - The Containerfile's runtime stage installs the package of every library the binary
-    links (readelf NEEDED, dpkg -S), beyond what debian:12-slim has.
+  - The Containerfile: a debian:12 build stage with every -dev package scripts/deps.sh
+    installs (and libcurl's), a release build installed into a DESTDIR; a debian:12-slim
+    runtime stage that installs, without recommends, the package of every library the binary
+    links (readelf NEEDED, dpkg -S) beyond what debian:12-slim has, copies the installed
+    binary to the ENTRYPOINT's path and runs as the Deployment's numeric uid.
+
+Not checked: `kubectl apply --dry-run=client` needs an API server even so (discovery, and
+the OpenAPI schema to validate against), so the kinds' fields are checked here instead.
 """
 
 import os
@@ -39,6 +50,22 @@ from fake_apiserver import FakeApiServer  # noqa: E402
 DEPLOY = os.path.join(harness.REPO, "deploy")
 # In debian:12-slim already (libc6, the C++ runtime).
 BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
+
+
+def real_binary(binary):
+    """The dnsd executable itself, not the e2e wrapper script: readelf needs the ELF."""
+    path = os.environ.get("DNSD_BINARY")
+    if path:
+        return path
+    with open(binary, "rb") as f:
+        if f.read(4) == b"\x7fELF":
+            return binary
+    return os.path.join(os.path.dirname(os.path.dirname(binary)), "dnsd", "dnsd")
+
+
+def project_version():
+    with open(os.path.join(harness.REPO, "meson.build")) as f:
+        return re.search(r"version\s*:\s*'([^']+)'", f.read()).group(1)
 
 
 def load_yaml():
@@ -85,6 +112,9 @@ def test_manifests(c, docs):
                             ("", "namespaces"): ["list", "watch"],
                             ("discovery.k8s.io", "endpointslices"): ["list", "watch"]},
                    "the ClusterRole grants exactly list and watch on what DNS reads")
+    with open(os.path.join(DEPLOY, "rbac.yaml")) as f:
+        c.check(re.search(r"^\s*#\s*resources: \[pods\]", f.read(), flags=re.M) is not None,
+                "the Pod rule is in rbac.yaml as a comment, for --pods verified and --autopath")
     c.check(binding["roleRef"]["name"] == role["metadata"]["name"] and
             binding["subjects"][0]["name"] == account["metadata"]["name"] and
             binding["subjects"][0]["namespace"] == account["metadata"]["namespace"],
@@ -94,7 +124,17 @@ def test_manifests(c, docs):
     labels = pod["metadata"]["labels"]
     c.expect_equal(spec["serviceAccountName"], account["metadata"]["name"],
                    "the Pods run as that ServiceAccount")
+    c.expect_equal({d["metadata"].get("namespace") for d in docs if d["kind"] not in
+                    ("ClusterRole", "ClusterRoleBinding")}, {"kube-system"},
+                   "everything namespaced is in kube-system")
+    c.expect_equal(service["metadata"]["name"], "kube-dns", "the Service is kube-dns")
+    c.check(bool(service["spec"].get("clusterIP")), "the Service names the cluster's DNS address")
     c.expect_equal(deployment["spec"]["replicas"], 2, "two replicas")
+    c.expect_equal(spec.get("priorityClassName"), "system-cluster-critical",
+                   "the Pods are system-cluster-critical")
+    tolerated = {t.get("key") for t in spec.get("tolerations", [])}
+    c.check({"CriticalAddonsOnly", "node-role.kubernetes.io/control-plane"} <= tolerated,
+            "CriticalAddonsOnly and control-plane nodes are tolerated", str(tolerated))
     spread = spec.get("topologySpreadConstraints", [])
     c.check(any(t["topologyKey"] == "kubernetes.io/hostname" and
                 selects(t["labelSelector"]["matchLabels"], labels) for t in spread),
@@ -111,6 +151,11 @@ def test_manifests(c, docs):
     c.expect_equal(security.get("capabilities"),
                    {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
                    "every capability dropped but NET_BIND_SERVICE")
+    seccomp = security.get("seccompProfile") or pod_security.get("seccompProfile") or {}
+    c.expect_equal(seccomp.get("type"), "RuntimeDefault", "the runtime's default seccomp profile")
+    image = container["image"]
+    c.expect_equal(image.rsplit(":", 1)[-1] if ":" in image else None, project_version(),
+                   "the image is tagged with dnsd's version", image)
     args = container["args"]
     metrics = args[args.index("--metrics") + 1]
     metrics_port = int(metrics.rsplit(":", 1)[1])
@@ -119,7 +164,13 @@ def test_manifests(c, docs):
                                                             "port": metrics_port},
             "liveness on /health and readiness on /ready at the --metrics port")
     c.check("--lameduck" in args, "a lame duck, so that a rollout drains")
-    c.check("requests" in container.get("resources", {}), "resource requests are set")
+    resources = container.get("resources", {})
+    c.check("memory" in resources.get("requests", {}) and "cpu" in resources.get("requests", {})
+            and "memory" in resources.get("limits", {}),
+            "CPU and memory are requested and memory is limited", str(resources))
+    budget = pdb["spec"]
+    c.check(budget.get("maxUnavailable") == 1 or budget.get("minAvailable") == 1,
+            "the PodDisruptionBudget keeps one of the two replicas up", str(budget))
     container_ports = {(p["containerPort"], p["protocol"]) for p in container["ports"]}
     service_ports = {(p["targetPort"], p["protocol"]) for p in service["spec"]["ports"]}
     c.expect_equal(service_ports, container_ports,
@@ -132,6 +183,17 @@ def test_manifests(c, docs):
     return container, pod_security
 
 
+def test_flags(c, real, container):
+    """Each --flag of the Deployment is one this dnsd has: a renamed flag fails here by name."""
+    code, out = run_command([real, "--help"])
+    known = set(re.findall(r"(?<![\w-])(--[a-z0-9][a-z0-9-]*)", out))
+    c.check(code == 0 and "--kubernetes" in known, "dnsd --help lists --kubernetes", out[-500:])
+    args = container["args"]
+    c.check("--kubernetes" in args, "the Deployment reads the cluster from the API")
+    unknown = [a for a in args if a.startswith("--") and a.split("=", 1)[0] not in known]
+    c.expect_equal(unknown, [], "every flag of the Deployment's args is in dnsd --help")
+
+
 def http_status(url):
     try:
         with urllib.request.urlopen(url, timeout=2) as r:
@@ -142,7 +204,7 @@ def http_status(url):
         return None
 
 
-def test_in_cluster(c, binary, container, pod_security, workdir):
+def test_in_cluster(c, real, container, pod_security, workdir):
     """The Deployment's arguments, run the way the kubelet would."""
     ns = harness.PodNamespace()
     proc = None
@@ -168,7 +230,6 @@ def test_in_cluster(c, binary, container, pod_security, workdir):
         for name in os.listdir(account):
             os.chmod(os.path.join(account, name), 0o644)
         uid, gid = pod_security["runAsUser"], pod_security.get("runAsGroup", 65532)
-        real = os.environ.get("DNSD_BINARY", binary)
         # A private /run (so /var/run) with the account's files, as the kubelet mounts them;
         # then the container's uid with NET_BIND_SERVICE alone.
         script = ("mount -t tmpfs tmpfs /run && "
@@ -212,15 +273,48 @@ def test_in_cluster(c, binary, container, pod_security, workdir):
         c.check(not problems, "cleanup of the network namespace", "\n".join(problems))
 
 
-def test_containerfile(c, binary):
-    real = os.environ.get("DNSD_BINARY", binary)
+def apt_installed(stage):
+    """Package names of a stage's `apt-get install` lines, continuations joined."""
+    names = set()
+    for line in re.findall(r"apt-get install ([^&\n]*)", stage.replace("\\\n", " ")):
+        names |= {w for w in line.split() if not w.startswith("-")}
+    return names
+
+
+def deps_packages():
+    """The packages scripts/deps.sh installs (its packages=( ... ) list, without "$@")."""
+    with open(os.path.join(harness.REPO, "scripts", "deps.sh")) as f:
+        listed = re.search(r"^packages=\((.*?)^\)", f.read(), flags=re.M | re.S).group(1)
+    return [w for w in listed.split() if not w.startswith('"')]
+
+
+def test_containerfile(c, real, pod_security):
     with open(os.path.join(harness.REPO, "Containerfile")) as f:
         text = f.read()
     stages = re.split(r"^FROM ", text, flags=re.M)[1:]
     c.expect_equal(len(stages), 2, "the Containerfile has a build and a runtime stage")
-    runtime = stages[-1]
+    if len(stages) != 2:
+        return
+    build, runtime = stages
+    c.check(re.match(r"debian:12 AS (\w+)", build) is not None,
+            "the build stage is debian:12, named", build.splitlines()[0])
     c.check(runtime.startswith("debian:12-slim"), "the runtime stage is debian:12-slim")
-    installed = set(re.findall(r"\b(lib[a-z0-9.+-]+|zlib1g)\b", runtime))
+    # What dnsd builds against, as the repository's own script installs it, and libcurl's
+    # headers for the API source.
+    wanted = [p for p in deps_packages() if p.endswith("-dev")] + [
+        "g++", "meson", "ninja-build", "pkg-config", "libcurl4-openssl-dev"]
+    c.expect_equal(sorted(set(wanted) - apt_installed(build)), [],
+                   "the build stage installs every -dev package of scripts/deps.sh")
+    c.check("--buildtype=release" in build and re.search(r"DESTDIR=(\S+) meson install", build),
+            "the build stage installs a release build into a DESTDIR")
+    c.check(re.search(r"apt-get install -y --no-install-recommends", runtime) is not None,
+            "the runtime stage installs without recommends")
+    copied = re.search(r"^COPY --from=\w+ (\S+) (\S+)", runtime, flags=re.M)
+    entry = re.search(r'^ENTRYPOINT \["([^"]+)"', runtime, flags=re.M)
+    c.check(copied and entry and copied.group(2) == entry.group(1) and
+            copied.group(1).endswith(entry.group(1)),
+            "the runtime stage copies the installed binary to the ENTRYPOINT's path")
+    installed = apt_installed(runtime)
     code, out = run_command(["readelf", "-d", real])
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
     c.check(code == 0 and needed, "readelf lists the binary's libraries", out[-500:])
@@ -233,8 +327,11 @@ def test_containerfile(c, binary):
         if not packages & (installed | BASE_PACKAGES):
             missing.append(f"{library} ({', '.join(sorted(packages)) or 'no package'})")
     c.expect_equal(missing, [], "the runtime stage installs every library dnsd links")
-    c.check(re.search(r"^USER [1-9][0-9]*", runtime, flags=re.M) is not None,
+    user = re.search(r"^USER ([0-9]+)", runtime, flags=re.M)
+    c.check(user is not None and int(user.group(1)) > 0,
             "the image runs as a numeric non-root user")
+    c.expect_equal(int(user.group(1)) if user else None, pod_security["runAsUser"],
+                   "the image's uid is the Deployment's runAsUser")
 
 
 def main():
@@ -242,11 +339,13 @@ def main():
     c = Checks("test_deploy")
     workdir = tempfile.mkdtemp(prefix="dnsd-deploy-")
     try:
+        real = real_binary(binary)
         docs = load_yaml()
         result = test_manifests(c, docs)
         if result:
-            c.run(test_in_cluster, c, binary, result[0], result[1], workdir)
-        c.run(test_containerfile, c, binary)
+            c.run(test_flags, c, real, result[0])
+            c.run(test_in_cluster, c, real, result[0], result[1], workdir)
+            c.run(test_containerfile, c, real, result[1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     c.finish()
