@@ -18,8 +18,9 @@ Behaviours:
   - The container's arguments run as a cluster would run them: in a network namespace (the
     Pod's network), a private mount namespace holding the service account's files at
     /var/run/secrets/kubernetes.io/serviceaccount, $KUBERNETES_SERVICE_HOST and _PORT set to
-    the fake API server, as the Pod's uid with only NET_BIND_SERVICE. dnsd binds :53, syncs
-    from the API, answers a Service's name and says ready.
+    the fake API server, the root read-only, as the Pod's uid with only NET_BIND_SERVICE and
+    no new privileges. dnsd binds :53, syncs from the API, answers a Service's name and says
+    ready.
   - The Containerfile: a debian:12 build stage with every -dev package scripts/deps.sh
     installs (and libcurl's), a release build installed into a DESTDIR; a debian:12-slim
     runtime stage that installs, without recommends, the package of every library the binary
@@ -178,6 +179,16 @@ def test_manifests(c, docs):
     c.check(selects(service["spec"]["selector"], labels), "kube-dns selects dnsd's Pods")
     c.check(selects(pdb["spec"]["selector"]["matchLabels"], labels),
             "the PodDisruptionBudget covers dnsd's Pods")
+    # During the swap CoreDNS's Pods (kubeadm labels them k8s-app: kube-dns) run beside
+    # dnsd's: the budget, the spread and the Deployment must not take them for dnsd's.
+    coredns = {"k8s-app": "kube-dns"}
+    c.check(selects(service["spec"]["selector"], coredns),
+            "kube-dns keeps selecting CoreDNS's Pods too, until they are scaled down")
+    own = [("PodDisruptionBudget", pdb["spec"]["selector"]["matchLabels"]),
+           ("Deployment", deployment["spec"]["selector"]["matchLabels"])] + [
+        ("topologySpreadConstraints", t["labelSelector"]["matchLabels"]) for t in spread]
+    c.expect_equal([kind for kind, selector in own if selects(selector, coredns)], [],
+                   "the budget, the spread and the Deployment select dnsd's Pods, not CoreDNS's")
     c.check(selects(deployment["spec"]["selector"]["matchLabels"], labels),
             "the Deployment selects its own Pods")
     return container, pod_security
@@ -230,12 +241,19 @@ def test_in_cluster(c, real, container, pod_security, workdir):
         for name in os.listdir(account):
             os.chmod(os.path.join(account, name), 0o644)
         uid, gid = pod_security["runAsUser"], pod_security.get("runAsGroup", 65532)
-        # A private /run (so /var/run) with the account's files, as the kubelet mounts them;
-        # then the container's uid with NET_BIND_SERVICE alone.
+        security = container.get("securityContext", {})
+        # A private /run (so /var/run) with the account's files, read-only as the kubelet
+        # mounts them; the root read-only if the container's is; then the container's uid
+        # with NET_BIND_SERVICE alone and no way to gain privileges.
+        read_only = "mount -o remount,bind,ro / && " if security.get(
+            "readOnlyRootFilesystem") else ""
+        no_new_privs = "--no-new-privs " if security.get(
+            "allowPrivilegeEscalation") is False else ""
         script = ("mount -t tmpfs tmpfs /run && "
                   "mkdir -p /run/secrets/kubernetes.io/serviceaccount && "
                   f"cp {account}/* /run/secrets/kubernetes.io/serviceaccount/ && "
-                  f"exec setpriv --reuid={uid} --regid={gid} --clear-groups "
+                  "mount -o remount,ro /run && " + read_only +
+                  f"exec setpriv {no_new_privs}--reuid={uid} --regid={gid} --clear-groups "
                   "--inh-caps=-all,+net_bind_service --ambient-caps=+net_bind_service "
                   "--bounding-set=-all,+net_bind_service \"$@\"")
         env = dict(os.environ, KUBERNETES_SERVICE_HOST=ns.host_ip,
@@ -256,8 +274,8 @@ def test_in_cluster(c, real, container, pod_security, workdir):
         with open(log.name) as f:
             text = f.read()
         c.check(answered is not None and answered.rdatas("answer", "A") == ["10.96.3.3"],
-                "the Deployment's arguments, in a Pod's namespaces as its uid with "
-                "NET_BIND_SERVICE, serve the API's Service on :53", text)
+                "the Deployment's arguments, in a Pod's namespaces on a read-only root as its "
+                "uid with NET_BIND_SERVICE, serve the API's Service on :53", text)
         c.expect_equal(http_status(f"http://{ns.pod_ip}:9153/ready"), 200,
                        "and /ready says 200 at the probes' port")
         c.check("kubernetes: synced" in text, "in-cluster credentials were used", text)
@@ -305,6 +323,14 @@ def test_containerfile(c, real, pod_security):
         "g++", "meson", "ninja-build", "pkg-config", "libcurl4-openssl-dev"]
     c.expect_equal(sorted(set(wanted) - apt_installed(build)), [],
                    "the build stage installs every -dev package of scripts/deps.sh")
+    with open(os.path.join(harness.REPO, "meson.build")) as f:
+        read = {"meson.build", "meson_options.txt"} | {
+            d.split("/")[0] for d in re.findall(r"^subdir\('([^']+)'\)", f.read(), flags=re.M)}
+    copied = set()
+    for sources in re.findall(r"^COPY (?!--)(.+) \S+$", build, flags=re.M):
+        copied |= {p.rstrip("/") for p in sources.split()}
+    c.expect_equal(sorted(read - copied), [],
+                   "the build stage copies every file and directory meson.build reads")
     c.check("--buildtype=release" in build and re.search(r"DESTDIR=(\S+) meson install", build),
             "the build stage installs a release build into a DESTDIR")
     c.check(re.search(r"apt-get install -y --no-install-recommends", runtime) is not None,
