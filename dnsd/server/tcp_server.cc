@@ -214,6 +214,13 @@ size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Conne
     shared_.forwarder->submit(query, handler_.chaseQuery(handler_.query, out, query), client);
     return 0;
   }
+  // A cached answer goes out from here, as over UDP (udp_worker.cc).
+  if (size_t hit = shared_.forwarder->answerFromCache(handler_.query, in, len, out,
+                                                      wire::kMaxMessage)) {
+    handler_.forward = false;
+    handler_.rcode = out[3] & 0x0F;
+    return hit;
+  }
   shared_.forwarder->submit(in, len, client);
   return 0;
 }

@@ -8,7 +8,8 @@ Run: python3 tests/e2e/test_spoof.py build/tests/dnsd-e2e
 Behaviours:
   - Every client gets the genuine answer, never the poisoned one, under 4,000 forged replies
     a query; nothing is lost.
-  - The cache holds the genuine answer: later asks (cache hits, on the workers) return it.
+  - The cache holds the genuine answer: later asks, over UDP and TCP (cache hits, answered
+    by the UDP workers and the TCP thread), return it without asking the upstream again.
   - A forged reply with the right ID but another question is refused too (the forwarder
     checks the question), and the client still gets the genuine answer.
 """
@@ -103,10 +104,12 @@ def main():
                 got = run_dig(d.port, name, options=("+recurse",))
                 c.expect_equal(got.rdatas("answer", "A"), [GENUINE],
                                f"{name}: the genuine answer through a flood of forged replies")
-            for name in names:
-                got = run_dig(d.port, name, options=("+recurse",))
+            for i, name in enumerate(names):
+                tcp = i % 2 == 1  # over TCP too: hits are answered by the TCP thread as well
+                got = run_dig(d.port, name, options=("+recurse",), tcp=tcp)
                 c.expect_equal(got.rdatas("answer", "A"), [GENUINE],
-                               f"{name}: the cache holds the genuine answer")
+                               f"{name}: the cache holds the genuine answer"
+                               f"{' (TCP)' if tcp else ''}")
             c.expect_equal(sorted(n for n in upstream.asked if n.startswith("host")), names,
                            "each name went upstream once; the second asks were cache hits")
             upstream.wrong_question = True
