@@ -46,6 +46,9 @@ from harness import Checks, Server, free_port, metric_samples, run_dig  # noqa: 
 from fake_apiserver import FakeApiServer  # noqa: E402
 
 WAIT = 10.0  # seconds a change may take to show in a test (the benchmark measures it)
+# After several failures in a row a watch backs off as client-go does: 0.8 s doubling, each
+# wait up to twice that with jitter, so three failures may take 11 s before the next try.
+BACKOFF_WAIT = 40.0
 
 
 def namespace(name):
@@ -257,22 +260,25 @@ def test_changes(c, binary, api, workdir):
         api.fault("empty200", count=2, resource="namespaces")
         api.apply(namespace("after-empty"))
         c.check(wait_for(lambda: "the watch ended at once with no event" in d.log() and
-                         rcode(p, "after-empty.svc.cluster.local") == "NOERROR"),
+                         rcode(p, "after-empty.svc.cluster.local") == "NOERROR",
+                         timeout=BACKOFF_WAIT),
                 "a watch that ends at once with nothing backs off, then resumes")
         # The namespaces watch is cut, and comes back stalled: no byte, not even a bookmark.
         api.fault("cut", resource="namespaces")
         api.fault("stall", resource="namespaces")
         api.apply(namespace("stalled"))
         c.check(wait_for(lambda: "namespaces: the watch was silent for 3 s" in d.log(),
-                         timeout=15),
+                         timeout=BACKOFF_WAIT),
                 "a watch silent past --kube-idle-timeout is reconnected")
         c.check(metric_total(d.metrics_port, "dnsd_kubernetes_watch_restarts_total")
                 >= restarts + 2, "the restarts are counted")
-        c.check(wait_for(lambda: rcode(p, "stalled.svc.cluster.local") == "NOERROR"),
+        c.check(wait_for(lambda: rcode(p, "stalled.svc.cluster.local") == "NOERROR",
+                         timeout=BACKOFF_WAIT),
                 "the Namespace that came while the watch was cut is served")
         api.unstall()
         api.apply(namespace("late"))
-        c.check(wait_for(lambda: rcode(p, "late.svc.cluster.local") == "NOERROR", timeout=15),
+        c.check(wait_for(lambda: rcode(p, "late.svc.cluster.local") == "NOERROR",
+                         timeout=BACKOFF_WAIT),
                 "after the stall, events are served again")
 
         # The API down for 10 s under queries: every answer from the last zone.
@@ -292,10 +298,11 @@ def test_changes(c, binary, api, workdir):
         api.fault("status", count=0)
         api.apply(service("shop", "back", ["10.96.1.60"]))
         c.check(wait_for(lambda: addresses(p, "back.shop.svc.cluster.local") == ["10.96.1.60"],
-                         timeout=40),
+                         timeout=BACKOFF_WAIT),
                 "when the API is back, dnsd catches up")
         c.check(wait_for(lambda: metric_samples(d.metrics_port, "dnsd_kubernetes_connected")
-                         .get("") == 1.0), "dnsd_kubernetes_connected is 1 again")
+                         .get("") == 1.0, timeout=BACKOFF_WAIT),
+                "dnsd_kubernetes_connected is 1 again")
 
         api.fault("status", code=429, retry_after=2, resource="services")
         api.restart()
