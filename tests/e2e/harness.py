@@ -701,6 +701,19 @@ class PodNamespace:
         return False
 
 
+def http_status(url):
+    """The HTTP status of GET url (e.g. /ready), or None when nothing answers."""
+    import urllib.error  # only the tests of the admin endpoints need it
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
 def metric_samples(port, name, timeout=5):
     """{labels: value} of one metric family from dnsd's /metrics on 127.0.0.1:port."""
     import urllib.request  # only the tests reading /metrics need it

@@ -39,13 +39,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import Checks, run_command  # noqa: E402
+from harness import Checks, http_status, run_command  # noqa: E402
 from fake_apiserver import FakeApiServer  # noqa: E402
 
 DEPLOY = os.path.join(harness.REPO, "deploy")
@@ -203,16 +201,6 @@ def test_flags(c, real, container):
     c.check("--kubernetes" in args, "the Deployment reads the cluster from the API")
     unknown = [a for a in args if a.startswith("--") and a.split("=", 1)[0] not in known]
     c.expect_equal(unknown, [], "every flag of the Deployment's args is in dnsd --help")
-
-
-def http_status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
 
 
 def test_in_cluster(c, real, container, pod_security, workdir):

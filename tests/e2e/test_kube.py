@@ -36,8 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -124,13 +122,7 @@ def wait_for(predicate, timeout=WAIT):
 
 
 def http_status(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
+    return harness.http_status(f"http://127.0.0.1:{port}{path}")
 
 
 def addresses(port, name, qtype="A"):
@@ -441,7 +433,8 @@ def main():
             api.apply(obj)
         for test in (test_records_equal_manifests, test_scope_and_sources, test_changes,
                      test_unauthorized, test_forbidden, test_pod_resolver):
-            # Each starts from the same objects and a healthy API.
+            # In this order, on one API: each builds on the objects the ones before left,
+            # and leaves tokens, permissions and faults as it found them.
             c.run(test, c, binary, api, workdir)
     finally:
         api.stop()
