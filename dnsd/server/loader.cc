@@ -176,7 +176,8 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   loaded.warnings = std::move(cluster->warnings);
   loaded.warnings.insert(loaded.warnings.end(), merge_warnings.begin(), merge_warnings.end());
   auto zones = zone::allZones(*cluster, *options);
-  if (api && !api->synced)
+  loaded.synced = !api || api->synced;
+  if (!loaded.synced)
     for (auto& z : zones) z.unsynced = true;
   watch.lap("records made");
   for (const auto& path : config.zone_files) {

@@ -22,6 +22,7 @@ struct Loaded {
   size_t pods = 0;
   std::vector<std::string> warnings;
   double seconds = 0;
+  bool synced = true;  // false: built before the API was listed; its cluster names SERVFAIL
   std::string summary() const;  // one line for the startup log
 };
 

@@ -71,8 +71,13 @@ manifest::Cache* cacheFor(const Config& config) {
 
 // Does not trim the heap: reload() trims right after, run() once the workers answer, so
 // that the first load's trim is not on the way to the first answer.
+// Whether the zone being served was built from a complete list of the API: /ready waits for
+// it, not for the client's own sync, which comes a rebuild earlier.
+std::atomic<bool> served_synced{false};
+
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   holder.publish(loaded.snapshot);
+  served_synced = loaded.synced;
   const auto& snap = *loaded.snapshot;
   metrics.setZone(loaded.services, snap.recordCount(), snap.nodeCount(), snap.serial());
   metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
@@ -117,7 +122,9 @@ WarningLog warning_log;
 // What the zone is built from beside the manifests: the API's objects, when watched.
 std::optional<ApiObjects> apiObjects(const KubeSource* kube) {
   if (!kube) return std::nullopt;
-  return ApiObjects{kube->inputs(), kube->synced()};
+  // Synced first: objects read after it are a whole list, never a part marked whole.
+  bool synced = kube->synced();
+  return ApiObjects{kube->inputs(), synced};
 }
 
 // `from_api`: the API changed, not the manifests; logged at debug, as it happens often.
@@ -264,18 +271,17 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
 }
 
 // /metrics, /health and /ready; started before the zone loads so /ready can say 503.
-// Ready once answering and, with the API as a source, once every resource was listed
-// (CoreDNS's ready plugin asks the kubernetes plugin's HasSynced the same way).
+// Ready once answering and, with the API as a source, once the zone served was built from
+// every resource's list (CoreDNS's ready plugin asks the kubernetes plugin's HasSynced).
 base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
                                                            const admin::Metrics& metrics,
-                                                           const std::atomic<bool>& ready,
-                                                           const KubeSource* kube) {
+                                                           const std::atomic<bool>& ready) {
   if (config.metrics.empty()) return std::unique_ptr<admin::HttpServer>();
   auto address = ListenAddress::parse(config.metrics);
   if (!address)
     return base::Error{"--metrics \"" + config.metrics + "\": expected ADDR:PORT, e.g. :9153", ""};
   auto http = std::make_unique<admin::HttpServer>(
-      metrics, [&ready, kube] { return ready.load() && (!kube || kube->synced()); });
+      metrics, [&ready] { return ready.load() && served_synced.load(); });
   auto status = http->start(address->any ? "0.0.0.0" : address->ip.str(), address->port);
   if (!status) return status.error();
   return http;
@@ -361,7 +367,7 @@ int run(const Config& config) {
     if (!created) return fail(created.error());
     kube = std::move(*created);
   }
-  auto http = startHttp(config, metrics, ready, kube.get());
+  auto http = startHttp(config, metrics, ready);
   if (!http) {
     spdlog::error("{}", http.error().str());
     return 1;
