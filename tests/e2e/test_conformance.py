@@ -252,7 +252,7 @@ ROWS = [
     nxdomain(f"_metrics._udp.{KUBE_DNS}", "SRV", "k8s spec 2.3.2 / CoreDNS backend_lookup.go SRV"),
     nxdomain(f"_nope._tcp.{KUBE_DNS}", "SRV", "CoreDNS handler.go: unknown port name"),
     nodata(f"_tcp.{KUBE_DNS}", "SRV",
-           "RFC 8020 §2 / RFC 2308: empty non-terminal (README; CoreDNS: NXDOMAIN)"),
+           "RFC 8020 §2 / RFC 2308: empty non-terminal (docs/answers.md; CoreDNS: NXDOMAIN)"),
     nodata(f"_udp.{KUBE_DNS}", "A", "RFC 8020 §2: empty non-terminal"),
     nodata(f"_dns._udp.{KUBE_DNS}", "A", "RFC 2308 §2.2: the name owns an SRV (RFC 8020)"),
     ok(KUBE_DNS, "SRV", srv(KUBE_DNS, 53, KUBE_DNS, weight=50) | srv(KUBE_DNS, 9153, KUBE_DNS,
@@ -307,7 +307,7 @@ ROWS = [
     ok(f"_gossip._udp.{PEERS}", "SRV", srv(f"_gossip._udp.{PEERS}", 7946, *PEER_NAMES),
        "k8s spec 2.4.2 (UDP port)", additional=PEER_EXTRAS),
     nxdomain(f"_http._udp.{PEERS}", "SRV", "k8s spec 2.4.2 / CoreDNS backend_lookup.go SRV: protocol label"),
-    nodata(f"_tcp.{PEERS}", "SRV", "RFC 8020 §2: empty non-terminal (README)"),
+    nodata(f"_tcp.{PEERS}", "SRV", "RFC 8020 §2: empty non-terminal (docs/answers.md)"),
     ok(PEERS, "SRV", {rr(PEERS, "SRV", f"0 8 {port} {t}") for t in PEER_NAMES
                       for port in (8080, 7946)},
        "CoreDNS xfr.go: every endpoint name with every port", additional=PEER_EXTRAS),
@@ -417,7 +417,7 @@ ROWS = [
        cname(svc("ext-in"), svc("dual")) | aaaa(svc("dual"), "fd00:10:96::50"),
        "k8s spec 2.5 / CoreDNS backend_lookup.go: chased, AAAA", extra=cname_first),
     nxdomain(svc("ext-dangling"), "A",
-             "RFC 6604 §2-3 (README: CNAME + NXDOMAIN; CoreDNS: NODATA without the CNAME)",
+             "RFC 6604 §2-3 (docs/answers.md: CNAME + NXDOMAIN; CoreDNS: NODATA without the CNAME)",
              answer=cname(svc("ext-dangling"), svc("gone"))),
     nxdomain(svc("ext-ip"), "A", "CoreDNS backend_lookup.go / coredns#2324: an IP externalName is not served"),
 
