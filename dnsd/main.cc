@@ -147,6 +147,9 @@ void addServerOptions(CLI::App& app, Flags& f) {
   app.add_option("--zone-file", f.config.zone_files,
                  "RFC 1035 zone file served beside the cluster zone (a stub zone); repeatable")
       ->check(CLI::ExistingFile);
+  app.add_option("--hosts", f.config.hosts_file,
+                 "hosts file (/etc/hosts format) answered before the zones, A/AAAA and PTR "
+                 "(CoreDNS hosts); re-read when it changes");
   app.add_option("--upstream", f.config.upstreams,
                  "ADDR[:PORT] to forward names that are not ours to; repeatable, tried in order "
                  "(default: the nameservers of --resolv-conf, never dnsd's own address)");

@@ -10,11 +10,12 @@ declare -A allowed=(
   [manifest]="cluster base"
   [kube]="cluster base"
   [zonefile]="wire base"
-  [zone]="wire cluster zonefile base"
-  [answer]="zone wire base"
+  [hosts]="wire base"
+  [zone]="wire cluster zonefile hosts base"
+  [answer]="zone hosts wire base"
   [forward]="wire base"
   [admin]="base"
-  [server]="base wire cluster manifest kube zonefile zone answer forward admin"
+  [server]="base wire cluster manifest kube zonefile hosts zone answer forward admin"
 )
 # Each library and the modules that may use it.
 declare -A library_owner=([yaml-cpp/]="manifest kube" [simdjson]="manifest kube" [ldns/]=zonefile

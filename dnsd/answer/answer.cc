@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "dnsd/base/ip.h"
+#include "dnsd/hosts/hosts_table.h"
 
 namespace dnsd::answer {
 namespace {
@@ -233,6 +234,31 @@ class Responder {
   wire::ResponseWriter w_;
 };
 
+// --hosts: a name the hosts file lists gets its addresses (A, AAAA), a listed address's
+// reverse name its names (PTR), any other type NODATA without an SOA, as CoreDNS's hosts
+// plugin answers (plugin/hosts/hosts.go: AA set, no authority). False for a name the file
+// does not list: it goes on to the zones and forwarding, as `fallthrough` does.
+bool answerFromHosts(const wire::QueryView& q, const hosts::HostsTable& hosts, Response& r,
+                     uint32_t rotate) {
+  const hosts::HostsTable::Entry* entry = hosts.find(q.qname_lower, q.qname_size, q.suffix_hash[0]);
+  if (!entry) return false;
+  wire::ResponseWriter w;
+  w.begin(r.buffer, r.capacity, q);
+  w.setAuthoritative();
+  uint16_t qtype = q.qtype;
+  if (qtype == type::ANY)  // RFC 8482 §4.2: one RRset of the name
+    for (uint16_t t : {type::PTR, type::AAAA, type::A})
+      if (hosts.view(*entry, t).count) qtype = t;
+  const wire::RRsetView rrset = hosts.view(*entry, qtype);
+  if (rrset.count) {
+    const auto start = static_cast<uint16_t>(rrset.type == type::PTR ? 0 : rotate % rrset.count);
+    w.put(Section::Answer, rrset, wire::Owner{wire::kHeaderSize, nullptr, 0}, start);
+  }
+  r.rcode = Rcode::NoError;
+  r.size = w.finish();
+  return true;
+}
+
 bool errorResponse(const wire::QueryView& q, Rcode rcode, Response& r) {
   wire::ResponseWriter w;
   r.rcode = rcode;
@@ -262,6 +288,11 @@ Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::S
   if (q.qclass != wire::kClassIn || q.qtype == type::AXFR || q.qtype == type::IXFR ||
       q.qtype == type::OPT || !snapshot)
     return errorResponse(q, Rcode::Refused, r), Outcome::Answered;
+  // The hosts file before the zones: CoreDNS runs its hosts plugin before kubernetes (the
+  // order of plugin.cfg, whatever the Corefile's), so a listed name or address wins, and the
+  // PTR of a node's address in a reverse zone of ours comes from the file.
+  if (const hosts::HostsTable* hosts = snapshot->hosts())
+    if (answerFromHosts(q, *hosts, r, rotate)) return Outcome::Answered;
   int zone = snapshot->zoneOf(q);
   if (zone < 0) return Outcome::Forward;
   // CoreDNS answers SERVFAIL while its Kubernetes API is unsynced (plugin/kubernetes

@@ -37,6 +37,7 @@ struct KubeConfig {
 struct Config {
   std::vector<std::string> manifests;
   std::vector<std::string> zone_files;  // RFC 1035 zones served beside the cluster zone
+  std::string hosts_file;               // --hosts; empty: none
   std::vector<ListenAddress> listens;
   std::string cluster_domain = "cluster.local";
   uint32_t ttl = zone::kDefaultTtl;

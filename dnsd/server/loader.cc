@@ -195,14 +195,14 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
 }  // namespace
 
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache,
-                              ApiObjects* api) {
+                              ApiObjects* api, std::shared_ptr<const hosts::HostsTable> hosts) {
   auto start = std::chrono::steady_clock::now();
   Loaded loaded;
   Disposal disposal;
   auto content = zones(config, serial, loaded, cache, disposal, api);
   if (!content) return content.error();
   Stopwatch watch;
-  auto snapshot = zone::buildSnapshot(std::move(*content), serial);
+  auto snapshot = zone::buildSnapshot(std::move(*content), serial, std::move(hosts));
   if (!snapshot) return snapshot.error();
   watch.lap("snapshot built");
   disposal.wait();

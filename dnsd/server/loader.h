@@ -7,6 +7,7 @@
 
 #include "dnsd/base/result.h"
 #include "dnsd/cluster/cluster.h"
+#include "dnsd/hosts/hosts_table.h"
 #include "dnsd/manifest/load.h"
 #include "dnsd/server/config.h"
 #include "dnsd/zone/records.h"
@@ -35,8 +36,10 @@ struct ApiObjects {
 };
 
 // `cache` (kept by the server across reloads) spares re-parsing unchanged manifest files.
+// `hosts` (may be null) is the --hosts table to serve with the zone.
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial,
-                              manifest::Cache* cache = nullptr, ApiObjects* api = nullptr);
+                              manifest::Cache* cache = nullptr, ApiObjects* api = nullptr,
+                              std::shared_ptr<const hosts::HostsTable> hosts = nullptr);
 
 // The zones' records without building a snapshot, for `dnsd records`.
 base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial,

@@ -15,9 +15,11 @@
 #include <set>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include "dnsd/admin/http_server.h"
 #include "dnsd/admin/metrics.h"
+#include "dnsd/hosts/hosts_file.h"
 #include "dnsd/server/forwarding.h"
 #include "dnsd/server/heap.h"
 #include "dnsd/server/kube_source.h"
@@ -127,6 +129,60 @@ std::optional<ApiObjects> apiObjects(const KubeSource* kube) {
   return ApiObjects{kube->inputs(), synced};
 }
 
+// --hosts, on the main thread: the table of the last good read, the version of the file it
+// came from, and the last version tried, so a broken or missing file is reported once, not
+// at every check.
+struct HostsState {
+  std::shared_ptr<const hosts::HostsTable> table;
+  hosts::FileVersion tried;
+  bool missing = false;
+  std::chrono::steady_clock::time_point checked;
+};
+HostsState hosts_state;
+
+// Reads the hosts file when its mtime, size or inode moved since the last read (CoreDNS
+// hostsfile.go polls mtime and size every 5 s; the inode also catches a ConfigMap's symlink
+// swap). True when a new table was read; a failure keeps the last good table.
+bool refreshHosts(const Config& config, admin::Metrics& metrics) {
+  if (config.hosts_file.empty()) return false;
+  hosts_state.checked = std::chrono::steady_clock::now();
+  auto version = hosts::versionOf(config.hosts_file);
+  if (!version) {
+    if (!std::exchange(hosts_state.missing, true)) {
+      metrics.reloadFailed();
+      spdlog::error("hosts: reload failed: {} (the previous table keeps serving)",
+                    version.error().str());
+    }
+    return false;
+  }
+  hosts_state.missing = false;
+  if (*version == hosts_state.tried) return false;
+  auto read = hosts::readHostsFile(config.hosts_file, config.ttl);
+  hosts_state.tried = read ? read->version : *version;
+  if (!read) {
+    metrics.reloadFailed();
+    spdlog::error("hosts: reload failed: {} (the previous table keeps serving)",
+                  read.error().str());
+    return false;
+  }
+  hosts_state.table = read->table;
+  spdlog::info("hosts: {} names, {} addresses from {}", read->table->names(),
+               read->table->addresses(), config.hosts_file);
+  return true;
+}
+
+// Publishes the current snapshot again with the hosts table just read; the zones are not
+// rebuilt.
+void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
+  std::lock_guard lock(reload_mutex);
+  auto current = holder.get();
+  if (!current) return;
+  holder.publish(current->withHosts(hosts_state.table));
+  metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
+  retired = current;
+  retired_pending = true;
+}
+
 // `from_api`: the API changed, not the manifests; logged at debug, as it happens often.
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
             const KubeSource* kube, bool from_api) {
@@ -135,8 +191,9 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   auto api = apiObjects(kube);
   // With the API as a source, a rebuild reads the manifests (if any) from the cache: an
   // API event must not cost a parse of every file.
-  auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0),
-                         kube ? &manifest_cache : cacheFor(config), api ? &*api : nullptr);
+  auto loaded =
+      loadZone(config, nextSerial(current ? current->serial() : 0),
+               kube ? &manifest_cache : cacheFor(config), api ? &*api : nullptr, hosts_state.table);
   if (!loaded) {
     metrics.reloadFailed();
     spdlog::error("reload failed: {} (the previous zone keeps serving)", loaded.error().str());
@@ -262,7 +319,13 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
                     forwarder->loopProbeName());
       return 1;
     }
-    if (sig == SIGHUP) reload(config, holder, metrics, kube, false);
+    if (sig == SIGHUP) {
+      refreshHosts(config, metrics);  // the zone built next serves the table read now
+      reload(config, holder, metrics, kube, false);
+    } else if (config.watch &&
+               std::chrono::steady_clock::now() - hosts_state.checked >= std::chrono::seconds(1)) {
+      if (refreshHosts(config, metrics)) publishHosts(holder, metrics);
+    }
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("stopping on {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
       return 0;
@@ -292,8 +355,19 @@ base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
 bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
                    const KubeSource* kube) {
   auto api = apiObjects(kube);
+  if (!config.hosts_file.empty()) {
+    auto read = hosts::readHostsFile(config.hosts_file, config.ttl);
+    if (!read) {
+      spdlog::error("--hosts: {}", read.error().str());
+      return false;
+    }
+    hosts_state.table = read->table;
+    hosts_state.tried = read->version;
+    spdlog::info("hosts: {} names, {} addresses from {}", read->table->names(),
+                 read->table->addresses(), config.hosts_file);
+  }
   auto loaded = loadZone(config, nextSerial(0), kube ? &manifest_cache : cacheFor(config),
-                         api ? &*api : nullptr);
+                         api ? &*api : nullptr, hosts_state.table);
   if (!loaded) {
     spdlog::error("{}", loaded.error().str());
     return false;

@@ -123,4 +123,30 @@ std::string Name::text() const {
   return out;
 }
 
+std::string_view reverseWire(const base::IpAddress& ip, char (&out)[kMaxReverseName]) noexcept {
+  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kV4 = "\7in-addr\4arpa";
+  static constexpr std::string_view kV6 = "\3ip6\4arpa";
+  char* at = out;
+  for (int i = static_cast<int>(ip.size()) - 1; i >= 0; --i) {
+    const uint8_t byte = ip.bytes[i];
+    if (ip.v6) {
+      *at++ = '\1';
+      *at++ = kHex[byte & 0xF];
+      *at++ = '\1';
+      *at++ = kHex[byte >> 4];
+    } else {
+      const size_t n = byte >= 100 ? 3 : byte >= 10 ? 2 : 1;
+      *at++ = static_cast<char>(n);
+      for (size_t d = n, v = byte; d-- > 0; v /= 10) at[d] = static_cast<char>('0' + v % 10);
+      at += n;
+    }
+  }
+  const std::string_view suffix = ip.v6 ? kV6 : kV4;
+  std::memcpy(at, suffix.data(), suffix.size());
+  at += suffix.size();
+  *at++ = '\0';
+  return {out, static_cast<size_t>(at - out)};
+}
+
 }  // namespace dnsd::wire

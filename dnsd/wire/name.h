@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "dnsd/base/ip.h"
 #include "dnsd/wire/dns.h"
 
 namespace dnsd::wire {
@@ -68,6 +69,13 @@ size_t suffixHashes(const uint8_t* wire, uint8_t (&starts)[kMaxLabels + 1],
 // A wire name of `size` bytes at or below `apex` (equal included): a suffix on a label
 // boundary.
 bool isSubdomain(const uint8_t* name, size_t size, const uint8_t* apex, size_t apex_size) noexcept;
+
+// The longest reverse name: 32 one-nibble labels, then ip6.arpa.
+inline constexpr size_t kMaxReverseName = 32 * 2 + 10;
+// The reverse name of an address (RFC 1035 §3.5, RFC 3596 §2.5) in lowercase wire form,
+// written into `out`: one label per byte (IPv4) or nibble (IPv6), lowest first. Without a
+// string per name: the reverse zones make one for every PTR.
+std::string_view reverseWire(const base::IpAddress& ip, char (&out)[kMaxReverseName]) noexcept;
 
 class Name {
  public:

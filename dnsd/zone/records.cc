@@ -20,38 +20,6 @@ void put32(std::string& s, uint32_t v) {
   put16(s, static_cast<uint16_t>(v));
 }
 
-// The longest reverse name: 32 one-nibble labels, then ip6.arpa.
-constexpr size_t kMaxReverseName = 32 * 2 + 10;
-
-// The reverse name of an address in wire form, written into `out`: one label per byte
-// (IPv4) or nibble (IPv6), lowest first. Without a string per name: the reverse zones make
-// one for every PTR.
-std::string_view reverseWire(const base::IpAddress& ip, char (&out)[kMaxReverseName]) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  static constexpr std::string_view kV4 = "\7in-addr\4arpa";
-  static constexpr std::string_view kV6 = "\3ip6\4arpa";
-  char* at = out;
-  for (int i = static_cast<int>(ip.size()) - 1; i >= 0; --i) {
-    const uint8_t byte = ip.bytes[i];
-    if (ip.v6) {
-      *at++ = '\1';
-      *at++ = kHex[byte & 0xF];
-      *at++ = '\1';
-      *at++ = kHex[byte >> 4];
-    } else {
-      const size_t n = byte >= 100 ? 3 : byte >= 10 ? 2 : 1;
-      *at++ = static_cast<char>(n);
-      for (size_t d = n, v = byte; d-- > 0; v /= 10) at[d] = static_cast<char>('0' + v % 10);
-      at += n;
-    }
-  }
-  const std::string_view suffix = ip.v6 ? kV6 : kV4;
-  std::memcpy(at, suffix.data(), suffix.size());
-  at += suffix.size();
-  *at++ = '\0';
-  return {out, static_cast<size_t>(at - out)};
-}
-
 // An endpoint's label: its hostname; else, with endpoint_pod_names, its Pod's name when it
 // fits a label; else its dashed IP (CoreDNS endpointHostname), written into `dashed`.
 std::string_view endpointLabel(const cluster::ResolvedEndpoint& ep, const RecordOptions& options,
@@ -293,8 +261,8 @@ void addPtrs(const PtrTargets& targets, const RecordOptions& options,
   for (const PtrTarget& t : targets.list) {
     if (options.ptr_single && last && *last == t.ip) continue;
     last = &t.ip;
-    char buffer[kMaxReverseName];
-    const std::string_view owner = reverseWire(t.ip, buffer);
+    char buffer[wire::kMaxReverseName];
+    const std::string_view owner = wire::reverseWire(t.ip, buffer);
     auto in = [&](size_t z) {
       const wire::Name& apex = zones[z].apex;
       return wire::isSubdomain(reinterpret_cast<const uint8_t*>(owner.data()), owner.size(),
@@ -396,8 +364,8 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
 }
 
 wire::Name reverseName(const base::IpAddress& ip) {
-  char wire[kMaxReverseName];
-  return wire::Name::fromWire(std::string(reverseWire(ip, wire)));
+  char buffer[wire::kMaxReverseName];
+  return wire::Name::fromWire(std::string(wire::reverseWire(ip, buffer)));
 }
 
 wire::Name reverseZoneOf(const base::Cidr& cidr) {

@@ -90,6 +90,13 @@ const StoredRRset* Snapshot::rrset(const Node& node, uint16_t type) const noexce
   return nullptr;
 }
 
+std::shared_ptr<const Snapshot> Snapshot::withHosts(
+    std::shared_ptr<const hosts::HostsTable> hosts) const {
+  auto copy = std::make_shared<Snapshot>(*this);
+  copy->hosts_ = std::move(hosts);
+  return copy;
+}
+
 size_t Snapshot::bytes() const {
   return blob_.capacity() + slots_.capacity() * sizeof(Node) +
          links_.capacity() * 4;

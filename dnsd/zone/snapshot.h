@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dnsd/base/result.h"
+#include "dnsd/hosts/hosts_table.h"
 #include "dnsd/wire/query.h"
 #include "dnsd/wire/writer.h"
 #include "dnsd/zone/records.h"
@@ -106,6 +107,11 @@ class Snapshot {
   // --autopath: the node of NS.svc.DOMAIN for a Pod's address, or nullptr.
   const Node* searchDomainOf(const base::IpAddress& client) const noexcept;
   bool autopath() const noexcept { return !pod_search_.empty(); }
+  // --hosts: the hosts file's names, answered before the zones; nullptr without one.
+  const hosts::HostsTable* hosts() const noexcept { return hosts_.get(); }
+  // This snapshot with another hosts table: a changed hosts file is published without
+  // rebuilding the zones (a copy, so readers of this one are undisturbed).
+  std::shared_ptr<const Snapshot> withHosts(std::shared_ptr<const hosts::HostsTable> hosts) const;
 
   uint32_t serial() const { return serial_; }
   size_t nodeCount() const { return node_count_; }
@@ -123,13 +129,16 @@ class Snapshot {
   std::vector<uint32_t> links_;
   std::vector<ZoneInfo> zones_;
   std::vector<std::pair<base::IpAddress, uint32_t>> pod_search_;  // sorted: IP -> node
+  std::shared_ptr<const hosts::HostsTable> hosts_;
   uint32_t serial_ = 0;
   size_t record_count_ = 0;
 };
 
 // Builds a snapshot of the given zones. Fails (and builds nothing) on records that cannot
 // coexist: a name with a CNAME and other data, an owner outside its zone.
-base::Result<std::shared_ptr<const Snapshot>> buildSnapshot(std::vector<ZoneContent> zones,
-                                                             uint32_t serial);
+// `hosts` (may be null) is served with it.
+base::Result<std::shared_ptr<const Snapshot>> buildSnapshot(
+    std::vector<ZoneContent> zones, uint32_t serial,
+    std::shared_ptr<const hosts::HostsTable> hosts = nullptr);
 
 }  // namespace dnsd::zone

@@ -347,7 +347,8 @@ void SnapshotBuilder::zoneInfo() {
 }
 
 base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
-    std::vector<ZoneContent> zones, uint32_t serial) {
+    std::vector<ZoneContent> zones, uint32_t serial,
+    std::shared_ptr<const hosts::HostsTable> hosts) {
   zones_ = &zones;
   for (const auto& zone : zones) {
     bool has_soa = false;
@@ -374,12 +375,14 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   trim(snap_->blob_);
   trim(snap_->links_);
   snap_->serial_ = serial;
+  snap_->hosts_ = std::move(hosts);
   return std::shared_ptr<const Snapshot>(std::move(snap_));
 }
 
-base::Result<std::shared_ptr<const Snapshot>> buildSnapshot(std::vector<ZoneContent> zones,
-                                                             uint32_t serial) {
-  return SnapshotBuilder().build(std::move(zones), serial);
+base::Result<std::shared_ptr<const Snapshot>> buildSnapshot(
+    std::vector<ZoneContent> zones, uint32_t serial,
+    std::shared_ptr<const hosts::HostsTable> hosts) {
+  return SnapshotBuilder().build(std::move(zones), serial, std::move(hosts));
 }
 
 }  // namespace dnsd::zone

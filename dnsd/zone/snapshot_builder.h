@@ -18,8 +18,9 @@ namespace dnsd::zone {
 // flat arrays below.
 class SnapshotBuilder {
  public:
-  base::Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneContent> zones,
-                                                      uint32_t serial);
+  base::Result<std::shared_ptr<const Snapshot>> build(
+      std::vector<ZoneContent> zones, uint32_t serial,
+      std::shared_ptr<const hosts::HostsTable> hosts = nullptr);
 
  private:
   base::Status collect();

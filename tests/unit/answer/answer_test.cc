@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "dnsd/hosts/hosts_file.h"
 #include "dnsd/zone/records.h"
 #include "tests/support/cluster_builder.h"
 #include "tests/support/dns_test_util.h"
@@ -438,4 +439,44 @@ TEST_CASE("autopath walks a known Pod's search path and answers with a CNAME") {
   CHECK(r3.chase_at != 0);
   // Without forwarding for this client: the plain NXDOMAIN.
   CHECK(run("www.example.org.default.svc.cluster.local.", "10.244.1.10", false).first.rcode == 3);
+}
+
+TEST_CASE("a hosts file answers before the zones; the names it does not list fall through") {
+  auto lines = hosts::parseHosts(
+      "10.0.0.5 node-a\nfd00::5 node-a\n10.0.0.6 node-b web.default.svc.cluster.local\n"
+      "10.96.0.99 pinned\n",
+      "hosts");
+  REQUIRE(lines.ok());
+  auto snap = testSnapshot()->withHosts(hosts::HostsTable::build(*lines, 60));
+  const std::vector<Row> rows = {
+      {"Node-A.", "A", 0, {"Node-A. 60 IN A 10.0.0.5"}, {}, {}, "listed, any case"},
+      {"node-a.", "AAAA", 0, {"node-a. 60 IN AAAA fd00::5"}, {}, {}, "both families"},
+      {"node-b.", "AAAA", 0, {}, {}, {}, "NODATA without an SOA, as CoreDNS hosts"},
+      {"node-b.", "MX", 0, {}, {}, {}, "NODATA for any other type"},
+      {"6.0.0.10.in-addr.arpa.", "PTR", 0,
+       {"6.0.0.10.in-addr.arpa. 60 IN PTR node-b.",
+        "6.0.0.10.in-addr.arpa. 60 IN PTR web.default.svc.cluster.local."},
+       {}, {}, "every name of the address, in a reverse zone of ours too"},
+      {"99.0.96.10.in-addr.arpa.", "PTR", 0, {"99.0.96.10.in-addr.arpa. 60 IN PTR pinned."}, {},
+       {}, "the reverse zone's NXDOMAIN is not reached"},
+      {"web.default.svc.cluster.local.", "A", 0,
+       {"web.default.svc.cluster.local. 60 IN A 10.0.0.6"}, {}, {},
+       "a listed cluster name: hosts runs before kubernetes in CoreDNS's plugin.cfg"},
+      {"v6svc.default.svc.cluster.local.", "AAAA", 0,
+       {"v6svc.default.svc.cluster.local. 5 IN AAAA fd00:10:96::5"}, {}, {},
+       "an unlisted cluster name: the zone"},
+      {"20.0.96.10.in-addr.arpa.", "PTR", 0,
+       {"20.0.96.10.in-addr.arpa. 5 IN PTR web.default.svc.cluster.local."}, {}, {},
+       "an unlisted address: the reverse zone"},
+      {"node-c.", "A", 5, {}, {}, {}, "unlisted, outside our zones: forwarded (REFUSED here)"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    CAPTURE(row.type);
+    auto a = ask(row.name, row.type, {}, 65535, snap);
+    CHECK(a.p.rcode == row.rcode);
+    CHECK(a.p.aa == (row.rcode == 0));
+    CHECK(a.p.answer == row.answer);
+    CHECK(a.p.authority == row.authority);
+  }
 }
