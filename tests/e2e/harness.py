@@ -569,6 +569,55 @@ class ZoneServer(Server):
 POD_SEARCH = ("default.svc.cluster.local", "svc.cluster.local", "cluster.local")
 
 
+class Knot:
+    """knotd on 127.0.0.1:PORT, authoritative for each zone of `records` ({zone: ["owner IP",
+    ...]}, A records under the zone); stopped by PID. Needs `scripts/deps.sh knot` first."""
+
+    def __init__(self, workdir, name, records):
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir)
+        self.port = free_port()
+        entries = []
+        for zone, lines in records.items():
+            with open(os.path.join(self.dir, f"{zone}.zone"), "w") as f:
+                f.write(f"$ORIGIN {zone}.\n$TTL 300\n"
+                        f"@ SOA ns.{zone}. admin.{zone}. 1 3600 600 86400 60\n"
+                        f"@ NS ns.{zone}.\nns A 127.0.0.1\n")
+                for line in lines:
+                    owner, ip = line.split()
+                    f.write(f"{owner} A {ip}\n")
+            entries.append(f"  - domain: {zone}.\n    file: \"{self.dir}/{zone}.zone\"\n")
+        with open(os.path.join(self.dir, "knot.conf"), "w") as f:
+            f.write(f"server:\n    rundir: \"{self.dir}\"\n    listen: 127.0.0.1@{self.port}\n"
+                    f"database:\n    storage: \"{self.dir}\"\n"
+                    "log:\n  - target: stderr\n    any: error\n"
+                    f"template:\n  - id: default\n    storage: \"{self.dir}\"\n"
+                    "    zonefile-sync: -1\n    journal-content: none\n"
+                    "zone:\n" + "".join(entries))
+        self.log = open(os.path.join(self.dir, "knot.log"), "w")
+        self.proc = subprocess.Popen(["knotd", "-c", os.path.join(self.dir, "knot.conf")],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        zone, lines = next(iter(records.items()))
+        first = lines[0].split()[0] + "." + zone
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if run_dig(self.port, first).rdatas("answer", "A"):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"knotd {name} did not answer")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
 class NetnsUnavailable(RuntimeError):
     """`ip netns add` failed: not root, or no network namespaces in this environment."""
 

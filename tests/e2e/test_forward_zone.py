@@ -15,16 +15,14 @@ Behaviours:
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import Checks, Server, free_port, run_dig  # noqa: E402
+from harness import Checks, Knot, Server, free_port, run_dig  # noqa: E402
 
 ZONES = {
     "consul.local": ["web.service 10.150.0.5", "db.service 10.150.0.6"],
@@ -32,53 +30,6 @@ ZONES = {
     # A deeper domain of its own, on the second Knot: it wins over consul.local.
     "dc2.consul.local": ["api 10.152.0.9"],
 }
-
-
-class Knot:
-    """knotd on 127.0.0.1:PORT, authoritative for `zones`; stopped by PID."""
-
-    def __init__(self, workdir, name, zones):
-        self.dir = os.path.join(workdir, name)
-        os.makedirs(self.dir)
-        self.port = free_port()
-        entries = []
-        for zone in zones:
-            with open(os.path.join(self.dir, f"{zone}.zone"), "w") as f:
-                f.write(f"$ORIGIN {zone}.\n$TTL 300\n"
-                        f"@ SOA ns.{zone}. admin.{zone}. 1 3600 600 86400 60\n"
-                        f"@ NS ns.{zone}.\nns A 127.0.0.1\n")
-                for line in ZONES[zone]:
-                    owner, ip = line.split()
-                    f.write(f"{owner} A {ip}\n")
-            entries.append(f"  - domain: {zone}.\n    file: \"{self.dir}/{zone}.zone\"\n")
-        with open(os.path.join(self.dir, "knot.conf"), "w") as f:
-            f.write(f"server:\n    rundir: \"{self.dir}\"\n    listen: 127.0.0.1@{self.port}\n"
-                    f"database:\n    storage: \"{self.dir}\"\n"
-                    "log:\n  - target: stderr\n    any: error\n"
-                    f"template:\n  - id: default\n    storage: \"{self.dir}\"\n"
-                    "    zonefile-sync: -1\n    journal-content: none\n"
-                    "zone:\n" + "".join(entries))
-        self.log = open(os.path.join(self.dir, "knot.log"), "w")
-        self.proc = subprocess.Popen(["knotd", "-c", os.path.join(self.dir, "knot.conf")],
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        first = ZONES[zones[0]][0].split()[0] + "." + zones[0]
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if run_dig(self.port, first).rdatas("answer", "A"):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"knotd {name} did not answer")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
 
 
 def main():
@@ -90,9 +41,9 @@ def main():
     knots = []
     ns = harness.PodNamespace()
     try:
-        consul = Knot(workdir, "consul", ["consul.local"])
+        consul = Knot(workdir, "consul", {"consul.local": ZONES["consul.local"]})
         knots.append(consul)
-        corp = Knot(workdir, "corp", ["corp.example", "dc2.consul.local"])
+        corp = Knot(workdir, "corp", {z: ZONES[z] for z in ("corp.example", "dc2.consul.local")})
         knots.append(corp)
         dead = free_port()  # nothing listens here: the list fails over to the next address
         ns.create()
