@@ -52,6 +52,26 @@ void addZoneOptions(CLI::App& app, Config& c) {
                "is answered from X.svc.DOMAIN, X.DOMAIN or X upstream, as a CNAME");
   app.add_flag("--ptr-single", c.ptr_single,
                "one PTR per IP: the most specific name (the headless endpoint name)");
+  app.add_option("--external-zone", c.external_zones,
+                 "serve SVC.NS.ZONE with each Service's LoadBalancer and external addresses "
+                 "(CoreDNS k8s_external); repeatable")
+      ->type_name("ZONE");
+  app.add_option("--external-ns", c.external_ns, "NS of the external zones (default ns1.ZONE)")
+      ->type_name("NAME");
+  app.add_option_function<std::vector<std::string>>(
+         "--external-ns-ip",
+         [&c](const std::vector<std::string>& texts) {
+           for (const std::string& text : texts) {
+             auto ip = dnsd::base::IpAddress::parse(text);
+             if (!ip)
+               throw CLI::ValidationError("--external-ns-ip",
+                                          "\"" + text + "\" is not an IP address");
+             c.external_ns_ips.push_back(*ip);
+           }
+         },
+         "address of the external zones' NS; repeatable (default: the external addresses of "
+         "kube-dns.kube-system)")
+      ->type_name("IP");
 }
 
 // The Kubernetes API as a source: the server's flags and the sub-commands'.

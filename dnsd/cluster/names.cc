@@ -16,4 +16,14 @@ bool isDnsLabel(std::string_view text) {
                      [](char c) { return isLowerAlphanumeric(c) || c == '-'; });
 }
 
+bool isDnsSubdomain(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  for (size_t start = 0;;) {
+    const size_t dot = text.find('.', start);
+    if (!isDnsLabel(text.substr(start, dot - start))) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
 }  // namespace dnsd::cluster

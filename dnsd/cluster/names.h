@@ -1,5 +1,6 @@
 // Which strings Kubernetes accepts as names: the DNS-1123 label rule that object names,
-// namespaces, hostnames and subdomains must follow before they can appear in the zone.
+// namespaces, hostnames and subdomains must follow before they can appear in the zone, and
+// the subdomain rule of a load balancer's hostname.
 #pragma once
 
 #include <string_view>
@@ -9,5 +10,9 @@ namespace dnsd::cluster {
 // 1-63 characters of [a-z0-9-], starting and ending with [a-z0-9] (RFC 1123 §2.1 as
 // Kubernetes checks it: apimachinery validation.IsDNS1123Label).
 bool isDnsLabel(std::string_view text);
+
+// Labels of isDnsLabel() joined by dots, 253 characters at most (apimachinery
+// validation.IsDNS1123Subdomain, which alone would allow a label over 63: no DNS name).
+bool isDnsSubdomain(std::string_view text);
 
 }  // namespace dnsd::cluster

@@ -119,7 +119,19 @@ void dropBadField(const T& object, std::string_view field, std::string& value, W
   value.clear();
 }
 
+// A load balancer's hostname becomes a CNAME target: it must be a DNS name.
+void dropBadHostnames(Service& service, Warnings& warnings) {
+  std::erase_if(service.external_hostnames, [&](const std::string& hostname) {
+    if (isDnsSubdomain(hostname)) return false;
+    warnings.push_back(prefix(service.meta.source) + subject(service) +
+                       ": status.loadBalancer.ingress hostname \"" + hostname +
+                       "\" is not a DNS-1123 subdomain; dropped");
+    return true;
+  });
+}
+
 void dropBadFields(Inputs& inputs, Warnings& warnings) {
+  for (Service& service : inputs.services) dropBadHostnames(service, warnings);
   for (Pod& pod : inputs.pods) {
     dropBadField(pod, "hostname", pod.hostname, warnings);
     dropBadField(pod, "subdomain", pod.subdomain, warnings);

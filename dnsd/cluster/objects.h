@@ -52,6 +52,10 @@ struct Service {
   std::optional<Labels> selector;             // nullopt: no selector (endpoints managed by hand)
   std::vector<ServicePort> ports;
   bool publish_not_ready = false;             // publishNotReadyAddresses or the tolerate annotation
+  // Addresses outside the cluster: spec.externalIPs, then status.loadBalancer.ingress[].ip
+  // (CoreDNS object/service.go joins them the same way).
+  std::vector<base::IpAddress> external_ips;
+  std::vector<std::string> external_hostnames;  // status.loadBalancer.ingress[].hostname
   bool operator==(const Service&) const = default;
 };
 

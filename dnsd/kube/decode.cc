@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "dnsd/cluster/names.h"
@@ -49,6 +50,13 @@ constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
 std::string str(value v) {
   if (v.type() != json_type::string) return {};
   return std::string(v.get_string().value());
+}
+
+// DNS names compare without case.
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
 }
 
 bool isTrue(value v) { return v.type() == json_type::boolean && v.get_bool().value(); }
@@ -159,15 +167,18 @@ class Builder {
   void service(value v, Object& out) {
     cluster::Service s;
     std::string type, cluster_ip;
-    std::vector<std::string> cluster_ips;
+    std::vector<std::string> cluster_ips, external_ips, ingress_ips;
     fields(v, [&](std::string_view key, value field) {
       if (key == "kind") kind_ = str(field);
       if (key == "metadata") meta_ = metadata(field, false);
+      if (key == "status") return loadBalancer(field, ingress_ips, s.external_hostnames);
       if (key != "spec") return;
       fields(field, [&](std::string_view k, value f) {
         if (k == "type") type = str(f);
         else if (k == "clusterIP") cluster_ip = str(f);
         else if (k == "clusterIPs") items(f, [&](value ip) { cluster_ips.push_back(str(ip)); });
+        else if (k == "externalIPs")
+          items(f, [&](value ip) { external_ips.push_back(str(ip)); });
         else if (k == "externalName") s.external_name = str(f);
         else if (k == "publishNotReadyAddresses") s.publish_not_ready = isTrue(f);
         else if (k == "ports") ports(f, s.ports);
@@ -175,12 +186,22 @@ class Builder {
     });
     if (!named(out, true)) return;
     s.meta = meta();
+    // A bad external address or hostname is left out with a warning; the rest is served.
+    for (const std::string& text : external_ips)
+      if (auto ip = address(text, "spec.externalIPs")) s.external_ips.push_back(*ip);
+    for (const std::string& text : ingress_ips)
+      if (auto ip = address(text, "status.loadBalancer.ingress ip")) s.external_ips.push_back(*ip);
+    std::erase_if(s.external_hostnames, [&](const std::string& hostname) {
+      if (cluster::isDnsSubdomain(hostname)) return false;
+      reject("status.loadBalancer.ingress hostname \"" + hostname +
+             "\" is not a DNS-1123 subdomain");
+      return true;
+    });
     if (cluster_ips.empty() && !cluster_ip.empty()) cluster_ips.push_back(cluster_ip);
     if (type == "ExternalName") {
       s.type = cluster::ServiceType::ExternalName;
       std::string& target = s.external_name;
-      std::transform(target.begin(), target.end(), target.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      target = lowercase(std::move(target));
       while (target.ends_with('.')) target.pop_back();
       if (target.empty()) return reject("ExternalName Service has no spec.externalName");
       out.value = std::move(s);
@@ -197,6 +218,28 @@ class Builder {
       if (s.cluster_ips.empty()) return reject("it has no spec.clusterIP");
     }
     out.value = std::move(s);
+  }
+
+  // status.loadBalancer.ingress: an address or a hostname per entry, as the cloud's load
+  // balancer controller writes them. Hostnames are compared lowercase, as DNS names are.
+  static void loadBalancer(value status, std::vector<std::string>& ips,
+                           std::vector<std::string>& hostnames) {
+    fields(status, [&](std::string_view key, value balancer) {
+      if (key != "loadBalancer") return;
+      fields(balancer, [&](std::string_view k, value ingress) {
+        if (k != "ingress") return;
+        items(ingress, [&](value entry) {
+          fields(entry, [&](std::string_view ek, value ev) {
+            if (ek == "ip") {
+              if (std::string ip = str(ev); !ip.empty()) ips.push_back(std::move(ip));
+            } else if (ek == "hostname") {
+              if (std::string name = lowercase(str(ev)); !name.empty())
+                hostnames.push_back(std::move(name));
+            }
+          });
+        });
+      });
+    });
   }
 
   void slice(value v, Object& out) {

@@ -137,6 +137,21 @@ bool toleratesUnready(const Meta& meta) {
   return false;
 }
 
+// spec.externalIPs and what the cloud's load balancer controller wrote in
+// status.loadBalancer.ingress: an address or a hostname per entry. A hostname is checked in
+// cluster/, as Pod hostnames are.
+void readExternal(const Field& object, cluster::Service& service) {
+  for (const Field& ip : object["spec"]["externalIPs"].list()) {
+    service.external_ips.push_back(ip.ip());
+  }
+  for (const Field& ingress : object["status"]["loadBalancer"]["ingress"].list()) {
+    const Field ip = ingress["ip"];
+    if (!ip.text().empty()) service.external_ips.push_back(ip.ip());
+    std::string hostname = ingress["hostname"].name();
+    if (!hostname.empty()) service.external_hostnames.push_back(std::move(hostname));
+  }
+}
+
 void readService(const Field& object, Meta meta, Inputs& into) {
   cluster::Service service;
   service.meta = std::move(meta);
@@ -151,6 +166,7 @@ void readService(const Field& object, Meta meta, Inputs& into) {
   for (const Field& port : spec["ports"].list()) service.ports.push_back(servicePort(port));
   service.publish_not_ready =
       spec["publishNotReadyAddresses"].boolean().value_or(false) || toleratesUnready(service.meta);
+  readExternal(object, service);
   into.services.push_back(std::move(service));
 }
 

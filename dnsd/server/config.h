@@ -47,6 +47,10 @@ struct Config {
   bool endpoint_pod_names = false;
   bool ptr_single = false;
   bool autopath = false;
+  // Public zones of LoadBalancer and external addresses (CoreDNS k8s_external).
+  std::vector<std::string> external_zones;
+  std::string external_ns;                       // empty: ns1.ZONE
+  std::vector<base::IpAddress> external_ns_ips;  // empty: kube-dns's external addresses
   bool watch = true;  // reload when a manifest changes (inotify)
   bool reload_cache = false;  // keep each file's parsed objects, so a reload parses only changes
   int threads = 0;  // UDP workers; 0: one per core

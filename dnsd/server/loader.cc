@@ -51,6 +51,41 @@ struct Stopwatch {
   }
 };
 
+bool overlaps(const wire::Name& a, const wire::Name& b) {
+  return a.isSubdomainOf(b) || b.isSubdomainOf(a);
+}
+
+// --external-zone: forward zones of their own, beside the cluster's and each other's.
+base::Status externalOptions(const Config& config, zone::RecordOptions& options) {
+  const std::vector<wire::Name> reverse = {*wire::Name::parse("in-addr.arpa"),
+                                           *wire::Name::parse("ip6.arpa")};
+  for (const std::string& text : config.external_zones) {
+    auto zone = wire::Name::parse(text);
+    if (!zone || zone->isRoot())
+      return base::Error{"--external-zone: \"" + text + "\" is not a domain", ""};
+    if (overlaps(*zone, options.domain))
+      return base::Error{"--external-zone " + zone->text() + " overlaps the cluster domain " +
+                             options.domain.text() + ": give a zone of its own",
+                         ""};
+    for (const wire::Name& tree : reverse)
+      if (overlaps(*zone, tree))
+        return base::Error{"--external-zone " + zone->text() + " overlaps the reverse zones", ""};
+    for (const wire::Name& other : options.external_zones)
+      if (overlaps(*zone, other))
+        return base::Error{
+            "--external-zone " + zone->text() + " overlaps --external-zone " + other.text(), ""};
+    options.external_zones.push_back(*zone);
+  }
+  if (!config.external_ns.empty()) {
+    auto ns = wire::Name::parse(config.external_ns);
+    if (!ns || ns->isRoot())
+      return base::Error{"--external-ns: \"" + config.external_ns + "\" is not a domain name", ""};
+    options.external_ns = *ns;
+  }
+  options.external_ns_ips = config.external_ns_ips;
+  return base::Ok{};
+}
+
 base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t serial) {
   auto domain = wire::Name::parse(config.cluster_domain);
   if (!domain || domain->isRoot())
@@ -67,6 +102,7 @@ base::Result<zone::RecordOptions> recordOptions(const Config& config, uint32_t s
   options.ptr_single = config.ptr_single;
   options.autopath = config.autopath;
   options.reverse_cidrs = {config.cluster.service_cidr, config.cluster.pod_cidr};
+  if (base::Status external = externalOptions(config, options); !external) return external.error();
   return options;
 }
 
@@ -176,6 +212,12 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   loaded.warnings = std::move(cluster->warnings);
   loaded.warnings.insert(loaded.warnings.end(), merge_warnings.begin(), merge_warnings.end());
   auto zones = zone::allZones(*cluster, *options);
+  if (!options->external_zones.empty() && zone::externalNsAddresses(*cluster, *options).empty())
+    for (const wire::Name& apex : options->external_zones)
+      if (const wire::Name ns = zone::externalNsName(apex, *options); ns.isSubdomainOf(apex))
+        loaded.warnings.push_back("--external-zone " + apex.text() + ": its NS " + ns.text() +
+                                  " has no address: give --external-ns-ip, or an external "
+                                  "address to Service kube-system/kube-dns");
   loaded.synced = !api || api->synced;
   if (!loaded.synced)
     for (auto& z : zones) z.unsynced = true;

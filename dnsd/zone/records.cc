@@ -31,6 +31,38 @@ std::string_view endpointLabel(const cluster::ResolvedEndpoint& ep, const Record
   return dashed;
 }
 
+// RFC 2782: priority (always 0), weight, port, target.
+void addSrv(RecordList& out, const wire::Name& owner, uint32_t ttl, uint16_t weight, uint16_t port,
+            const wire::Name& target) {
+  uint8_t head[6] = {0, 0};
+  wire::store16(head + 2, weight);
+  wire::store16(head + 4, port);
+  out.add(owner, wire::type::SRV, ttl, {reinterpret_cast<const char*>(head), 6}, &target);
+}
+
+// _PORT._PROTO.NAME, or nothing for an unnamed port (k8s DNS spec §2.3.2: no SRV).
+std::optional<wire::Name> srvOwner(const wire::Name& name, const std::string& port,
+                                   const std::string& protocol) {
+  if (port.empty()) return std::nullopt;
+  return name.child({"_" + port, "_" + protocol});  // child() lowercases
+}
+
+uint16_t srvWeight(size_t n) { return n ? static_cast<uint16_t>(100 / n) : 0; }
+
+// A Service's own ports (k8s DNS spec §2.3.2): an SRV per named port at _PORT._PROTO.NAME,
+// and with `bare` one per port at NAME itself (CoreDNS; used by peer finders), each to
+// `target` with the Service port.
+void servicePortSrvs(const wire::Name& name, const std::vector<cluster::ServicePort>& ports,
+                     uint32_t ttl, const wire::Name& target, bool bare, RecordList& out) {
+  for (const auto& port : ports)
+    if (auto owner = srvOwner(name, port.name, port.protocol))
+      addSrv(out, *owner, ttl, 100, static_cast<uint16_t>(port.port), target);
+  if (!bare) return;
+  std::set<uint16_t> numbers;
+  for (const auto& port : ports) numbers.insert(static_cast<uint16_t>(port.port));
+  for (uint16_t number : numbers) addSrv(out, name, ttl, srvWeight(numbers.size()), number, target);
+}
+
 // Builds the records of one Service; `svc_name` is SVC.NS.svc.DOMAIN.
 class ServiceRecords {
  public:
@@ -68,18 +100,8 @@ class ServiceRecords {
     for (const auto& ip : svc_.cluster_ips) address(name_, ip);
     for (const auto& ep : rs_.endpoints)
       if (auto ep_name = endpointName(ep)) address(*ep_name, ep.ip);
-    for (const auto& port : svc_.ports) {
-      auto owner = srvOwner(port.name, port.protocol);
-      if (owner) srv(*owner, 100, port.port, name_);
-    }
-    // SRV at the bare name lists every port (CoreDNS; used by peer finders).
-    std::set<uint16_t> ports;
-    for (const auto& port : svc_.ports) ports.insert(static_cast<uint16_t>(port.port));
-    for (uint16_t port : ports)
-      srv(name_, weight(ports.size()), port, name_);
+    servicePortSrvs(name_, svc_.ports, ttl_, name_, true, out_);
   }
-
-  static uint16_t weight(size_t n) { return n ? static_cast<uint16_t>(100 / n) : 0; }
 
   // k8s DNS spec §2.4.1: one A/AAAA per ready endpoint at the Service name and at the
   // endpoint's own name; none ready means the name does not exist (NXDOMAIN).
@@ -100,7 +122,7 @@ class ServiceRecords {
       for (const auto& p : ep.ports)
         if (!p.name.empty()) ports.emplace(p.name, p.protocol);
     for (const auto& [port_name, protocol] : ports) {
-      auto owner = srvOwner(port_name, protocol);
+      auto owner = srvOwner(name_, port_name, protocol);
       if (!owner) continue;
       std::set<std::pair<wire::Name, int>> targets;
       for (const auto& ep : rs_.endpoints)
@@ -108,7 +130,7 @@ class ServiceRecords {
           if (p.name == port_name && p.protocol == protocol)
             if (auto n = endpointName(ep)) targets.emplace(*n, p.port);
       for (const auto& [target, port] : targets)
-        srv(*owner, weight(targets.size()), static_cast<uint16_t>(port), target);
+        srv(*owner, srvWeight(targets.size()), static_cast<uint16_t>(port), target);
     }
     // SRV at the bare name: every endpoint name with every port.
     std::set<std::pair<wire::Name, int>> all;
@@ -116,23 +138,14 @@ class ServiceRecords {
       for (const auto& p : ep.ports)
         if (auto n = endpointName(ep)) all.emplace(*n, p.port);
     for (const auto& [target, port] : all)
-      srv(name_, weight(all.size()), static_cast<uint16_t>(port), target);
+      srv(name_, srvWeight(all.size()), static_cast<uint16_t>(port), target);
   }
 
   void address(const wire::Name& owner, const base::IpAddress& ip) {
     out_.addAddress(owner, ttl_, ip);
   }
-  // RFC 2782: priority (always 0), weight, port, target.
   void srv(const wire::Name& owner, uint16_t weight, uint16_t port, const wire::Name& target) {
-    uint8_t head[6] = {0, 0};
-    wire::store16(head + 2, weight);
-    wire::store16(head + 4, port);
-    out_.add(owner, wire::type::SRV, ttl_, {reinterpret_cast<const char*>(head), 6}, &target);
-  }
-
-  std::optional<wire::Name> srvOwner(const std::string& port, const std::string& protocol) {
-    if (port.empty()) return std::nullopt;  // unnamed ports have no SRV (§2.3.2)
-    return name_.child({"_" + port, "_" + protocol});  // child() lowercases
+    addSrv(out_, owner, ttl_, weight, port, target);
   }
 
   const cluster::ResolvedService& rs_;
@@ -277,12 +290,18 @@ void addPtrs(const PtrTargets& targets, const RecordOptions& options,
   }
 }
 
-std::optional<base::IpAddress> kubeDnsIp(const cluster::Cluster& cluster) {
+// The cluster's DNS Service, whose addresses name dnsd's own.
+const cluster::Service* kubeDns(const cluster::Cluster& cluster) {
   for (const auto& rs : cluster.services)
-    if (rs.service.meta.ns == "kube-system" && rs.service.meta.name == "kube-dns" &&
-        !rs.service.cluster_ips.empty())
-      return rs.service.cluster_ips.front();
-  return std::nullopt;
+    if (rs.service.meta.ns == "kube-system" && rs.service.meta.name == "kube-dns")
+      return &rs.service;
+  return nullptr;
+}
+
+std::optional<base::IpAddress> kubeDnsIp(const cluster::Cluster& cluster) {
+  const cluster::Service* dns = kubeDns(cluster);
+  if (!dns || dns->cluster_ips.empty()) return std::nullopt;
+  return dns->cluster_ips.front();
 }
 
 }  // namespace
@@ -306,8 +325,14 @@ Record txtRecord(const wire::Name& owner, uint32_t ttl, const std::string& text)
 
 Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl, uint32_t serial,
                  uint32_t minimum) {
+  return soaRecord(apex, *domain.child("dns")->child("ns"), *domain.child("hostmaster"), ttl,
+                   serial, minimum);
+}
+
+Record soaRecord(const wire::Name& apex, const wire::Name& mname, const wire::Name& rname,
+                 uint32_t ttl, uint32_t serial, uint32_t minimum) {
   Record r{apex, wire::type::SOA, ttl, {}, std::nullopt};
-  r.rdata = domain.child("dns")->child("ns")->wire() + domain.child("hostmaster")->wire();
+  r.rdata = mname.wire() + rname.wire();
   put32(r.rdata, serial);
   put32(r.rdata, 7200);   // refresh
   put32(r.rdata, 1800);   // retry
@@ -411,6 +436,63 @@ std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
   return zones;
 }
 
+namespace {
+
+// SVC.NS.ZONE of one Service (CoreDNS plugin/kubernetes/external.go): its external
+// addresses, or else a CNAME to its load balancer's first hostname, and its SRV records.
+void externalService(const cluster::Service& svc, const wire::Name& apex, uint32_t ttl,
+                     RecordList& out) {
+  if (svc.external_ips.empty() && svc.external_hostnames.empty()) return;
+  std::string wire;
+  if (!wire::appendChild(wire, {svc.meta.name, svc.meta.ns}, apex.wire())) return;
+  const wire::Name name = wire::Name::fromWire(std::move(wire));
+  for (const auto& ip : svc.external_ips) out.addAddress(name, ttl, ip);
+  if (!svc.external_ips.empty()) return servicePortSrvs(name, svc.ports, ttl, name, true, out);
+  // A name with a CNAME has no other data (RFC 1034 §3.6.2), so an address wins over a
+  // hostname, and one hostname is served. An SRV target must not be an alias (RFC 2782):
+  // the SRV records point at the hostname itself, and the bare name has none.
+  auto alias = wire::Name::parse(svc.external_hostnames.front());
+  if (!alias || alias->isRoot()) return;
+  out.add(name, wire::type::CNAME, ttl, {}, &*alias);
+  servicePortSrvs(name, svc.ports, ttl, *alias, false, out);
+}
+
+}  // namespace
+
+std::vector<base::IpAddress> externalNsAddresses(const cluster::Cluster& cluster,
+                                                 const RecordOptions& options) {
+  if (!options.external_ns_ips.empty()) return options.external_ns_ips;
+  const cluster::Service* dns = kubeDns(cluster);
+  return dns ? dns->external_ips : std::vector<base::IpAddress>{};
+}
+
+wire::Name externalNsName(const wire::Name& apex, const RecordOptions& options) {
+  return options.external_ns ? *options.external_ns : *apex.child("ns1");
+}
+
+std::vector<ZoneContent> externalZones(const cluster::Cluster& cluster,
+                                       const RecordOptions& options) {
+  const std::vector<base::IpAddress> ns_ips = externalNsAddresses(cluster, options);
+  std::vector<ZoneContent> zones;
+  for (const wire::Name& apex : options.external_zones) {
+    const uint32_t ttl = options.ttl;
+    ZoneContent zone{apex, {}, {}, {}, ttl, {}};
+    const wire::Name ns = externalNsName(apex, options);
+    zone.records.push_back(
+        soaRecord(apex, ns, *apex.child("hostmaster"), ttl, options.serial, ttl));
+    zone.records.push_back(nameRecord(apex, wire::type::NS, ttl, ns));
+    // Glue only in its own zone: a name elsewhere has its addresses there.
+    if (ns.isSubdomainOf(apex))
+      for (const auto& ip : ns_ips) zone.records.addAddress(ns, ttl, ip);
+    // A namespace exists with or without external Services (CoreDNS answers it NODATA).
+    for (const auto& ns_name : cluster.namespaces)
+      if (auto n = apex.child(ns_name)) zone.empty_names.push_back(*n);
+    for (const auto& rs : cluster.services) externalService(rs.service, apex, ttl, zone.records);
+    zones.push_back(std::move(zone));
+  }
+  return zones;
+}
+
 std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options) {
   // The two halves only read the cluster: on two cores, a large cluster's records take the
   // time of the longer one. A thread's memory comes from its own malloc arena, which the
@@ -427,9 +509,11 @@ std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordO
   // Not `zones{clusterZone(...)}`: an initializer list is const, so that copied the
   // cluster zone's whole record list.
   std::vector<ZoneContent> zones;
-  zones.reserve(1 + reverse_zones.size());
+  std::vector<ZoneContent> external_zones = externalZones(cluster, options);
+  zones.reserve(1 + reverse_zones.size() + external_zones.size());
   zones.push_back(std::move(cluster_zone));
   for (auto& z : reverse_zones) zones.push_back(std::move(z));
+  for (auto& z : external_zones) zones.push_back(std::move(z));
   return zones;
 }
 

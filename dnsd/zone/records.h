@@ -31,6 +31,10 @@ struct RecordOptions {
   bool autopath = false;                  // server-side search path for known Pod clients
   // The reverse zones dnsd is authoritative for cover these and every address it serves.
   std::vector<base::Cidr> reverse_cidrs;
+  // Public zones of the Services' external addresses (CoreDNS k8s_external).
+  std::vector<wire::Name> external_zones;
+  std::optional<wire::Name> external_ns;         // their NS; default ns1.ZONE
+  std::vector<base::IpAddress> external_ns_ips;  // its address; default kube-dns's external ones
 };
 
 // What one zone holds: its records, and names that exist without records of their own
@@ -58,7 +62,22 @@ ZoneContent clusterZone(const cluster::Cluster& cluster, const RecordOptions& op
 std::vector<ZoneContent> reverseZones(const cluster::Cluster& cluster,
                                       const RecordOptions& options);
 
-// Every zone dnsd serves for a cluster: the cluster zone, then the reverse zones.
+// An external zone per options.external_zones: SVC.NS.ZONE with the addresses in a
+// Service's spec.externalIPs and status.loadBalancer.ingress (A/AAAA), or else a CNAME to
+// its load balancer's hostname; SRV per named port; SOA and NS at the apex. ClusterIPs and
+// endpoints never appear, and a Service without an external address has no name.
+std::vector<ZoneContent> externalZones(const cluster::Cluster& cluster,
+                                       const RecordOptions& options);
+
+// The address of an external zone's NS: options.external_ns_ips, else the external addresses
+// of kube-dns.kube-system (CoreDNS plugin/kubernetes/ns.go does the same for k8s_external).
+std::vector<base::IpAddress> externalNsAddresses(const cluster::Cluster& cluster,
+                                                 const RecordOptions& options);
+// The NS name of an external zone: options.external_ns, else ns1.ZONE.
+wire::Name externalNsName(const wire::Name& apex, const RecordOptions& options);
+
+// Every zone dnsd serves for a cluster: the cluster zone, the reverse zones, then the
+// external zones.
 std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options);
 
 // "d.c.b.a.in-addr.arpa." or the 32-nibble ip6.arpa name.
@@ -74,5 +93,8 @@ Record txtRecord(const wire::Name& owner, uint32_t ttl, const std::string& text)
 // SOA of `apex` naming ns.dns.DOMAIN and hostmaster.DOMAIN of the cluster `domain`.
 Record soaRecord(const wire::Name& apex, const wire::Name& domain, uint32_t ttl, uint32_t serial,
                  uint32_t minimum);
+// SOA of `apex` with this primary nameserver and mailbox; refresh, retry and expire as above.
+Record soaRecord(const wire::Name& apex, const wire::Name& mname, const wire::Name& rname,
+                 uint32_t ttl, uint32_t serial, uint32_t minimum);
 
 }  // namespace dnsd::zone

@@ -1,4 +1,4 @@
-// isDnsLabel: the DNS-1123 label rule Kubernetes applies to names.
+// isDnsLabel and isDnsSubdomain: the DNS-1123 rules Kubernetes applies to names.
 #include "dnsd/cluster/names.h"
 
 #include <doctest/doctest.h>
@@ -19,6 +19,23 @@ TEST_CASE("DNS-1123 labels are lowercase alphanumerics and inner hyphens, 1 to 6
     CHECK_FALSE(isDnsLabel(bad));
   }
   CHECK_FALSE(isDnsLabel(std::string(64, 'a')));
+}
+
+TEST_CASE("DNS-1123 subdomains are labels joined by dots, 253 characters at most") {
+  for (const char* good : {"a", "lb.example.com", "a1b2-c3.elb.us-east-1.amazonaws.com"}) {
+    CAPTURE(good);
+    CHECK(isDnsSubdomain(good));
+  }
+  for (const char* bad : {"", ".", "a.", ".a", "a..b", "LB.example.com", "a_b.com", "-a.b"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(isDnsSubdomain(bad));
+  }
+  CHECK_FALSE(isDnsSubdomain(std::string(64, 'a') + ".com"));
+  std::string longest;
+  while (longest.size() + 2 <= 253) longest += longest.empty() ? "a" : ".a";
+  CHECK(longest.size() == 253);
+  CHECK(isDnsSubdomain(longest));
+  CHECK_FALSE(isDnsSubdomain(longest + "a"));
 }
 
 }  // namespace

@@ -210,6 +210,25 @@ TEST_CASE("an invalid pod hostname or subdomain is dropped with a warning, the p
             "dropped"});
 }
 
+TEST_CASE("a load balancer hostname that is no DNS name is dropped with a warning") {
+  Inputs inputs;
+  Service lb = service("lb");
+  lb.type = ServiceType::LoadBalancer;
+  lb.external_hostnames = {"a1.elb.example.com", "not a name"};
+  lb.external_ips = {ip("203.0.113.7")};
+  lb.meta.source = {"lb.yaml", 2};
+  inputs.services = {lb};
+  Cluster cluster = normalizeOk(inputs);
+  REQUIRE(cluster.services.size() == 1);
+  CHECK(cluster.services[0].service.external_hostnames ==
+        std::vector<std::string>{"a1.elb.example.com"});
+  CHECK(cluster.services[0].service.external_ips ==
+        std::vector<base::IpAddress>{ip("203.0.113.7")});
+  CHECK(cluster.warnings ==
+        std::vector<std::string>{"lb.yaml:2: Service default/lb: status.loadBalancer.ingress "
+                                 "hostname \"not a name\" is not a DNS-1123 subdomain; dropped"});
+}
+
 TEST_CASE("two services with the same namespace and name are an error at the second") {
   Service first = service("web");
   first.meta.source = {"a.yaml", 3};

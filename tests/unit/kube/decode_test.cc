@@ -65,6 +65,54 @@ TEST_CASE("headless and ExternalName Services") {
   CHECK(s.external_name == "example.com");
 }
 
+TEST_CASE("a Service's externalIPs and load balancer ingress are kept, IPs first") {
+  Decoder decoder;
+  // status before spec: the API server's order is not relied on.
+  auto event = decoder.event(Resource::Services, R"({"type":"MODIFIED","object":{
+    "kind":"Service","metadata":{"name":"lb","namespace":"default"},
+    "status":{"loadBalancer":{"ingress":[{"ip":"34.120.83.23","ipMode":"VIP"},
+      {"hostname":"A1.ELB.Example.COM"},{"ip":"2001:db8::7","ports":[{"port":80}]}]}},
+    "spec":{"type":"LoadBalancer","clusterIP":"10.96.0.52","externalIPs":["192.0.2.10"]}}})");
+  REQUIRE(event.ok());
+  CHECK(event->object.rejected.empty());
+  const auto& s = std::get<dnsd::cluster::Service>(event->object.value);
+  std::vector<std::string> ips;
+  for (const auto& ip : s.external_ips) ips.push_back(ip.str());
+  CHECK(ips == std::vector<std::string>{"192.0.2.10", "34.120.83.23", "2001:db8::7"});
+  CHECK(s.external_hostnames == std::vector<std::string>{"a1.elb.example.com"});
+  // Headless and ExternalName Services keep them too: any type may have external addresses.
+  auto headless = decoder.event(Resource::Services, R"({"type":"ADDED","object":{
+    "kind":"Service","metadata":{"name":"h","namespace":"default"},
+    "spec":{"clusterIP":"None","externalIPs":["192.0.2.11"]}}})");
+  REQUIRE(headless.ok());
+  CHECK(std::get<dnsd::cluster::Service>(headless->object.value).external_ips.size() == 1);
+}
+
+TEST_CASE("a bad external address or hostname is left out with its reason, the Service kept") {
+  Decoder decoder;
+  auto event = decoder.event(Resource::Services, R"({"type":"ADDED","object":{
+    "kind":"Service","metadata":{"name":"lb","namespace":"default"},
+    "spec":{"type":"LoadBalancer","clusterIP":"10.96.0.52","externalIPs":["192.0.2"]},
+    "status":{"loadBalancer":{"ingress":[{"ip":"34.120.83.23"},{"ip":"34.120.83.256"},
+      {"hostname":"under_score.example.com"}]}}}})");
+  REQUIRE(event.ok());
+  const auto& s = std::get<dnsd::cluster::Service>(event->object.value);
+  REQUIRE(s.external_ips.size() == 1);
+  CHECK(s.external_ips[0].str() == "34.120.83.23");
+  CHECK(s.external_hostnames.empty());
+  CHECK(s.cluster_ips.size() == 1);
+  // The first reason is the one warned about; the object is named by the client's warning.
+  CHECK(event->object.rejected == "spec.externalIPs \"192.0.2\" is not an IP address");
+  auto hostname = decoder.event(Resource::Services, R"({"type":"ADDED","object":{
+    "kind":"Service","metadata":{"name":"lb","namespace":"default"},
+    "spec":{"type":"LoadBalancer","clusterIP":"10.96.0.52"},
+    "status":{"loadBalancer":{"ingress":[{"hostname":"under_score.example.com"}]}}}})");
+  REQUIRE(hostname.ok());
+  CHECK(hostname->object.rejected ==
+        "status.loadBalancer.ingress hostname \"under_score.example.com\" is not a DNS-1123 "
+        "subdomain");
+}
+
 TEST_CASE("an EndpointSlice keeps ready addresses, hostnames and Pod names") {
   Decoder decoder;
   auto event = decoder.event(Resource::EndpointSlices, R"({"type":"ADDED","object":{

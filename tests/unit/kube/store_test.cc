@@ -33,6 +33,23 @@ TEST_CASE("events add, change and delete; an unchanged update is no change") {
   CHECK(!store.apply(Resource::Services, EventType::Deleted, service("a", "web", "10.96.0.2")));
 }
 
+TEST_CASE("a load balancer's new address or hostname is a change; the same status is not") {
+  Store store;
+  auto lb = [](const char* ip, const char* hostname) {
+    Object object = service("a", "lb", "10.96.0.1");
+    auto& s = std::get<dnsd::cluster::Service>(object.value);
+    if (*ip) s.external_ips.push_back(*dnsd::base::IpAddress::parse(ip));
+    if (*hostname) s.external_hostnames.push_back(hostname);
+    return object;
+  };
+  CHECK(store.apply(Resource::Services, EventType::Added, lb("", "")));
+  CHECK(store.apply(Resource::Services, EventType::Modified, lb("34.120.83.23", "")));
+  CHECK(!store.apply(Resource::Services, EventType::Modified, lb("34.120.83.23", "")));
+  CHECK(store.apply(Resource::Services, EventType::Modified, lb("34.120.83.24", "")));
+  CHECK(store.apply(Resource::Services, EventType::Modified, lb("34.120.83.24", "a.example.com")));
+  CHECK(store.inputs().services.at(0).external_hostnames.at(0) == "a.example.com");
+}
+
 TEST_CASE("an object that no longer gives DNS anything is forgotten") {
   Store store;
   store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1"));

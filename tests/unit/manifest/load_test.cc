@@ -143,6 +143,34 @@ spec: {type: ExternalName, externalName: My.Example.COM.}
   CHECK(inputs.services[0].external_name == "my.example.com");
 }
 
+TEST_CASE("externalIPs and the load balancer's ingress are read, IPs first, hostnames lowercase") {
+  const Inputs inputs = parse(R"(kind: Service
+metadata: {name: lb}
+spec:
+  type: LoadBalancer
+  externalIPs: [192.0.2.10, "2001:db8::10"]
+status:
+  loadBalancer:
+    ingress:
+    - ip: 34.120.83.23
+    - hostname: A1.ELB.Example.COM
+    - {ip: 198.51.100.7, hostname: b2.elb.example.com}
+---
+kind: Service
+metadata: {name: plain}
+status: {loadBalancer: {}}
+)");
+  const cluster::Service& lb = inputs.services[0];
+  std::vector<std::string> ips;
+  for (const auto& address : lb.external_ips) ips.push_back(ip(address));
+  CHECK(ips ==
+        std::vector<std::string>{"192.0.2.10", "2001:db8::10", "34.120.83.23", "198.51.100.7"});
+  CHECK(lb.external_hostnames ==
+        std::vector<std::string>{"a1.elb.example.com", "b2.elb.example.com"});
+  CHECK(inputs.services[1].external_ips.empty());
+  CHECK(inputs.services[1].external_hostnames.empty());
+}
+
 TEST_CASE("the tolerate-unready-endpoints annotation sets publish_not_ready") {
   const Inputs inputs = parse(R"(kind: Service
 metadata:
@@ -555,6 +583,14 @@ const Broken kBroken[] = {
     {"bad clusterIPs",
      "kind: Service\nmetadata: {name: web}\nspec:\n  clusterIPs:\n  - 10.0.0.1\n  - nope\n",
      "t.yaml:6", R"(spec.clusterIPs[1]: "nope" is not an IP address)"},
+    {"bad externalIP",
+     "kind: Service\nmetadata: {name: web}\nspec:\n  externalIPs:\n  - 192.0.2.1\n  - 192.0.2\n",
+     "t.yaml:6", R"(Service default/web: spec.externalIPs[1]: "192.0.2" is not an IP address)"},
+    {"bad load balancer IP",
+     "kind: Service\nmetadata: {name: lb}\nstatus:\n  loadBalancer:\n    ingress:\n"
+     "    - ip: 34.120.83.256\n",
+     "t.yaml:6",
+     R"(Service default/lb: status.loadBalancer.ingress[0].ip: "34.120.83.256" is not an IP)"},
     {"None mixed with an address",
      "kind: Service\nmetadata: {name: web}\nspec: {clusterIPs: [10.0.0.1, None]}\n", "t.yaml:3",
      "spec.clusterIPs[1]: \"None\" mixed with addresses"},
