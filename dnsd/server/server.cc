@@ -140,11 +140,22 @@ struct HostsState {
 };
 HostsState hosts_state;
 
+// Reads the hosts file into hosts_state; an error leaves the last good table in place.
+base::Status readHosts(const Config& config) {
+  auto read = hosts::readHostsFile(config.hosts_file, config.ttl);
+  if (!read) return read.error();
+  hosts_state.table = read->table;
+  hosts_state.tried = read->version;
+  spdlog::info("hosts: {} names, {} addresses from {}", read->table->names(),
+               read->table->addresses(), config.hosts_file);
+  return base::Ok{};
+}
+
 // Reads the hosts file when its mtime, size or inode moved since the last read (CoreDNS
 // hostsfile.go polls mtime and size every 5 s; the inode also catches a ConfigMap's symlink
-// swap). True when a new table was read; a failure keeps the last good table.
-bool refreshHosts(const Config& config, admin::Metrics& metrics) {
-  if (config.hosts_file.empty()) return false;
+// swap). A failure keeps the last good table.
+void refreshHosts(const Config& config, admin::Metrics& metrics) {
+  if (config.hosts_file.empty()) return;
   hosts_state.checked = std::chrono::steady_clock::now();
   auto version = hosts::versionOf(config.hosts_file);
   if (!version) {
@@ -153,30 +164,24 @@ bool refreshHosts(const Config& config, admin::Metrics& metrics) {
       spdlog::error("hosts: reload failed: {} (the previous table keeps serving)",
                     version.error().str());
     }
-    return false;
+    return;
   }
   hosts_state.missing = false;
-  if (*version == hosts_state.tried) return false;
-  auto read = hosts::readHostsFile(config.hosts_file, config.ttl);
-  hosts_state.tried = read ? read->version : *version;
-  if (!read) {
+  if (*version == hosts_state.tried) return;
+  hosts_state.tried = *version;
+  if (auto read = readHosts(config); !read) {
     metrics.reloadFailed();
     spdlog::error("hosts: reload failed: {} (the previous table keeps serving)",
                   read.error().str());
-    return false;
   }
-  hosts_state.table = read->table;
-  spdlog::info("hosts: {} names, {} addresses from {}", read->table->names(),
-               read->table->addresses(), config.hosts_file);
-  return true;
 }
 
-// Publishes the current snapshot again with the hosts table just read; the zones are not
-// rebuilt.
+// Publishes the current snapshot again with the last hosts table read, when it serves
+// another one (a new file, or a SIGHUP whose zone failed to build); the zones are not rebuilt.
 void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   std::lock_guard lock(reload_mutex);
   auto current = holder.get();
-  if (!current) return;
+  if (!current || current->hosts() == hosts_state.table.get()) return;
   holder.publish(current->withHosts(hosts_state.table));
   metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
   retired = current;
@@ -324,8 +329,9 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
       reload(config, holder, metrics, kube, false);
     } else if (config.watch &&
                std::chrono::steady_clock::now() - hosts_state.checked >= std::chrono::seconds(1)) {
-      if (refreshHosts(config, metrics)) publishHosts(holder, metrics);
+      refreshHosts(config, metrics);
     }
+    publishHosts(holder, metrics);
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("stopping on {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
       return 0;
@@ -355,17 +361,11 @@ base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
 bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
                    const KubeSource* kube) {
   auto api = apiObjects(kube);
-  if (!config.hosts_file.empty()) {
-    auto read = hosts::readHostsFile(config.hosts_file, config.ttl);
-    if (!read) {
+  if (!config.hosts_file.empty())
+    if (auto read = readHosts(config); !read) {
       spdlog::error("--hosts: {}", read.error().str());
       return false;
     }
-    hosts_state.table = read->table;
-    hosts_state.tried = read->version;
-    spdlog::info("hosts: {} names, {} addresses from {}", read->table->names(),
-                 read->table->addresses(), config.hosts_file);
-  }
   auto loaded = loadZone(config, nextSerial(0), kube ? &manifest_cache : cacheFor(config),
                          api ? &*api : nullptr, hosts_state.table);
   if (!loaded) {

@@ -13,11 +13,13 @@ Behaviours:
     missing file on reload keeps the last good answers and logs the error with its line.
   - glibc (getent) in a network namespace with a Pod's resolv.conf resolves a node's name
     through the search list, both families, and an address back to its name.
+  - With --no-watch the file is re-read on SIGHUP only.
   - At startup a missing or broken file stops dnsd with a message naming it.
 """
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -136,6 +138,19 @@ def reloads(c, d, path):
     c.check(d.alive(), "dnsd is still running")
 
 
+def sighup_only(c, binary, path):
+    write(path, HOSTS)
+    with Server(binary, [harness.ZONES], c, name="dnsd-no-watch",
+                extra_args=["--hosts", path, "--no-watch"]) as d:
+        write(path, HOSTS + "10.0.0.12 node-g\n")
+        time.sleep(2.5)
+        c.check(not run_dig(d.port, "node-g").answer,
+                "with --no-watch a changed file is not re-read by itself")
+        os.kill(d.proc.pid, signal.SIGHUP)
+        c.expect_equal(wait_for(d.port, "node-g", "A", ["10.0.0.12"]), ["10.0.0.12"],
+                       "SIGHUP re-reads it")
+
+
 def pod_resolves(c, ns):
     code, out = ns.run(["getent", "ahostsv4", "node-b"])
     c.check(code == 0 and "10.0.0.6" in out,
@@ -174,6 +189,7 @@ def main():
             fallthrough(c, d)
             pod_resolves(c, ns)
             reloads(c, d, path)
+        sighup_only(c, binary, path)
         start_fails(c, binary, ["--hosts", os.path.join(workdir, "missing")],
                     "a missing file at startup stops dnsd, naming it",
                     f"{workdir}/missing: No such file or directory")

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "dnsd/answer/answer.h"
+#include "dnsd/hosts/hosts_file.h"
 #include "dnsd/zone/records.h"
 #include "tests/support/dns_test_util.h"
 #include "tests/support/test_zone.h"
@@ -33,7 +34,9 @@ using namespace dnsd;
 }  // namespace
 
 TEST_CASE("answering allocates nothing on the heap, for every main answer kind") {
-  auto snap = testing::buildTestSnapshot();
+  auto lines = hosts::parseHosts("10.0.0.5 node-a\nfd00::5 node-a\n", "hosts");
+  REQUIRE(lines.ok());
+  auto snap = testing::buildTestSnapshot()->withHosts(hosts::HostsTable::build(*lines, 5));
   const std::vector<std::pair<const char*, const char*>> queries = {
       {"web.default.svc.cluster.local.", "A"},        // ClusterIP hit
       {"many.default.svc.cluster.local.", "A"},       // headless, rotated, truncated
@@ -47,6 +50,9 @@ TEST_CASE("answering allocates nothing on the heap, for every main answer kind")
       {"20.0.96.10.in-addr.arpa.", "PTR"},            // reverse
       {"10-244-0-9.default.pod.cluster.local.", "A"},  // pod name made at query time
       {"example.org.", "A"},                          // not ours: forward
+      {"node-a.", "AAAA"},                            // --hosts
+      {"5.0.0.10.in-addr.arpa.", "PTR"},              // --hosts reverse
+      {"node-a.", "MX"},                              // --hosts NODATA
   };
   std::vector<std::vector<uint8_t>> packets;
   for (const auto& [name, type] : queries)
