@@ -18,11 +18,9 @@ Behaviours:
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -169,43 +167,28 @@ def start_fails(c, binary, args, what, want):
     c.check(proc.returncode != 0 and want in out, what, out)
 
 
-def main():
-    binary = harness.binary_from_argv("test_hosts")
-    c = Checks("test_hosts")
+def scenario(c, binary, ns, workdir, servers):
     subprocess.run([os.path.join(harness.REPO, "scripts", "deps.sh"), "knot"], check=True,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    workdir = tempfile.mkdtemp(prefix="dnsd-hosts-")
     path = os.path.join(workdir, "hosts")
     write(path, HOSTS)
-    knot = None
-    ns = harness.PodNamespace()
-    try:
-        knot = Knot(workdir, "knot", {"upstream.example": ["www 10.160.0.5"]})
-        ns.create()
-        args = ["--hosts", path, "--ttl", str(TTL), "--upstream", f"127.0.0.1:{knot.port}",
-                "--listen", f"{ns.host_ip}:53"]
-        with Server(binary, [harness.ZONES], c, extra_args=args) as d:
-            static_answers(c, d)
-            fallthrough(c, d)
-            pod_resolves(c, ns)
-            reloads(c, d, path)
-        sighup_only(c, binary, path)
-        start_fails(c, binary, ["--hosts", os.path.join(workdir, "missing")],
-                    "a missing file at startup stops dnsd, naming it",
-                    f"{workdir}/missing: No such file or directory")
-        write(path, "10.0.0.1 ok\n10.0.0.2\n")
-        start_fails(c, binary, ["--hosts", path], "a broken file at startup stops dnsd",
-                    f"{path}:2: address 10.0.0.2 without a name")
-    except harness.NetnsUnavailable as e:
-        c.check(False, "a network namespace for the Pod", str(e))
-    finally:
-        if knot:
-            knot.stop()
-        problems = ns.destroy()
-        c.check(not problems, "cleanup of the network namespace", "\n".join(problems))
-        shutil.rmtree(workdir, ignore_errors=True)
-    c.finish()
+    knot = Knot(workdir, "knot", {"upstream.example": ["www 10.160.0.5"]})
+    servers.append(knot)
+    args = ["--hosts", path, "--ttl", str(TTL), "--upstream", f"127.0.0.1:{knot.port}",
+            "--listen", f"{ns.host_ip}:53"]
+    with Server(binary, [harness.ZONES], c, extra_args=args) as d:
+        static_answers(c, d)
+        fallthrough(c, d)
+        pod_resolves(c, ns)
+        reloads(c, d, path)
+    sighup_only(c, binary, path)
+    start_fails(c, binary, ["--hosts", os.path.join(workdir, "missing")],
+                "a missing file at startup stops dnsd, naming it",
+                f"{workdir}/missing: No such file or directory")
+    write(path, "10.0.0.1 ok\n10.0.0.2\n")
+    start_fails(c, binary, ["--hosts", path], "a broken file at startup stops dnsd",
+                f"{path}:2: address 10.0.0.2 without a name")
 
 
 if __name__ == "__main__":
-    main()
+    harness.pod_test_main("test_hosts", scenario)
