@@ -34,6 +34,9 @@ Behaviours, grouped as in ROWS:
   - ANY answered minimally (RFC 8482); EDNS: OPT 1232, BADVERS for version 1, DO copied;
     class CH and names outside our zones REFUSED.
   - Negative answers: SOA TTL min(TTL, 300) and MINIMUM = TTL (one instance with --ttl 600).
+  - --external-zone (CoreDNS k8s_external): a LoadBalancer's ingress IP and externalIPs, a
+    load balancer hostname as a CNAME, SRV, the apex SOA and NS with --external-ns-ip, and
+    the same negative rules; ClusterIPs are not in it.
 """
 
 import concurrent.futures
@@ -64,6 +67,8 @@ PODS_VERIFIED = "pods-verified"
 POD_NAMES = "endpoint-pod-names"
 TTL_600 = "ttl-600"
 DNS_IP = "dns-ip"
+EXTERNAL = "external-zone"
+EXT_ZONE = "public.example."
 INSTANCES = {
     MAIN: [],
     PTR_SINGLE: ["--ptr-single"],
@@ -72,6 +77,7 @@ INSTANCES = {
     POD_NAMES: ["--endpoint-pod-names"],
     TTL_600: ["--ttl", "600"],
     DNS_IP: ["--dns-ip", "10.96.0.53"],
+    EXTERNAL: ["--external-zone", EXT_ZONE, "--external-ns-ip", "192.0.2.53"],
 }
 
 
@@ -127,6 +133,14 @@ def soa(zone=ZONE, ttl=TTL, minimum=TTL):
         rf"{re.escape(zone)} {ttl} IN SOA ns\.dns\.cluster\.local\. "
         rf"hostmaster\.cluster\.local\. \d+ 7200 1800 86400 {minimum}", re.IGNORECASE)
 
+
+def ext(name, ns="default"):
+    return f"{name}.{ns}.{EXT_ZONE}"
+
+
+# The external zone's SOA: mname ns1.ZONE, rname hostmaster.ZONE (serial varies).
+EXT_SOA = re.compile(rf"{re.escape(EXT_ZONE)} {TTL} IN SOA ns1\.public\.example\. "
+                     rf"hostmaster\.public\.example\. \d+ 7200 1800 86400 {TTL}", re.IGNORECASE)
 
 REV4 = "10.in-addr.arpa."  # the reverse zone of --service-cidr 10.96.0.0/12 (and the Pod CIDR)
 REV6 = "0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa."  # the /64 of fd00:10:96::50 and ::60
@@ -533,6 +547,40 @@ ROWS = [
     refused("example.com", "A", "CoreDNS server.go: outside our zones, no forwarding"),
     refused("local", "SOA", "CoreDNS server.go: the parent of our zone is not ours"),
 
+    # --- CoreDNS k8s_external: --external-zone public.example ---
+    ok(ext("public-api"), "A", a(ext("public-api"), "198.51.100.90"),
+       "CoreDNS plugin/kubernetes/object/service.go: status.loadBalancer.ingress[].ip",
+       server=EXTERNAL),
+    ok(ext("public-api"), "AAAA", aaaa(ext("public-api"), "2001:db8::90"),
+       "CoreDNS plugin/kubernetes/object/service.go: spec.externalIPs", server=EXTERNAL),
+    ok(f"_http._tcp.{ext('public-api')}", "SRV",
+       srv(f"_http._tcp.{ext('public-api')}", 80, ext("public-api")),
+       "CoreDNS plugin/kubernetes/external.go: SRV per named port to SVC.NS.ZONE",
+       additional=a(ext("public-api"), "198.51.100.90") | aaaa(ext("public-api"), "2001:db8::90"),
+       server=EXTERNAL),
+    ok(ext("public-shop"), "A", cname(ext("public-shop"), "lb-1234.elb.example.net."),
+       "a load balancer's hostname: a CNAME (not chased: outside our zones)", server=EXTERNAL),
+    ok(f"_https._tcp.{ext('public-shop')}", "SRV",
+       srv(f"_https._tcp.{ext('public-shop')}", 443, "lb-1234.elb.example.net."),
+       "RFC 2782: the SRV target is the hostname, never the alias", server=EXTERNAL),
+    ok(EXT_ZONE, "SOA", {EXT_SOA}, "CoreDNS plugin/k8s_external/apex.go: the apex SOA",
+       server=EXTERNAL),
+    ok(EXT_ZONE, "NS", {rr(EXT_ZONE, "NS", f"ns1.{EXT_ZONE}")},
+       "CoreDNS plugin/k8s_external/apex.go: NS ns1, its address (--external-ns-ip) in additional",
+       additional=a(f"ns1.{EXT_ZONE}", "192.0.2.53"), server=EXTERNAL),
+    nxdomain(ext("dual"), "A", "CoreDNS plugin/kubernetes/external.go: a ClusterIP is not external",
+             soa_rr=EXT_SOA, server=EXTERNAL),
+    nxdomain(ext("nope"), "A", "an unknown Service", soa_rr=EXT_SOA, server=EXTERNAL),
+    nodata(ext("public-api"), "TXT", "RFC 2308 §2.2: a type the name lacks", soa_rr=EXT_SOA,
+           server=EXTERNAL),
+    nodata(f"default.{EXT_ZONE}", "A", "CoreDNS plugin/kubernetes/external.go: a namespace",
+           soa_rr=EXT_SOA, server=EXTERNAL),
+    nodata(f"_tcp.{ext('public-api')}", "SRV", "RFC 8020 §2: empty non-terminal",
+           soa_rr=EXT_SOA, server=EXTERNAL),
+    ok(svc("public-api"), "A", a(svc("public-api"), "10.96.0.90"),
+       "k8s spec 2.3.1: in the cluster zone a LoadBalancer Service is its ClusterIP alone",
+       server=EXTERNAL),
+
     # --- CoreDNS ttl; RFC 2308 §3: TTLs with --ttl 600 (negative TTL min(TTL, 300)) ---
     ok(KUBE_DNS, "A", a(KUBE_DNS, "10.96.0.10", ttl=600), "CoreDNS ttl: --ttl", server=TTL_600),
     ok(ZONE, "SOA", {soa(ttl=600, minimum=600)}, "RFC 2308 §3: SOA TTL and MINIMUM = TTL",
@@ -586,18 +634,22 @@ def owner_case_problems(sent, r):
 
 
 def target_case_problems(sent, r):
-    """Generated SRV/NS targets in the cluster zone whose zone part is not in the question's
-    case (the protocol rules; CoreDNS handler_case_test, CoreDNS handler_case_test)."""
+    """Generated SRV/NS targets in the question's zone (the cluster zone or the external
+    one) whose zone part is not in the question's case (the protocol rules; CoreDNS
+    handler_case_test)."""
     sent_f = fqdn(sent)
-    if not sent_f.lower().endswith("." + ZONE) and sent_f.lower() != ZONE:
+    zones = [z for z in (ZONE, EXT_ZONE) if sent_f.lower().endswith("." + z) or
+             sent_f.lower() == z]
+    if not zones:
         return []
-    zone_as_sent = sent_f[len(sent_f) - len(ZONE):]
+    zone = zones[0]
+    zone_as_sent = sent_f[len(sent_f) - len(zone):]
     problems = []
     for x in r.answer:
         if x[3] not in ("SRV", "NS"):
             continue
         target = x[4].split()[-1]
-        if target.lower().endswith("." + ZONE) and target[-len(ZONE):] != zone_as_sent:
+        if target.lower().endswith("." + zone) and target[-len(zone):] != zone_as_sent:
             problems.append(f"{x[3]} target {target} (zone part should read {zone_as_sent})")
     return problems
 
