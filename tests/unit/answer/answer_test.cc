@@ -459,6 +459,8 @@ TEST_CASE("a hosts file answers before the zones; the names it does not list fal
       {"node-a.", "AAAA", 0, {"node-a. 60 IN AAAA fd00::5"}, {}, {}, "both families"},
       {"node-b.", "AAAA", 0, {}, {}, {}, "NODATA without an SOA, as CoreDNS hosts"},
       {"node-b.", "MX", 0, {}, {}, {}, "NODATA for any other type"},
+      {"node-a.", "PTR", 0, {}, {}, {}, "NODATA for PTR at a listed name (CoreDNS falls through)"},
+      {"6.0.0.10.in-addr.arpa.", "A", 0, {}, {}, {}, "NODATA for A at a listed address's name"},
       {"6.0.0.10.in-addr.arpa.", "PTR", 0,
        {"6.0.0.10.in-addr.arpa. 60 IN PTR node-b.",
         "6.0.0.10.in-addr.arpa. 60 IN PTR web.default.svc.cluster.local."},
