@@ -25,8 +25,14 @@ void inHalves(size_t n, size_t min_parallel, F&& f) {
 // other() on a second thread while here() runs on this one; returns when both are done.
 // What here() allocates comes from this thread's malloc arena, which the loader made
 // resident: give it the part that allocates more.
+// With n < min_parallel both run here, other() first: a small load is not worth a thread.
 template <typename Other, typename Here>
-void alongside(Other&& other, Here&& here) {
+void alongside(size_t n, size_t min_parallel, Other&& other, Here&& here) {
+  if (n < min_parallel) {
+    other();
+    here();
+    return;
+  }
   std::thread second([&other] { other(); });
   here();
   second.join();

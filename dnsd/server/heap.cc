@@ -36,6 +36,7 @@ HeapPrefault::HeapPrefault(size_t bytes) {
     ranges.emplace_back(start, ((at + kBlock) & ~(page - 1)) - start);
   }
   for (void* block : blocks) std::free(block);
+  if (ranges.empty()) return;  // nothing to claim (a load from the API alone)
   thread_ = std::thread([ranges = std::move(ranges)] {
     for (const auto& [start, size] : ranges) {
       // Transparent huge pages where the system leaves them to madvise (Debian's default):

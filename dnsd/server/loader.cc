@@ -127,6 +127,8 @@ size_t expectedHeap(const std::vector<std::string>& paths) {
 // not free. A thread frees it while the snapshot is
 // built; wait() (and the destructor) join it, so that the server trims the heap after the
 // last free (server.cc trimHeap() calls) and the resident size after a load does not change.
+// A small cluster is freed at once: starting a thread costs more than its free, and the API
+// source rebuilds a small cluster for every event.
 class Disposal {
  public:
   Disposal() = default;
@@ -136,6 +138,7 @@ class Disposal {
 
   void free(cluster::Cluster garbage) {
     wait();
+    if (garbage.services.size() + garbage.pods.size() < kThreadMin) return;
     thread_ = std::thread([dead = std::move(garbage)]() mutable {
       const cluster::Cluster gone = std::move(dead);
     });
@@ -145,6 +148,7 @@ class Disposal {
   }
 
  private:
+  static constexpr size_t kThreadMin = 1000;  // objects
   std::thread thread_;
 };
 

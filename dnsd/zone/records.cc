@@ -493,6 +493,10 @@ std::vector<ZoneContent> externalZones(const cluster::Cluster& cluster,
   return zones;
 }
 
+// Fewer Services and Pods than this are not worth a thread: the API source rebuilds a small
+// cluster for every event.
+constexpr size_t kParallelZonesMin = 1000;
+
 std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options) {
   // The two halves only read the cluster: on two cores, a large cluster's records take the
   // time of the longer one. A thread's memory comes from its own malloc arena, which the
@@ -502,6 +506,7 @@ std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordO
   ZoneContent cluster_zone;
   std::vector<ZoneContent> reverse_zones;
   base::alongside(
+      cluster.services.size() + cluster.pods.size(), kParallelZonesMin,
       [&, records = reservedClusterRecords(cluster)]() mutable {
         cluster_zone = clusterZoneInto(cluster, options, std::move(records));
       },
