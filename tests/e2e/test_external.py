@@ -9,6 +9,7 @@ Behaviours:
     with the target's addresses in the additional section; AA on every answer; --ttl.
   - The apex: SOA (ns1.ZONE, hostmaster.ZONE, minimum = TTL) and NS ns1.ZONE with the
     address of kube-dns's external IP as glue; --external-ns and --external-ns-ip instead.
+  - With an upstream, a load balancer's hostname is answered with its address too.
   - Negative answers as in the cluster zone: a ClusterIP-only Service, an unknown name
     NXDOMAIN; another type, a namespace, `_tcp.SVC` NODATA; the SOA in the authority.
   - ClusterIPs never appear in the external zone, and external addresses never in
@@ -195,6 +196,31 @@ def test_ns_flags(c, binary, manifest):
         c.check(s.dig(f"ns1.{ZONE}", "A").rcode == "NXDOMAIN", "ns1.ZONE is then no name")
 
 
+def test_hostname_chased(c, binary, workdir, manifest):
+    """A client allowed recursion gets the hostname's address from upstream with the CNAME,
+    as CoreDNS's k8s_external looks it up: stub resolvers do not chase CNAMEs themselves."""
+    zone_file = os.path.join(workdir, "elb.zone")
+    with open(zone_file, "w") as f:
+        f.write(f"$ORIGIN {ELB.split('.', 1)[1]}.\n$TTL 60\n"
+                "@ IN SOA ns hostmaster 1 7200 1800 86400 60\n@ IN NS ns\n"
+                "ns IN A 192.0.2.1\n"
+                f"{ELB.split('.', 1)[0]} IN A 198.51.100.200\n")
+    upstream = harness.ZoneServer(binary, [zone_file], ELB.split(".", 1)[1], c)
+    try:
+        upstream.start()
+        with Server(binary, [manifest], c, name="dnsd-external-upstream",
+                    extra_args=["--external-zone", ZONE,
+                                "--upstream", f"127.0.0.1:{upstream.port}"]) as s:
+            r = s.dig(f"storefront.shop.{ZONE}", "A")
+            c.check(r.rcode == "NOERROR" and
+                    [(ty, rd) for _, _, _, ty, rd in r.answer] ==
+                    [("CNAME", ELB + "."), ("A", "198.51.100.200")],
+                    "a load balancer's hostname: the CNAME, then its address from upstream",
+                    r.describe())
+    finally:
+        upstream.close()
+
+
 def test_reload(c, binary, workdir):
     path = os.path.join(workdir, "live.json")
     items = objects()
@@ -316,6 +342,7 @@ def main():
         write_manifest(manifest, objects())
         c.run(test_answers, c, binary, manifest)
         c.run(test_ns_flags, c, binary, manifest)
+        c.run(test_hostname_chased, c, binary, workdir, manifest)
         c.run(test_reload, c, binary, workdir)
         c.run(test_api, c, binary, workdir, manifest)
         c.run(test_startup_errors, c, binary, manifest)
