@@ -154,7 +154,15 @@ ParseStatus parseQuery(const uint8_t* p, size_t size, QueryView& q) noexcept {
   q.has_question = true;
   // An unknown opcode gets NOTIMP with its question echoed (RFC 1035 §4.1.1).
   if (!query) return ParseStatus::NotImp;
-  if (ancount != 0 || nscount != 0) return ParseStatus::FormErr;
+  if (ancount != 0) return ParseStatus::FormErr;
+  // An IXFR carries the client's SOA in its authority section (RFC 1995 §3): skipped here,
+  // read by the zone transfer code from the packet. Any other query has none.
+  if (nscount != 0 && q.qtype != type::IXFR) return ParseStatus::FormErr;
+  for (uint16_t i = 0; i < nscount; ++i) {
+    if (!skipName(p, size, pos) || pos + 10 > size) return ParseStatus::FormErr;
+    pos += 10u + load16(p + pos + 8);
+    if (pos > size) return ParseStatus::FormErr;
+  }
   return parseAdditional(p, size, pos, arcount, q);
 }
 

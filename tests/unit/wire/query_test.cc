@@ -172,6 +172,22 @@ TEST_CASE("malformed packets: each gets the answer RFC 1035 and 6891 call for") 
   auto answer = query({"a"});
   answer[7] = 1;
   rows.push_back({"an answer record in a query", answer, ParseStatus::FormErr});
+  // RFC 1995 §3: an IXFR's authority section holds the client's SOA (owner a pointer to
+  // the question); EDNS may follow it. Any other query with an authority record is malformed.
+  auto ixfr = header(1, 0, 1, 1);
+  appendName(ixfr, {"cluster", "local"});
+  appendQuestion(ixfr, 251);
+  ixfr.insert(ixfr.end(), {0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0});
+  ixfr.insert(ixfr.end(), 20, 0);
+  appendOpt(ixfr, 1232, 0, false);
+  rows.push_back({"IXFR with the client's SOA in the authority section", ixfr, ParseStatus::Ok});
+  auto cut_soa = ixfr;
+  cut_soa.resize(cut_soa.size() - 11 - 5);
+  cut_soa[11] = 0;
+  rows.push_back({"IXFR whose SOA is cut short", cut_soa, ParseStatus::FormErr});
+  auto authority = ixfr;
+  authority[12 + 15 + 1] = 1;  // the question type (after the 15-byte name): A
+  rows.push_back({"an A query with an authority record", authority, ParseStatus::FormErr});
   auto two_opt = header(1, 0, 0, 2);
   appendName(two_opt, {"a"});
   appendQuestion(two_opt);
