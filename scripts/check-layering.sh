@@ -13,9 +13,10 @@ declare -A allowed=(
   [hosts]="wire base"
   [zone]="wire cluster zonefile hosts base"
   [answer]="zone hosts wire base"
+  [transfer]="zone wire base"
   [forward]="wire base"
   [admin]="base"
-  [server]="base wire cluster manifest kube zonefile hosts zone answer forward admin"
+  [server]="base wire cluster manifest kube zonefile hosts zone answer transfer forward admin"
 )
 # Each library and the modules that may use it.
 declare -A library_owner=([yaml-cpp/]="manifest kube" [simdjson]="manifest kube" [ldns/]=zonefile

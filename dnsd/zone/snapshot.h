@@ -104,6 +104,10 @@ class Snapshot {
   uint32_t link(uint32_t links, uint16_t i) const noexcept { return links_[links + i]; }
   const uint8_t* nameOf(const Node& node) const noexcept { return blob_.data() + node.name_offset; }
   const ZoneInfo& zone(int index) const noexcept { return zones_[index]; }
+  size_t zoneCount() const noexcept { return zones_.size(); }
+  // Every slot of the hash table, for a walk over all nodes (zone transfers): a slot with
+  // name_size 0 is empty.
+  size_t slotCount() const noexcept { return slots_.size(); }
   // --autopath: the node of NS.svc.DOMAIN for a Pod's address, or nullptr.
   const Node* searchDomainOf(const base::IpAddress& client) const noexcept;
   bool autopath() const noexcept { return !pod_search_.empty(); }
