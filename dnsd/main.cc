@@ -222,6 +222,14 @@ void addServerOptions(CLI::App& app, Flags& f) {
   app.add_option("--tcp-max-queries", f.config.tcp_max_queries,
                  "queries on one TCP connection before it is closed (0: no cap)")
       ->capture_default_str();
+  app.add_option("--transfer-to", f.config.transfer_to,
+                 "CIDR of secondaries that may transfer every zone by AXFR or IXFR over TCP; "
+                 "repeatable (default: nobody, others get REFUSED)");
+  app.add_option("--transfer-max", f.config.transfer_max, "zone transfers at once")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--notify", f.config.notify,
+                 "ADDR[:PORT] of a secondary sent a NOTIFY whenever a zone changes, until it "
+                 "answers; repeatable");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--log-format", f.log_format, "text, or json for log collectors")

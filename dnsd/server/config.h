@@ -73,6 +73,10 @@ struct Config {
   std::string user;     // --user: whom to become once the sockets are bound (empty: stay)
   int lameduck_ms = 0;  // keep answering this long after SIGTERM, /ready saying 503
   KubeConfig kube;
+  // Zone transfers out (server/transfer_server.h).
+  std::vector<std::string> transfer_to;  // CIDRs that may AXFR/IXFR; empty: nobody
+  int transfer_max = 10;                 // transfers at once
+  std::vector<std::string> notify;       // ADDR[:PORT] of secondaries to NOTIFY
 };
 
 }  // namespace dnsd::server

@@ -30,6 +30,7 @@
 #include "dnsd/server/reloader.h"
 #include "dnsd/server/sockets.h"
 #include "dnsd/server/tcp_server.h"
+#include "dnsd/server/transfer_server.h"
 #include "dnsd/server/udp_worker.h"
 
 namespace dnsd::server {
@@ -77,8 +78,13 @@ manifest::Cache* cacheFor(const Config& config) {
 // it, not for the client's own sync, which comes a rebuild earlier.
 std::atomic<bool> served_synced{false};
 
+// Zone transfers and NOTIFY, when --transfer-to or --notify is given: told of each
+// publication.
+TransferServer* transfers = nullptr;
+
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   holder.publish(loaded.snapshot);
+  if (transfers) transfers->publish(loaded.snapshot);
   served_synced = loaded.synced;
   const auto& snap = *loaded.snapshot;
   metrics.setZone(loaded.services, snap.recordCount(), snap.nodeCount(), snap.serial());
@@ -448,6 +454,14 @@ int run(const Config& config) {
   }
   if (kube)
     if (auto started = startKube(config, *kube); !started) return fail(started.error());
+  std::unique_ptr<TransferServer> transfer;
+  if (!config.transfer_to.empty() || !config.notify.empty()) {
+    auto options = transferOptions(config.transfer_to, config.notify, config.transfer_max,
+                                   config.tcp_idle_timeout_ms);
+    if (!options) return fail(options.error());
+    transfer = std::make_unique<TransferServer>(std::move(*options));
+    transfers = transfer.get();
+  }
   if (!loadFirstZone(config, holder, metrics, kube.get())) return 1;
   if (kube) metrics.setKubernetes(kube->values());
 
@@ -465,7 +479,7 @@ int run(const Config& config) {
   auto policy = recursionPolicy(config);
   if (!policy) return fail(policy.error());
   Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), holder, metrics, nullptr, &*policy,
-                config.log_queries};
+                config.log_queries, transfer.get()};
   TcpServer tcp(sockets->tcp, shared, config.tcp_idle_timeout_ms, config.tcp_max_connections,
                 config.tcp_max_queries);
   auto forwarder = startForwarder(config, tcp);
@@ -486,6 +500,8 @@ int run(const Config& config) {
   spdlog::info("serving {} on {} (udp, {} workers{}; tcp)", config.cluster_domain, where,
                workers, config.listens.size() > 1 ? " each" : "");
   if (*http) spdlog::info("metrics, health and readiness on http://{}", config.metrics);
+  if (transfer)
+    if (auto started = transfer->start(); !started) return fail(started.error());
   ready = true;
   trimHeap();  // the first load's garbage, given back now that the workers answer
 
@@ -497,6 +513,8 @@ int run(const Config& config) {
   forwarder->reset();
   for (int fd : sockets->udp) close(fd);
   close(shared.stop_fd);
+  transfers = nullptr;
+  transfer.reset();
   return status;
 }
 

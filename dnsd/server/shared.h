@@ -13,6 +13,8 @@
 
 namespace dnsd::server {
 
+class TransferServer;
+
 struct Shared {
   int stop_fd = -1;  // an eventfd, readable when the TCP server must return
   const zone::SnapshotHolder& holder;
@@ -20,6 +22,7 @@ struct Shared {
   forward::Forwarder* forwarder = nullptr;  // null: names that are not ours get REFUSED
   const RecursionPolicy* recursion = nullptr;
   bool log_queries = false;
+  TransferServer* transfers = nullptr;  // null: AXFR and IXFR get REFUSED
   // Set when the UDP workers must return. Each checks it after every recvmmsg; the server
   // then shuts their sockets down for reading, which ends a wait at once.
   std::atomic<bool> stopping{false};

@@ -1,6 +1,8 @@
 #include "dnsd/server/tcp_server.h"
 
 #include "dnsd/server/query_log.h"
+#include "dnsd/server/transfer_server.h"
+#include "dnsd/transfer/responder.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -166,6 +168,8 @@ void TcpServer::answerFrames(int fd, Connection& c) {
   while (c.in.size() - pos >= 2 && !(max_queries_ && c.queries >= max_queries_)) {
     size_t len = wire::load16(c.in.data() + pos);
     if (c.in.size() - pos - 2 < len) break;
+    if (shared_.transfers && transfer::isTransferQuery(c.in.data() + pos + 2, len))
+      return handOff(fd, c, pos + 2, len);
     uint64_t start = monotonicNs();
     size_t size = answerFrame(c.in.data() + pos + 2, len, fd, c, snapshot);
     pos += 2 + len;
@@ -188,6 +192,19 @@ void TcpServer::answerFrames(int fd, Connection& c) {
   if (pos) c.frame_start_ms = c.in.empty() ? 0 : nowMs();
   if (!flush(fd, c)) return;
   if (max_queries_ && c.queries >= max_queries_ && c.out.empty()) closeConnection(fd);
+}
+
+// A zone transfer runs on a thread of its own (transfer_server.h): the connection, with the
+// answers not yet sent to the queries before, leaves this loop for it.
+void TcpServer::handOff(int fd, Connection& c, size_t at, size_t len) {
+  std::vector<uint8_t> query(c.in.begin() + static_cast<std::ptrdiff_t>(at),
+                             c.in.begin() + static_cast<std::ptrdiff_t>(at + len));
+  std::vector<uint8_t> pending(c.out.begin() + static_cast<std::ptrdiff_t>(c.out_done),
+                               c.out.end());
+  const sockaddr_storage peer = c.peer;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  connections_.erase(fd);
+  shared_.transfers->take(fd, peer, std::move(query), std::move(pending));
 }
 
 // The response to one framed query in response_ (after the length), or 0: dropped, or

@@ -49,6 +49,7 @@ class TcpServer {
   void accept(int listen_fd);
   void readable(int fd);
   void answerFrames(int fd, Connection& c);
+  void handOff(int fd, Connection& c, size_t at, size_t len);
   bool flush(int fd, Connection& c);
   void closeConnection(int fd);
   void expireIdle();

@@ -1,0 +1,354 @@
+#include "dnsd/server/transfer_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <random>
+
+#include "dnsd/server/recursion.h"
+#include "dnsd/transfer/notify.h"
+#include "dnsd/transfer/responder.h"
+#include "dnsd/wire/dns.h"
+
+namespace dnsd::server {
+namespace {
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A NOTIFY not answered is sent again after 1 s, then at doubling intervals up to a minute,
+// until it is answered or a newer change of the zone replaces it (RFC 1996 §3.6 leaves the
+// schedule to the primary; Knot keeps retrying a failed NOTIFY, too).
+constexpr int64_t kNotifyFirstRetryMs = 1000;
+constexpr int64_t kNotifyMaxRetryMs = 60000;
+
+constexpr int kSendBuffer = 128 * 1024;  // the kernel doubles it
+
+std::string addressText(const sockaddr_storage& a) {
+  base::IpAddress ip = RecursionPolicy::peerAddress(a);
+  uint16_t port =
+      ntohs(a.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(a).sin_port
+                                   : reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+  return (ip.v6 ? "[" + ip.str() + "]" : ip.str()) + ":" + std::to_string(port);
+}
+
+std::optional<sockaddr_storage> socketAddress(const std::string& text) {
+  std::string host = text;
+  uint16_t port = 53;
+  if (!base::IpAddress::parse(host)) {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    std::string p = text.substr(colon + 1);
+    if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(p) > 65535 || std::stoul(p) == 0)
+      return std::nullopt;
+    port = static_cast<uint16_t>(std::stoul(p));
+  }
+  auto ip = base::IpAddress::parse(host);
+  if (!ip) return std::nullopt;
+  sockaddr_storage s{};
+  if (ip->v6) {
+    auto& a = reinterpret_cast<sockaddr_in6&>(s);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    std::memcpy(&a.sin6_addr, ip->bytes.data(), 16);
+  } else {
+    auto& a = reinterpret_cast<sockaddr_in&>(s);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    std::memcpy(&a.sin_addr, ip->bytes.data(), 4);
+  }
+  return s;
+}
+
+bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
+  return addressText(a) == addressText(b);
+}
+
+// Sends all of `data` on a blocking socket with a send timeout; false on error or timeout.
+bool sendAll(int fd, const uint8_t* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void setTimeout(int fd, int option, int ms) {
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
+}
+
+// Closes a connection whose answer is sent: the write side first, then whatever the client
+// still sends is read (briefly) so that closing with unread input does not reset the
+// connection before the client has read the end of the transfer.
+void closeGently(int fd) {
+  shutdown(fd, SHUT_WR);
+  setTimeout(fd, SO_RCVTIMEO, 1000);
+  uint8_t buf[4096];
+  for (int i = 0; i < 64 && read(fd, buf, sizeof buf) > 0; ++i) {
+  }
+  close(fd);
+}
+
+}  // namespace
+
+base::Result<TransferOptions> transferOptions(const std::vector<std::string>& transfer_to,
+                                              const std::vector<std::string>& notify,
+                                              int max_transfers, int send_timeout_ms) {
+  TransferOptions o;
+  for (const auto& text : transfer_to) {
+    auto cidr = base::Cidr::parse(text);
+    if (!cidr)
+      if (auto ip = base::IpAddress::parse(text)) cidr = base::Cidr{*ip, ip->v6 ? 128 : 32};
+    if (!cidr) return base::Error{"--transfer-to: \"" + text + "\" is not a CIDR", ""};
+    o.allowed.push_back(*cidr);
+  }
+  for (const auto& text : notify) {
+    auto address = socketAddress(text);
+    if (!address) return base::Error{"--notify: \"" + text + "\" is not ADDR or ADDR:PORT", ""};
+    o.notify.push_back(*address);
+  }
+  o.max_transfers = static_cast<size_t>(max_transfers);
+  o.send_timeout_ms = send_timeout_ms;
+  return o;
+}
+
+TransferServer::TransferServer(TransferOptions options)
+    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+TransferServer::~TransferServer() {
+  std::unique_lock lock(mutex_);
+  stopping_ = true;
+  for (int fd : active_) shutdown(fd, SHUT_RDWR);  // ends their blocked sends
+  uint64_t one = 1;
+  if (wake_fd_ >= 0 && write(wake_fd_, &one, sizeof one) < 0) {
+  }
+  idle_.wait(lock, [this] { return active_.empty(); });
+  lock.unlock();
+  if (journal_.joinable()) journal_.join();
+  for (int fd : {wake_fd_, notify4_, notify6_})
+    if (fd >= 0) close(fd);
+}
+
+base::Status TransferServer::start() {
+  if (wake_fd_ < 0) return base::Error{std::string("eventfd: ") + strerror(errno), ""};
+  notify4_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  notify6_ = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  journal_ = std::thread([this] { journalLoop(); });
+  return base::Ok{};
+}
+
+void TransferServer::publish(std::shared_ptr<const zone::Snapshot> snapshot) {
+  {
+    std::lock_guard lock(mutex_);
+    incoming_ = std::move(snapshot);
+  }
+  uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof one) < 0) {
+  }  // a saturated counter means a wake-up is pending already
+}
+
+std::shared_ptr<const transfer::JournalState> TransferServer::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+bool TransferServer::allows(const sockaddr_storage& peer) const {
+  base::IpAddress ip = RecursionPolicy::peerAddress(peer);
+  return std::any_of(options_.allowed.begin(), options_.allowed.end(),
+                     [&](const base::Cidr& c) { return c.contains(ip); });
+}
+
+void TransferServer::take(int fd, const sockaddr_storage& peer, std::vector<uint8_t> query,
+                          std::vector<uint8_t> pending) {
+  const char* refused = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (!allows(peer))
+      refused = "not in --transfer-to";
+    else if (stopping_ || !state_)
+      refused = "not ready";
+    else if (transfers_ >= options_.max_transfers)
+      refused = "--transfer-max transfers in progress";
+    else
+      active_.insert(fd), ++transfers_;
+  }
+  if (refused) {
+    // A cluster's names are not for enumeration: REFUSED (RFC 5936 §2.2.1 leaves the policy
+    // to the server), sent without waiting, as the connection is still non-blocking.
+    spdlog::info("transfer: refused {} ({})", addressText(peer), refused);
+    uint8_t out[2 + 512];
+    if (size_t n = transfer::errorResponse(query.data(), query.size(),
+                                           static_cast<uint8_t>(wire::Rcode::Refused), out)) {
+      pending.insert(pending.end(), out, out + n);
+      if (send(fd, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+      }  // the client is gone or not reading: nothing more is owed to it
+    }
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    return;
+  }
+  std::thread([this, fd, peer, q = std::move(query), p = std::move(pending)]() mutable {
+    serve(fd, peer, std::move(q), std::move(p));
+  }).detach();
+}
+
+void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> query,
+                           std::vector<uint8_t> pending) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  // What the kernel holds for a client that reads slowly stays small: without this, the
+  // send buffer grows to megabytes per connection.
+  int buffer = kSendBuffer;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  setTimeout(fd, SO_SNDTIMEO, options_.send_timeout_ms);
+  const auto state = this->state();
+  const int64_t start = nowMs();
+  transfer::Summary s;
+  if (sendAll(fd, pending.data(), pending.size()))
+    s = transfer::respond(
+        *state, query.data(), query.size(),
+        [fd](const uint8_t* data, size_t size) { return sendAll(fd, data, size); });
+  const std::string who = addressText(peer);
+  if (s.rcode != 0)
+    spdlog::info("transfer: {} to {}: rcode {}", s.how, who, s.rcode);
+  else if (s.complete)
+    spdlog::info("transfer: {} of {} serial {} to {}: {} records in {} messages, {} ms", s.how,
+                 s.zone, s.serial, who, s.records, s.messages, nowMs() - start);
+  else
+    spdlog::warn(
+        "transfer: {} of {} to {} ended after {} records: the client stopped reading "
+        "or went away",
+        s.how, s.zone, who, s.records);
+  {
+    std::lock_guard lock(mutex_);
+    --transfers_;
+  }
+  closeGently(fd);
+  std::lock_guard lock(mutex_);
+  active_.erase(fd);
+  idle_.notify_all();
+}
+
+void TransferServer::journalLoop() {
+  for (;;) {
+    int64_t now = nowMs();
+    int64_t wait = 1000;
+    for (const auto& p : notifies_) wait = std::min(wait, std::max<int64_t>(0, p.next_ms - now));
+    pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {notify4_, POLLIN, 0}, {notify6_, POLLIN, 0}};
+    poll(fds, 3, static_cast<int>(wait));
+    if (fds[0].revents & POLLIN) {
+      uint64_t count;
+      if (read(wake_fd_, &count, sizeof count) < 0) {
+      }
+    }
+    std::shared_ptr<const zone::Snapshot> next;
+    std::shared_ptr<const transfer::JournalState> previous;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      next = std::move(incoming_);
+      incoming_.reset();
+      previous = state_;
+    }
+    if (next) {
+      std::vector<int> changed;
+      auto state = transfer::advance(previous.get(), std::move(next), options_.limits, &changed);
+      {
+        std::lock_guard lock(mutex_);
+        state_ = state;
+      }
+      queueNotifies(*state, changed);
+    }
+    receiveReplies();
+    sendDue(nowMs());
+  }
+}
+
+void TransferServer::queueNotifies(const transfer::JournalState& state,
+                                   const std::vector<int>& zones) {
+  static std::mt19937 random{std::random_device{}()};
+  const zone::Snapshot& snap = *state.snapshot;
+  for (int z : zones) {
+    const wire::Name& apex = snap.zone(z).apex;
+    const transfer::Rr soa = transfer::apexSoa(snap, z);
+    for (size_t t = 0; t < options_.notify.size(); ++t) {
+      std::erase_if(notifies_,
+                    [&](const Pending& p) { return p.apex == apex.wire() && p.target == t; });
+      Pending p;
+      p.apex = apex.wire();
+      p.target = t;
+      p.id = static_cast<uint16_t>(random());
+      p.serial = transfer::soaSerial(soa);
+      p.message = transfer::notifyMessage(p.id, apex, soa);
+      p.next_ms = 0;
+      p.interval_ms = kNotifyFirstRetryMs;
+      notifies_.push_back(std::move(p));
+    }
+  }
+}
+
+void TransferServer::sendDue(int64_t now) {
+  for (auto& p : notifies_) {
+    if (p.next_ms > now) continue;
+    const sockaddr_storage& to = options_.notify[p.target];
+    int fd = to.ss_family == AF_INET ? notify4_ : notify6_;
+    socklen_t len = to.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    sendto(fd, p.message.data(), p.message.size(), 0, reinterpret_cast<const sockaddr*>(&to), len);
+    if (p.attempts == 0)
+      spdlog::info("notify: {} serial {} to {}", wire::Name::fromWire(p.apex).text(), p.serial,
+                   addressText(to));
+    else if (p.attempts % 5 == 0)
+      spdlog::warn("notify: {} serial {} to {}: no answer after {} attempts, still trying",
+                   wire::Name::fromWire(p.apex).text(), p.serial, addressText(to), p.attempts);
+    ++p.attempts;
+    p.next_ms = now + p.interval_ms;
+    p.interval_ms = std::min(p.interval_ms * 2, kNotifyMaxRetryMs);
+  }
+}
+
+void TransferServer::receiveReplies() {
+  uint8_t buf[512];
+  for (int fd : {notify4_, notify6_}) {
+    for (;;) {
+      sockaddr_storage from{};
+      socklen_t len = sizeof from;
+      ssize_t n =
+          recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 0) break;
+      std::erase_if(notifies_, [&](const Pending& p) {
+        uint8_t rcode = 0;
+        if (!sameAddress(from, options_.notify[p.target]) ||
+            !transfer::isNotifyReply(buf, static_cast<size_t>(n), p.id, rcode))
+          return false;
+        if (rcode != 0)
+          spdlog::warn("notify: {} answered rcode {} for {}", addressText(from), rcode,
+                       wire::Name::fromWire(p.apex).text());
+        else
+          spdlog::debug("notify: {} acknowledged {} serial {}", addressText(from),
+                        wire::Name::fromWire(p.apex).text(), p.serial);
+        return true;
+      });
+    }
+  }
+}
+
+}  // namespace dnsd::server

@@ -1,0 +1,92 @@
+// Zone transfers out (AXFR, IXFR) and NOTIFY to secondaries. The TCP server hands over a
+// connection whose query is a transfer; each transfer then runs on a thread of its own,
+// at most --transfer-max at once, reading the journal state (snapshot and IXFR diffs) it
+// holds. Writes block with a timeout, so a slow reader stalls only its own thread and is
+// dropped when it stops reading. A journal thread takes each published snapshot, computes
+// its diffs and sends NOTIFY for the zones that changed, again until acknowledged.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dnsd/base/ip.h"
+#include "dnsd/base/result.h"
+#include "dnsd/transfer/journal.h"
+
+namespace dnsd::server {
+
+struct TransferOptions {
+  std::vector<base::Cidr> allowed;  // clients that may transfer; empty: nobody
+  size_t max_transfers = 10;
+  std::vector<sockaddr_storage> notify;  // secondaries to NOTIFY
+  int send_timeout_ms = 10000;           // a transfer whose client reads nothing this long ends
+  transfer::JournalLimits limits;
+};
+
+// "--transfer-to" and "--notify" texts into options.
+base::Result<TransferOptions> transferOptions(const std::vector<std::string>& transfer_to,
+                                              const std::vector<std::string>& notify,
+                                              int max_transfers, int send_timeout_ms);
+
+class TransferServer {
+ public:
+  explicit TransferServer(TransferOptions options);
+  ~TransferServer();  // ends the transfers in progress and the journal thread
+  // Starts the journal thread, which takes in what was published so far and sends its
+  // first NOTIFYs: called once the server answers, so that a secondary told of a zone can
+  // fetch it.
+  base::Status start();
+
+  // Each snapshot published, in order (the main thread).
+  void publish(std::shared_ptr<const zone::Snapshot> snapshot);
+
+  // Takes over the TCP connection `fd` from the TCP server: sends `pending` (answers to
+  // the queries before), then answers `query`, then closes it. Any thread.
+  void take(int fd, const sockaddr_storage& peer, std::vector<uint8_t> query,
+            std::vector<uint8_t> pending);
+
+  std::shared_ptr<const transfer::JournalState> state() const;
+
+ private:
+  struct Pending {  // a NOTIFY not yet acknowledged
+    std::string apex;
+    size_t target = 0;
+    uint16_t id = 0;
+    uint32_t serial = 0;
+    std::vector<uint8_t> message;
+    int64_t next_ms = 0;
+    int64_t interval_ms = 0;
+    int attempts = 0;
+  };
+
+  bool allows(const sockaddr_storage& peer) const;
+  void serve(int fd, sockaddr_storage peer, std::vector<uint8_t> query,
+             std::vector<uint8_t> pending);
+  void journalLoop();
+  void queueNotifies(const transfer::JournalState& state, const std::vector<int>& zones);
+  void sendDue(int64_t now);
+  void receiveReplies();
+
+  TransferOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;
+  std::shared_ptr<const transfer::JournalState> state_;
+  std::shared_ptr<const zone::Snapshot> incoming_;  // published, not yet in the journal
+  std::set<int> active_;                            // fds of the connections taken, until closed
+  size_t transfers_ = 0;  // transfers sending: --transfer-max counts these
+  bool stopping_ = false;
+  int wake_fd_ = -1;  // eventfd: a snapshot came, or stop
+  int notify4_ = -1, notify6_ = -1;
+  std::vector<Pending> notifies_;  // the journal thread's
+  std::thread journal_;
+};
+
+}  // namespace dnsd::server

@@ -1,0 +1,451 @@
+"""End-to-end: zone transfer out to real secondaries, Knot DNS and NSD, on loopback.
+
+Run: python3 tests/e2e/test_transfer.py build/tests/dnsd-e2e
+
+Behaviours:
+  - Knot and NSD, configured as secondaries of dnsd, pull every zone dnsd serves (the cluster
+    zone, its reverse zone, a zone file) by AXFR, and their copies equal `dnsd records`.
+  - A manifest change is published, NOTIFY sent, and both serve the new name within 3 s,
+    having fetched it by IXFR (their logs say so), not by a whole transfer.
+  - A restart of dnsd gives a higher serial: the secondaries move forward, never back.
+  - Odd and hostile transfer queries get clear answers: IXFR without an SOA (FORMERR), a
+    serial from the future (our SOA alone), a zone that is not ours (NOTAUTH), AXFR over UDP
+    and a client outside --transfer-to (REFUSED).
+  - On a zone of 5,000 Services: transfers beyond --transfer-max are refused while clients
+    that do not read hold the others; UDP and other TCP queries are answered meanwhile; a
+    client that stops reading is dropped after the timeout and frees its slot.
+"""
+
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import Checks, Server, free_port, run_command  # noqa: E402
+
+ZONE_FILE = os.path.join(harness.ZONES, "example.internal.zone")
+
+PROBE = """apiVersion: v1
+kind: Service
+metadata:
+  name: xfr-probe
+  namespace: default
+spec:
+  clusterIP: 10.96.77.77
+  ports:
+  - name: http
+    port: 80
+"""
+
+
+def stop_process(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Knot:
+    """knotd on 127.0.0.1:PORT, a secondary of dnsd for `zones`; stopped by PID."""
+
+    def __init__(self, workdir, primary_port, zones):
+        self.dir = os.path.join(workdir, "knot")
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "knot.log")
+        zone_lines = "".join(f"  - domain: {z}\n" for z in zones)
+        with open(os.path.join(self.dir, "knot.conf"), "w") as f:
+            f.write(f"server:\n    rundir: \"{self.dir}\"\n    listen: 127.0.0.1@{self.port}\n"
+                    f"database:\n    storage: \"{self.dir}\"\n"
+                    f"log:\n  - target: \"{self.log_path}\"\n    any: info\n"
+                    f"remote:\n  - id: dnsd\n    address: 127.0.0.1@{primary_port}\n"
+                    "acl:\n  - id: local\n    address: 127.0.0.1\n"
+                    "    action: [notify, transfer]\n"
+                    f"template:\n  - id: default\n    storage: \"{self.dir}\"\n"
+                    "    master: dnsd\n    acl: local\n"
+                    "    zonefile-sync: -1\n    zonefile-load: none\n"
+                    "    journal-content: changes\n"
+                    "zone:\n" + zone_lines)
+        self.proc = subprocess.Popen(["knotd", "-c", os.path.join(self.dir, "knot.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+class Nsd:
+    """nsd on 127.0.0.1:PORT, a secondary of dnsd for `zones`: no control socket, its pid,
+    state and zone files in its own directory; stopped by PID."""
+
+    def __init__(self, workdir, primary_port, zones):
+        self.dir = os.path.join(workdir, "nsd")
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "nsd.log")
+        zone_text = "".join(
+            f"zone:\n    name: {z}\n    zonefile: \"{self.dir}/{z}zone\"\n"
+            f"    request-xfr: 127.0.0.1@{primary_port} NOKEY\n"
+            "    allow-notify: 127.0.0.1 NOKEY\n    provide-xfr: 127.0.0.1 NOKEY\n"
+            for z in zones)
+        with open(os.path.join(self.dir, "nsd.conf"), "w") as f:
+            f.write(f"server:\n    ip-address: 127.0.0.1@{self.port}\n    do-ip6: no\n"
+                    f"    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{self.dir}\"\n"
+                    f"    database: \"\"\n    zonelistfile: \"{self.dir}/zone.list\"\n"
+                    f"    pidfile: \"{self.dir}/nsd.pid\"\n"
+                    f"    xfrdfile: \"{self.dir}/xfrd.state\"\n    xfrdir: \"{self.dir}\"\n"
+                    f"    logfile: \"{self.log_path}\"\n    verbosity: 2\n"
+                    "    server-count: 1\n"
+                    "remote-control:\n    control-enable: no\n" + zone_text)
+        self.proc = subprocess.Popen(["nsd", "-d", "-c", os.path.join(self.dir, "nsd.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def log(self):
+        if not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+def normalized(lines):
+    """Records as (owner, ttl, type, rdata) with whitespace and case of owners made equal; an
+    SOA's serial is replaced by 'S' (dnsd records prints serial 1)."""
+    out = set()
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith(";"):
+            continue
+        owner, ttl, klass, rtype, rdata = line.split(None, 4)
+        rdata = " ".join(rdata.split())
+        if rtype == "SOA":
+            f = rdata.split()
+            f[2] = "S"
+            rdata = " ".join(f)
+        out.add((owner.lower(), ttl, rtype, rdata))
+    return out
+
+
+def records_by_zone(binary, manifests):
+    code, out = run_command([binary, "records", manifests, "--zone-file", ZONE_FILE])
+    zones = {}
+    current = None
+    for line in out.splitlines():
+        if line.startswith("; zone "):
+            current = line.split()[2]
+            zones[current] = []
+        elif current:
+            zones[current].append(line)
+    return zones
+
+
+def axfr(port, zone, source=None):
+    """(rcode text or None, record lines, kdig output) of kdig AXFR."""
+    argv = ["kdig", "@127.0.0.1", "-p", str(port), "AXFR", zone, "+time=5", "+retry=0"]
+    if source:
+        argv += ["-b", source]
+    code, out = run_command(argv, timeout=20)
+    lines = [l for l in out.splitlines() if l and not l.startswith(";")]
+    m = re.search(r"status: (\w+)", out) or re.search(r"replied with error '(\w+)'", out)
+    return (m.group(1) if m else None), lines, out
+
+
+def soa_serial(port, zone):
+    code, out = run_command(["dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", "-p",
+                             str(port), zone, "SOA"], timeout=5)
+    parts = out.split()
+    return int(parts[2]) if code == 0 and len(parts) >= 7 and parts[2].isdigit() else None
+
+
+def wait_for(what, timeout, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = what()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def encode_name(name):
+    return harness.encode_name(name)
+
+
+def transfer_query(zone, qtype, qid=0x4242, serial=None):
+    """AXFR (252) or IXFR (251) of `zone`; IXFR with an SOA of `serial` in its authority
+    section when given (RFC 1995 §3)."""
+    nscount = 0 if serial is None else 1
+    q = struct.pack("!HHHHHH", qid, 0, 1, 0, nscount, 0) + encode_name(zone)
+    q += struct.pack("!HH", qtype, 1)
+    if serial is not None:
+        rdata = b"\x00\x00" + struct.pack("!IIIII", serial, 0, 0, 0, 0)
+        q += b"\xc0\x0c" + struct.pack("!HHIH", 6, 1, 0, len(rdata)) + rdata
+    return q
+
+
+def read_messages(sock, limit=10000):
+    """Framed messages until the connection closes or a message's answer ends with the second
+    SOA; returns a list of (rcode, [answer types], soa serial of the first answer)."""
+    out = []
+    soas = 0
+    while len(out) < limit:
+        head = harness._recv_exact(sock, 2)
+        if head is None:
+            break
+        msg = harness._recv_exact(sock, struct.unpack("!H", head)[0])
+        if msg is None:
+            break
+        h = harness.parse_header(msg)
+        types, serial = answer_types(msg)
+        out.append((h["rcode"], types, serial))
+        soas += types.count(6)
+        if h["rcode"] != 0 or soas >= 2 or (soas == 1 and len(types) == 1 and len(out) == 1):
+            break
+    return out
+
+
+def skip_name(msg, at):
+    while True:
+        n = msg[at]
+        if n == 0:
+            return at + 1
+        if n & 0xC0 == 0xC0:
+            return at + 2
+        at += n + 1
+
+
+def answer_types(msg):
+    qd, an = struct.unpack("!HH", msg[4:8])
+    at = 12
+    for _ in range(qd):
+        at = skip_name(msg, at) + 4
+    types = []
+    first_serial = None
+    for _ in range(an):
+        at = skip_name(msg, at)
+        rtype, _, _, rdlen = struct.unpack("!HHIH", msg[at:at + 10])
+        rdata_at = at + 10
+        if rtype == 6 and first_serial is None:
+            p = skip_name(msg, skip_name(msg, rdata_at))
+            first_serial = struct.unpack("!I", msg[p:p + 4])[0]
+        types.append(rtype)
+        at = rdata_at + rdlen
+    return types, first_serial
+
+
+def tcp_exchange(port, query, source=None, timeout=5.0):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        if source:
+            s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(struct.pack("!H", len(query)) + query)
+        return read_messages(s)
+
+
+def test_secondaries(c, binary, workdir):
+    manifests = os.path.join(workdir, "manifests")
+    shutil.copytree(harness.ZONES, manifests, ignore=shutil.ignore_patterns("*.zone"))
+    want = records_by_zone(binary, manifests)
+    zones = list(want)
+    c.check(len(zones) >= 3, "dnsd records lists the cluster zone, a reverse zone and the "
+            "zone file", zones)
+    dnsd_port = free_port()
+    knot = Nsd_ = None
+    # The secondaries' ports are known before dnsd starts (it NOTIFYs them), and dnsd's
+    # before they do (they pull from it).
+    knot = Knot(workdir, dnsd_port, zones)
+    nsd = Nsd(workdir, dnsd_port, zones)
+    secondaries = [("Knot", knot), ("NSD", nsd)]
+    d = Server(binary, [manifests], c, name="dnsd-primary", keep_port=True,
+               extra_args=["--zone-file", ZONE_FILE, "--transfer-to", "127.0.0.1/32",
+                           "--notify", f"127.0.0.1:{knot.port}", "--notify",
+                           f"127.0.0.1:{nsd.port}"])
+    d.port = dnsd_port
+    try:
+        d.start()
+        serials = {zone: soa_serial(d.port, zone) for zone in zones}
+        c.check(all(serials.values()), "dnsd answers each zone's SOA", serials)
+        # Pulled by AXFR at start (and told by NOTIFY): each zone equals `dnsd records`.
+        for name, s in secondaries:
+            for zone in zones:
+                got = wait_for(lambda: soa_serial(s.port, zone) == serials[zone], 10)
+                c.check(got, f"{name} serves {zone} at dnsd's serial",
+                        f"serial {soa_serial(s.port, zone)}, dnsd's {serials[zone]}")
+                rcode, lines, out = axfr(s.port, zone)
+                c.expect_equal(normalized(lines), normalized(want[zone]),
+                               f"{name}'s copy of {zone} equals dnsd records", out[-2000:])
+        serial = serials["cluster.local."]
+        knot_before = len(knot.log())
+        nsd_before = len(nsd.log())
+        dnsd_before = len(d.log())
+
+        # A new Service: published, NOTIFY, IXFR.
+        with open(os.path.join(manifests, "xfr-probe.yaml"), "w") as f:
+            f.write(PROBE)
+        start = time.monotonic()
+        for name, s in secondaries:
+            got = wait_for(lambda: "10.96.77.77" in run_command(
+                ["dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", "-p", str(s.port),
+                 "xfr-probe.default.svc.cluster.local", "A"])[1], 3.5 - (time.monotonic() - start))
+            c.check(got, f"{name} serves the new Service within 3 s of the change",
+                    f"after {time.monotonic() - start:.2f} s")
+        new_serial = soa_serial(d.port, "cluster.local")
+        c.check(new_serial and new_serial > serial, "the change raised the serial",
+                f"{serial} -> {new_serial}")
+        time.sleep(0.5)  # the reverse zone's transfer may come right after
+        knot_log = knot.log()[knot_before:]
+        c.check(re.search(r"\[cluster\.local\.\] IXFR, incoming, remote [^,]+, finished",
+                          knot_log) and "AXFR" not in knot_log,
+                "Knot fetched the change by IXFR, not AXFR", knot_log)
+        # NSD does not log which kind it received; dnsd logs what it sent: after the change,
+        # an IXFR of each changed zone to each secondary, and no whole zone.
+        sent = re.findall(r"transfer: (.*?) of (\S+) serial", d.log()[dnsd_before:])
+        c.expect_equal(sorted(sent), sorted([("IXFR", "10.in-addr.arpa."),
+                                             ("IXFR", "cluster.local.")] * 2),
+                       "dnsd sent both secondaries IXFRs of the changed zones", d.log())
+        c.check("cluster.local. received update" in nsd.log()[nsd_before:],
+                "NSD took the update", nsd.log()[nsd_before:])
+        for name, s in secondaries:
+            rcode, lines, out = axfr(s.port, "cluster.local")
+            c.expect_equal(normalized(lines),
+                           normalized(records_by_zone(binary, manifests)["cluster.local."]),
+                           f"{name}'s copy after the IXFR equals dnsd records", out[-2000:])
+
+        # A restart: the serial goes on rising, and the secondaries never go back.
+        before_restart = soa_serial(d.port, "cluster.local")
+        d.stop()
+        time.sleep(1.1)
+        d.start()
+        after_restart = soa_serial(d.port, "cluster.local")
+        c.check(after_restart and after_restart > before_restart,
+                "dnsd's serial after a restart is above every serial it served",
+                f"{before_restart} -> {after_restart}")
+        for name, s in secondaries:
+            seen = []
+            got = wait_for(lambda: (seen.append(soa_serial(s.port, "cluster.local")) or
+                                    seen[-1] == after_restart), 5)
+            c.check(got and all(x is None or x >= before_restart for x in seen),
+                    f"{name} follows the restarted dnsd forward, never back",
+                    f"serials seen {sorted(set(x for x in seen if x))}, before "
+                    f"{before_restart}, after {after_restart}")
+    finally:
+        d.stop()
+        for name, s in secondaries:
+            s.stop()
+        if c.failed:
+            print("----- knot log -----\n" + knot.log()[-4000:])
+            print("----- nsd log -----\n" + nsd.log()[-4000:])
+
+
+def test_odd_queries(c, binary, workdir):
+    with Server(binary, [harness.ZONES], c, name="dnsd-odd",
+                extra_args=["--transfer-to", "127.0.0.1/32"]) as d:
+        serial = soa_serial(d.port, "cluster.local")
+        got = tcp_exchange(d.port, transfer_query("cluster.local", 251))
+        c.check(got and got[0][0] == 1, "IXFR without an SOA in the authority section: FORMERR",
+                got)
+        got = tcp_exchange(d.port, transfer_query("cluster.local", 251, serial=serial + 1000))
+        c.check(got and got[0][0] == 0 and got[0][1] == [6] and got[0][2] == serial,
+                "IXFR from a serial ahead of ours: our SOA alone (RFC 1995 §2)", got)
+        got = tcp_exchange(d.port, transfer_query("cluster.local", 251, serial=serial))
+        c.check(got and got[0][1] == [6] and got[0][2] == serial,
+                "IXFR from our own serial: our SOA alone", got)
+        got = tcp_exchange(d.port, transfer_query("cluster.local", 251, serial=serial - 5))
+        types = [t for m in got for t in m[1]]
+        c.check(got and types[0] == 6 and types[-1] == 6 and len(types) > 3 and
+                types.count(6) == 2,
+                "IXFR from a serial we have no history for: the whole zone (RFC 1995 §4)", got)
+        got = tcp_exchange(d.port, transfer_query("example.org", 252))
+        c.check(got and got[0][0] == 9, "AXFR of a zone that is not ours: NOTAUTH", got)
+        got = tcp_exchange(d.port, transfer_query("svc.cluster.local", 252))
+        c.check(got and got[0][0] == 9, "AXFR of a name inside our zone, not its apex: NOTAUTH",
+                got)
+        reply = harness.raw_exchange(d.port, transfer_query("cluster.local", 252))
+        c.check(reply and harness.parse_header(reply)["rcode"] == 5, "AXFR over UDP: REFUSED")
+        reply = harness.raw_exchange(d.port, transfer_query("cluster.local", 251, serial=1))
+        c.check(reply and harness.parse_header(reply)["rcode"] == 5, "IXFR over UDP: REFUSED")
+        rcode, lines, out = axfr(d.port, "cluster.local", source="127.0.0.2")
+        c.expect_equal(rcode, "REFUSED", "a client outside --transfer-to is refused", out)
+        rcode, lines, out = axfr(d.port, "cluster.local")
+        c.check(lines and len(lines) > 10, "kdig AXFR from an allowed client", out[-1000:])
+    with Server(binary, [harness.ZONES], c, name="dnsd-nobody") as d:
+        rcode, lines, out = axfr(d.port, "cluster.local")
+        c.expect_equal(rcode, "REFUSED", "without --transfer-to nobody may transfer", out)
+
+
+def test_load(c, binary, workdir):
+    data = os.path.join(workdir, "big")
+    subprocess.run([sys.executable, os.path.join(harness.REPO, "bench", "gen_zone.py"), "5000",
+                    "--out", data], check=True, stdout=subprocess.DEVNULL)
+    with Server(binary, [os.path.join(data, "manifests")], c, name="dnsd-load",
+                extra_args=["--transfer-to", "127.0.0.1/32", "--transfer-max", "2",
+                            "--tcp-idle-timeout", "1500"]) as d:
+        # Two clients ask for the zone and read nothing, with small buffers: both transfers
+        # stall, holding both slots.
+        stalled = []
+        for _ in range(2):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.port))
+            q = transfer_query("cluster.local", 252)
+            s.sendall(struct.pack("!H", len(q)) + q)
+            stalled.append(s)
+        time.sleep(0.3)
+        got = tcp_exchange(d.port, transfer_query("cluster.local", 252))
+        c.check(got and got[0][0] == 5, "a transfer beyond --transfer-max: REFUSED", got)
+        answered = 0
+        for i in range(50):
+            r = d.dig("svc-1.ns-0.svc.cluster.local")
+            answered += r.rcode == "NOERROR"
+        c.expect_equal(answered, 50, "UDP queries are answered while transfers stall")
+        r = d.dig("svc-1.ns-0.svc.cluster.local", tcp=True)
+        c.expect_equal(r.rcode, "NOERROR", "a TCP query is answered while transfers stall")
+        # The stalled clients are dropped once nothing moves for --tcp-idle-timeout.
+        time.sleep(2.5)
+        start = time.monotonic()
+        rcode, lines, out = axfr(d.port, "cluster.local")
+        c.check(len(lines) > 10000, "slots freed by dropping the stalled readers: a whole AXFR",
+                f"{len(lines)} lines; {out[-500:]}")
+        print(f"AXFR of 5,000 Services: {len(lines)} records in "
+              f"{time.monotonic() - start:.2f} s")
+        c.check("stopped reading" in d.log(), "dnsd logs the readers it dropped")
+        for s in stalled:
+            s.close()
+
+
+def main():
+    binary = harness.binary_from_argv("test_transfer")
+    c = Checks("test_transfer")
+    subprocess.run([os.path.join(harness.REPO, "scripts", "deps.sh"), "knot", "nsd"],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    workdir = tempfile.mkdtemp(prefix="dnsd-transfer-")
+    try:
+        c.run(test_odd_queries, c, binary, workdir)
+        c.run(test_load, c, binary, workdir)
+        c.run(test_secondaries, c, binary, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
