@@ -7,7 +7,9 @@
   - RSS after the sync, both ways (the API path holds the trimmed objects besides the zone);
   - event -> served: from the moment an object is handed to the API server to the first
     answer that shows it, for a Service added, a Service deleted, an endpoint turning not
-    ready, a slice gaining an endpoint and a Namespace deleted; p50 and p99.
+    ready, a slice gaining an endpoint and a Namespace deleted; p50 and p99;
+  - dnsd's CPU per event over those events (from /proc/PID/stat), less its CPU for the
+    queries that watched for them.
 
 Usage: api_bench.py DNSD_BINARY N [--events K] [--pods-per-service P] [--cpu C]
 dnsd is pinned to CPU C (default 0), this script to the other one. Prints one Markdown
@@ -85,9 +87,11 @@ class Prober:
         self.sock.connect(("127.0.0.1", port))
         self.sock.settimeout(0.5)
         self.qid = 0
+        self.sent = 0  # queries asked, for cpu_per_change()
 
     def ask(self, name):
         self.qid = (self.qid + 1) & 0xFFFF
+        self.sent += 1
         try:
             self.sock.send(query(name, self.qid))
         except ConnectionRefusedError:  # not listening yet
@@ -117,6 +121,48 @@ def rss_mib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_ns(pid, per_thread=False):
+    """CPU time of `pid` so far, in ns. By default from /proc/PID/stat, which counts threads
+    that have ended (a large reload of dnsd's starts and ends some), in 10 ms ticks; with
+    `per_thread`, the sum of /proc/PID/task/*/schedstat, exact but blind to ended threads
+    (right for a server that keeps its threads, as Knot does)."""
+    if not per_thread:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def query_cpu_ns(pid, prober, name, count=20000, per_thread=False):
+    """A server's CPU per query of `name`, to take the watching queries out of a change's CPU."""
+    before = cpu_ns(pid, per_thread)
+    for _ in range(count):
+        prober.ask(name)
+    return (cpu_ns(pid, per_thread) - before) / count
+
+
+class ChangeCpu:
+    """A server's CPU per change over a run of changes, less what it spent answering the
+    queries that watched for them (each measured apart, as query_cpu_ns())."""
+
+    def __init__(self, pid, prober, per_query_ns, per_thread=False):
+        self.pid, self.prober, self.per_query_ns = pid, prober, per_query_ns
+        self.per_thread = per_thread
+        self.cpu, self.sent = cpu_ns(pid, per_thread), prober.sent
+
+    def per_change_us(self, changes):
+        spent = cpu_ns(self.pid, self.per_thread) - self.cpu
+        queries = self.prober.sent - self.sent
+        return (spent - queries * self.per_query_ns) / changes / 1000
 
 
 def free_port():
@@ -242,7 +288,12 @@ def main():
         procs.append(proc)
         slices = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
                   for o in objs if o["kind"] == "EndpointSlice"}
-        latencies = events(api, Prober(port), a.n, a.events, slices)
+        prober = Prober(port)
+        per_query = query_cpu_ns(proc.pid, prober, last)
+        cpu = ChangeCpu(proc.pid, prober, per_query)
+        latencies = events(api, prober, a.n, a.events, slices)
+        # Each round sends six events: the five measured and the Namespace's creation.
+        cpu_per_event = cpu.per_change_us(6 * a.events)
         pods = a.n * a.pods_per_service
         print(f"| N={a.n}, {pods} Pods | manifests | API |")
         print("|---|---|---|")
@@ -255,6 +306,8 @@ def main():
             text = (f"p50 {percentile(ok, 50):.1f}, p99 {percentile(ok, 99):.1f}" if ok else "-")
             print(f"| event -> served, ms: {kind} | | {text}"
                   f"{f' ({missed} never served)' if missed else ''} |")
+        print(f"| dnsd CPU per event, µs (its answers to the watching queries taken out) | | "
+              f"{cpu_per_event:.0f} |")
     finally:
         for p in procs:
             stop(p)
