@@ -4,7 +4,7 @@ Run: python3 tests/e2e/test_transfer.py build/tests/dnsd-e2e
 
 Behaviours:
   - Knot and NSD, configured as secondaries of dnsd, pull every zone dnsd serves (the cluster
-    zone, its reverse zone, a zone file) by AXFR, and their copies equal `dnsd records`.
+    zone, its reverse zone, a zone file, an external zone) by AXFR, and their copies equal `dnsd records`.
   - A manifest change is published, NOTIFY sent, and both serve the new name within 3 s,
     having fetched it by IXFR (their logs say so), not by a whole transfer.
   - A restart of dnsd gives a higher serial: the secondaries move forward, never back.
@@ -32,6 +32,9 @@ import harness  # noqa: E402
 from harness import Checks, Server, free_port, run_command  # noqa: E402
 
 ZONE_FILE = os.path.join(harness.ZONES, "example.internal.zone")
+# Every kind of zone dnsd serves: the cluster zone, its reverse zone, a zone file and an
+# external zone (the LoadBalancer Service in zones/).
+ZONE_ARGS = ["--zone-file", ZONE_FILE, "--external-zone", "example.com"]
 
 PROBE = """apiVersion: v1
 kind: Service
@@ -145,7 +148,7 @@ def normalized(lines):
 
 
 def records_by_zone(binary, manifests):
-    code, out = run_command([binary, "records", manifests, "--zone-file", ZONE_FILE])
+    code, out = run_command([binary, "records", manifests] + ZONE_ARGS)
     zones = {}
     current = None
     for line in out.splitlines():
@@ -266,17 +269,17 @@ def test_secondaries(c, binary, workdir):
     shutil.copytree(harness.ZONES, manifests, ignore=shutil.ignore_patterns("*.zone"))
     want = records_by_zone(binary, manifests)
     zones = list(want)
-    c.check(len(zones) >= 3, "dnsd records lists the cluster zone, a reverse zone and the "
-            "zone file", zones)
+    c.check(len(zones) >= 4 and "example.com." in zones,
+            "dnsd records lists the cluster zone, a reverse zone, the zone file and the "
+            "external zone", zones)
     dnsd_port = free_port()
-    knot = Nsd_ = None
     # The secondaries' ports are known before dnsd starts (it NOTIFYs them), and dnsd's
     # before they do (they pull from it).
     knot = Knot(workdir, dnsd_port, zones)
     nsd = Nsd(workdir, dnsd_port, zones)
     secondaries = [("Knot", knot), ("NSD", nsd)]
     d = Server(binary, [manifests], c, name="dnsd-primary", keep_port=True,
-               extra_args=["--zone-file", ZONE_FILE, "--transfer-to", "127.0.0.1/32",
+               extra_args=ZONE_ARGS + ["--transfer-to", "127.0.0.1/32",
                            "--notify", f"127.0.0.1:{knot.port}", "--notify",
                            f"127.0.0.1:{nsd.port}"])
     d.port = dnsd_port
