@@ -32,6 +32,7 @@
 #include "dnsd/server/tcp_server.h"
 #include "dnsd/server/transfer_server.h"
 #include "dnsd/server/udp_worker.h"
+#include "dnsd/transfer/serial.h"
 
 namespace dnsd::server {
 namespace {
@@ -364,15 +365,32 @@ base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
 
 // The first zone, loaded and published before any socket is bound: never serve before the
 // data is there.
+// The first serial: the clock's, or above the serial the secondaries hold when they have a
+// higher one. The clock alone is above every serial served before unless a burst of
+// publications (more than one a second) ran the serial ahead of the clock just before a
+// restart; the secondaries remember what was served, so asking them closes that gap.
+uint32_t firstSerial(const Config& config, const TransferServer* secondaries) {
+  uint32_t serial = nextSerial(0);
+  auto zone = wire::Name::parse(config.cluster_domain);
+  if (!secondaries || !zone) return serial;
+  uint32_t held = secondaries->secondariesSerial(*zone, 1000);
+  if (held != 0 && !transfer::serialLess(held, serial)) {
+    spdlog::info("serial: a secondary holds {}, above the clock's {}: continuing from {}", held,
+                 serial, held + 1);
+    serial = held + 1;
+  }
+  return serial;
+}
+
 bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
-                   const KubeSource* kube) {
+                   const KubeSource* kube, uint32_t serial) {
   auto api = apiObjects(kube);
   if (!config.hosts_file.empty())
     if (auto read = readHosts(config); !read) {
       spdlog::error("--hosts: {}", read.error().str());
       return false;
     }
-  auto loaded = loadZone(config, nextSerial(0), kube ? &manifest_cache : cacheFor(config),
+  auto loaded = loadZone(config, serial, kube ? &manifest_cache : cacheFor(config),
                          api ? &*api : nullptr, hosts_state.table);
   if (!loaded) {
     spdlog::error("{}", loaded.error().str());
@@ -462,7 +480,8 @@ int run(const Config& config) {
     transfer = std::make_unique<TransferServer>(std::move(*options));
     transfers = transfer.get();
   }
-  if (!loadFirstZone(config, holder, metrics, kube.get())) return 1;
+  if (!loadFirstZone(config, holder, metrics, kube.get(), firstSerial(config, transfer.get())))
+    return 1;
   if (kube) metrics.setKubernetes(kube->values());
 
   int workers = config.threads > 0 ? config.threads

@@ -9,24 +9,21 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <optional>
 #include <random>
 
 #include "dnsd/server/recursion.h"
+#include "dnsd/server/shared.h"
 #include "dnsd/transfer/notify.h"
 #include "dnsd/transfer/responder.h"
+#include "dnsd/transfer/serial.h"
 #include "dnsd/wire/dns.h"
 
 namespace dnsd::server {
 namespace {
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t nowMs() { return static_cast<int64_t>(monotonicNs() / 1000000); }
 
 // A NOTIFY not answered is sent again after 1 s, then at doubling intervals up to a minute,
 // until it is answered or a newer change of the zone replaces it (RFC 1996 §3.6 leaves the
@@ -133,7 +130,10 @@ base::Result<TransferOptions> transferOptions(const std::vector<std::string>& tr
 }
 
 TransferServer::TransferServer(TransferOptions options)
-    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+    : options_(std::move(options)),
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      notify4_(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)),
+      notify6_(socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {}
 
 TransferServer::~TransferServer() {
   std::unique_lock lock(mutex_);
@@ -151,8 +151,6 @@ TransferServer::~TransferServer() {
 
 base::Status TransferServer::start() {
   if (wake_fd_ < 0) return base::Error{std::string("eventfd: ") + strerror(errno), ""};
-  notify4_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  notify6_ = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   journal_ = std::thread([this] { journalLoop(); });
   return base::Ok{};
 }
@@ -246,6 +244,45 @@ void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> q
   std::lock_guard lock(mutex_);
   active_.erase(fd);
   idle_.notify_all();
+}
+
+uint32_t TransferServer::secondariesSerial(const wire::Name& zone, int timeout_ms) const {
+  if (options_.notify.empty()) return 0;
+  static std::mt19937 random{std::random_device{}()};
+  const auto id = static_cast<uint16_t>(random());
+  std::vector<uint8_t> query(wire::kHeaderSize);
+  wire::store16(query.data(), id);
+  wire::store16(query.data() + 4, 1);
+  query.insert(query.end(), zone.data(), zone.data() + zone.size());
+  uint8_t question[4];
+  wire::store16(question, wire::type::SOA);
+  wire::store16(question + 2, wire::kClassIn);
+  query.insert(query.end(), question, question + 4);
+  for (const auto& to : options_.notify) {
+    int fd = to.ss_family == AF_INET ? notify4_ : notify6_;
+    socklen_t len = to.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    sendto(fd, query.data(), query.size(), 0, reinterpret_cast<const sockaddr*>(&to), len);
+  }
+  uint32_t highest = 0;
+  size_t answers = 0;
+  const int64_t deadline = nowMs() + timeout_ms;
+  while (answers < options_.notify.size()) {
+    const int64_t left = deadline - nowMs();
+    if (left <= 0) break;
+    pollfd fds[2] = {{notify4_, POLLIN, 0}, {notify6_, POLLIN, 0}};
+    if (poll(fds, 2, static_cast<int>(left)) <= 0) continue;
+    for (int fd : {notify4_, notify6_}) {
+      uint8_t buf[512];
+      ssize_t n;
+      while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        uint32_t serial;
+        if (!transfer::replySerial(buf, static_cast<size_t>(n), id, serial)) continue;
+        ++answers;
+        if (highest == 0 || transfer::serialLess(highest, serial)) highest = serial;
+      }
+    }
+  }
+  return highest;
 }
 
 void TransferServer::journalLoop() {

@@ -55,6 +55,10 @@ class TransferServer {
 
   std::shared_ptr<const transfer::JournalState> state() const;
 
+  // The highest serial the --notify secondaries hold for `zone`, asked over UDP within
+  // `timeout_ms`; 0 when none answers. A restart continues above it (see server.cc).
+  uint32_t secondariesSerial(const wire::Name& zone, int timeout_ms) const;
+
  private:
   struct Pending {  // a NOTIFY not yet acknowledged
     std::string apex;

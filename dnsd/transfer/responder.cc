@@ -109,6 +109,24 @@ bool ixfrClientSerial(const wire::QueryView& q, uint32_t& serial) noexcept {
   return true;
 }
 
+bool replySerial(const uint8_t* reply, size_t size, uint16_t id, uint32_t& serial) noexcept {
+  if (size < wire::kHeaderSize || wire::load16(reply) != id || !(reply[2] & 0x80) ||
+      (reply[3] & 0x0F) != 0 || wire::load16(reply + 4) != 1 || wire::load16(reply + 6) == 0)
+    return false;
+  const uint8_t* p = reply + wire::kHeaderSize;
+  const uint8_t* end = reply + size;
+  if (!skipName(p, end) || p + 4 > end) return false;
+  p += 4;
+  if (!skipName(p, end) || p + 10 > end || wire::load16(p) != wire::type::SOA) return false;
+  const uint8_t* rdata = p + 10;
+  const uint8_t* rdata_end = rdata + wire::load16(p + 8);
+  if (rdata_end > end || !skipName(rdata, rdata_end) || !skipName(rdata, rdata_end) ||
+      rdata + 4 > rdata_end)
+    return false;
+  serial = wire::load32(rdata);
+  return true;
+}
+
 Summary respond(const JournalState& state, const uint8_t* query, size_t size, const Sink& sink) {
   wire::QueryView q;
   switch (wire::parseQuery(query, size, q)) {

@@ -31,6 +31,9 @@ bool isTransferQuery(const uint8_t* query, size_t size) noexcept;
 // false when there is none.
 bool ixfrClientSerial(const wire::QueryView& q, uint32_t& serial) noexcept;
 
+// The serial of the SOA that answers an SOA query (`reply`, with ID `id`), or false.
+bool replySerial(const uint8_t* reply, size_t size, uint16_t id, uint32_t& serial) noexcept;
+
 // Sends the answer to `query` (one framed message for an error) through `sink`.
 Summary respond(const JournalState& state, const uint8_t* query, size_t size, const Sink& sink);
 

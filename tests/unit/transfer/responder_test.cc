@@ -205,6 +205,23 @@ TEST_CASE("odd transfer queries get clear rcodes") {
   CHECK_FALSE(isTransferQuery(a.data(), a.size()));
 }
 
+TEST_CASE("the serial of a secondary's SOA answer") {
+  auto state = advance(nullptr, snapshot(42, {"web=10.0.0.1"}), {}, nullptr);
+  auto q = ixfr("cluster.local", 42);  // answered with our SOA alone: an SOA answer
+  std::vector<uint8_t> reply;
+  respond(*state, q.data(), q.size(), [&](const uint8_t* data, size_t size) {
+    reply.assign(data + 2, data + size);
+    return true;
+  });
+  uint32_t serial = 0;
+  CHECK(replySerial(reply.data(), reply.size(), 0x1234, serial));
+  CHECK(serial == 42);
+  CHECK_FALSE(replySerial(reply.data(), reply.size(), 0x4321, serial));      // another ID
+  CHECK_FALSE(replySerial(reply.data(), reply.size() - 5, 0x1234, serial));  // cut short
+  reply[3] = 5;
+  CHECK_FALSE(replySerial(reply.data(), reply.size(), 0x1234, serial));  // REFUSED
+}
+
 TEST_CASE("a sink that fails stops the transfer") {
   std::vector<std::string> hosts;
   for (int i = 0; i < 2000; ++i) hosts.push_back("s" + std::to_string(i) + "=10.2.0.1");
