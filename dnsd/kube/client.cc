@@ -396,8 +396,9 @@ struct Client::Loop {
     w.listed = true;
     w.relisting = false;
     w.backoff = milliseconds(0);
-    if (changed) client.changed_();
-    client.markSynced();
+    // The list that completes the sync changes what is served even when it is empty: the
+    // zone built so far answers SERVFAIL, as unsynced.
+    if (client.markSynced() || changed) client.changed_();
     w.phase = Watch::Phase::Watching;
     request(w);
   }
@@ -560,12 +561,13 @@ base::Status Client::start() {
   return base::Ok{};
 }
 
-void Client::markSynced() {
+bool Client::markSynced() {
   for (const auto& w : loop_->watches)
-    if (!w->listed) return;
-  if (synced_.exchange(true)) return;
+    if (!w->listed) return false;
+  if (synced_.exchange(true)) return false;
   std::lock_guard lock(sync_mutex_);
   sync_cv_.notify_all();
+  return true;
 }
 
 bool Client::waitSynced(std::chrono::milliseconds timeout) {

@@ -73,7 +73,7 @@ class Client {
   struct Watch;
   struct Loop;
   void run();
-  void markSynced();
+  bool markSynced();  // true when this call completed the first sync
 
   Options options_;
   Store& store_;

@@ -338,6 +338,20 @@ def test_forbidden(c, binary, api, workdir):
         api.allow_all()
         c.check(wait_for(lambda: http_status(d.metrics_port, "/ready") == 200, timeout=40),
                 "once granted, dnsd syncs")
+        c.expect_equal(addresses(d.port, "web.shop.svc.cluster.local"), ["10.96.1.10"],
+                       "once synced, names are served")
+    # The list that completes the sync may change nothing (no slices in the namespace):
+    # the zone must still be rebuilt as synced, or it answers SERVFAIL for good.
+    api.deny("endpointslices", "list")
+    with Dnsd(binary, kubeconfig, c, ["--kube-sync-timeout", "1", "--kube-namespaces", "empty"],
+              wait=False) as d:
+        c.check(wait_for(lambda: rcode(d.port, "empty.svc.cluster.local") == "SERVFAIL"),
+                "unsynced: an empty namespace gets SERVFAIL")
+        api.allow_all()
+        c.check(wait_for(lambda: rcode(d.port, "empty.svc.cluster.local") == "NOERROR",
+                         timeout=40),
+                "an empty last list completes the sync: the namespace is NODATA")
+        c.expect_equal(http_status(d.metrics_port, "/ready"), 200, "and /ready is 200")
 
 
 def records(binary, args):
