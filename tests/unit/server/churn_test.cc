@@ -48,7 +48,8 @@ TEST_CASE("the generator reaches every kind of change it is meant to") {
   for (const char* wanted :
        {"DELETED {\"apiVersion\":\"v1\",\"kind\":\"Namespace\"", "relist services",
         "relist endpointslices", "relist pods", "relist namespaces", "(the list broke off)",
-        "\"clusterIP\":\"None\"", "ExternalName", "\"phase\":\"Succeeded\"", "deletionTimestamp",
-        "\"addressType\":\"IPv6\"", "\"ready\":false", "(ClusterIP "})
+        "\"clusterIP\":\"None\"", "ExternalName", "\"phase\":\"Succeeded\"", "externalIPs",
+        "lb.example.net", "deletionTimestamp", "\"addressType\":\"IPv6\"", "\"ready\":false",
+        "(ClusterIP "})
     CHECK_MESSAGE(log.find(wanted) != std::string::npos, wanted);
 }
