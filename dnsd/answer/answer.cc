@@ -5,6 +5,7 @@
 
 #include "dnsd/base/ip.h"
 #include "dnsd/hosts/hosts_table.h"
+#include "dnsd/wire/splice.h"
 
 namespace dnsd::answer {
 namespace {
@@ -266,17 +267,8 @@ bool errorResponse(const wire::QueryView& q, Rcode rcode, Response& r) {
   return true;
 }
 
-}  // namespace
-
-void answerError(const wire::QueryView& q, Rcode rcode, Response& r) noexcept {
-  errorResponse(q, rcode, r);
-}
-
-Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::Snapshot* snapshot,
-               Response& r, uint32_t rotate) noexcept {
-  r.rcode = Rcode::NoError;
-  r.chase_at = 0;
-  r.autopath_hit = false;
+Outcome answerQuery(const wire::QueryView& q, wire::ParseStatus status,
+                    const zone::Snapshot* snapshot, Response& r, uint32_t rotate) noexcept {
   switch (status) {
     case wire::ParseStatus::Drop: return Outcome::Drop;
     case wire::ParseStatus::FormErr: return errorResponse(q, Rcode::FormErr, r), Outcome::Answered;
@@ -302,6 +294,30 @@ Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::S
   responder.run(zone);
   r.size = responder.finish();
   return Outcome::Answered;
+}
+
+}  // namespace
+
+void answerError(const wire::QueryView& q, Rcode rcode, Response& r) noexcept {
+  errorResponse(q, rcode, r);
+  if (r.recursion_available && r.size) wire::setRecursionAvailable(r.buffer);
+}
+
+Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::Snapshot* snapshot,
+               Response& r, uint32_t rotate) noexcept {
+  r.rcode = Rcode::NoError;
+  r.chase_at = 0;
+  r.autopath_hit = false;
+  Outcome outcome = answerQuery(q, status, snapshot, r, rotate);
+  if (outcome == Outcome::Answered && r.recursion_available && r.size)
+    wire::setRecursionAvailable(r.buffer);
+  return outcome;
+}
+
+size_t chaseQuery(const wire::QueryView& q, const uint8_t* response, uint16_t chase_at,
+                  uint8_t* out) noexcept {
+  const uint8_t* name = response + chase_at;
+  return wire::writeQuery(out, q.id, name, wire::nameSize(name), q.qtype, q.has_edns, q.do_bit);
 }
 
 void prefetchSlots(const wire::QueryView& q, const zone::Snapshot& snapshot) noexcept {

@@ -32,6 +32,8 @@ struct Response {
   const base::IpAddress* client = nullptr;
   bool can_forward = false;
   bool autopath_hit = false;
+  // In: set RA on the response (names that are not ours are resolved by this server).
+  bool recursion_available = false;
 };
 
 // A bare error response (e.g. REFUSED when a name that is not ours may not be forwarded).
@@ -41,6 +43,13 @@ void answerError(const wire::QueryView& q, wire::Rcode rcode, Response& response
 // none of our zones are Outcome::Forward: the caller forwards them or calls answerError.
 Outcome answer(const wire::QueryView& q, wire::ParseStatus status, const zone::Snapshot* snapshot,
                Response& response, uint32_t rotate) noexcept;
+
+// The upstream query for the CNAME target at `chase_at` of our `response` to `q` (an
+// ExternalName to an outside name, autopath's last step): that name, `q`'s type, ID and EDNS.
+inline constexpr size_t kChaseQuerySize =
+    wire::kMaxNameLength + wire::kHeaderSize + 4 + wire::kOptSize;
+size_t chaseQuery(const wire::QueryView& q, const uint8_t* response, uint16_t chase_at,
+                  uint8_t* out) noexcept;
 
 // Cache hints for a batch of queries about to be answered (a zone larger than the cache
 // otherwise costs each lookup its misses one after another): prefetchSlots() for every

@@ -232,22 +232,6 @@ int fail(const base::Error& error) {
   return 1;
 }
 
-// Our CNAME answer with the upstream's answer for its target appended; when that does not
-// fit the client, our part alone with TC set (UDP) so the client retries over TCP.
-std::vector<uint8_t> splice(const forward::Client& c, const uint8_t* reply, size_t size) {
-  size_t capacity = c.tcp ? wire::kMaxMessage : c.limit;
-  std::vector<uint8_t> out(std::max(capacity, c.prefix.size()));
-  std::copy(c.prefix.begin(), c.prefix.end(), out.begin());
-  size_t n = wire::spliceAnswers(out.data(), c.prefix.size(), capacity, reply, size);
-  if (n == 0) {
-    out.assign(c.prefix.begin(), c.prefix.end());
-    if (!c.tcp) out[2] |= 0x02;
-    return out;
-  }
-  out.resize(n);
-  return out;
-}
-
 // A running forwarder whose replies go straight to the UDP client, or through the TCP
 // server to its connection; null when there is no upstream. --no-forward turns off the
 // default upstreams; forward zones, named one by one, still apply.
@@ -270,10 +254,12 @@ base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& c
   options.serve_stale = config.cache_serve_stale;
   auto deliver = [&tcp](const forward::Client& c, const uint8_t* reply, size_t size) {
     std::vector<uint8_t> spliced;
-    if (!c.prefix.empty()) {
-      spliced = splice(c, reply, size);
+    if (!c.prefix.empty()) {  // a chased CNAME: our part, then the upstream's answer
+      const size_t capacity = c.tcp ? wire::kMaxMessage : c.limit;
+      spliced.resize(std::max(capacity, c.prefix.size()));
+      size = wire::spliceReply(c.prefix.data(), c.prefix.size(), reply, size, spliced.data(),
+                               capacity, !c.tcp);
       reply = spliced.data();
-      size = spliced.size();
     }
     if (c.tcp) return tcp.deliver(c.fd, c.connection, reply, size);
     sendto(c.fd, reply, size, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&c.peer),
@@ -497,13 +483,17 @@ int run(const Config& config) {
 
   auto policy = recursionPolicy(config);
   if (!policy) return fail(policy.error());
-  Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), holder, metrics, nullptr, &*policy,
-                config.log_queries, transfer.get()};
+  Shared shared{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+                holder,
+                metrics,
+                {nullptr, &*policy},
+                config.log_queries,
+                transfer.get()};
   TcpServer tcp(sockets->tcp, shared, config.tcp_idle_timeout_ms, config.tcp_max_connections,
                 config.tcp_max_queries);
   auto forwarder = startForwarder(config, tcp);
   if (!forwarder) return fail(forwarder.error());
-  shared.forwarder = forwarder->get();
+  shared.policy.forwarder = forwarder->get();
 
   // A change seen by the watcher is reloaded by the main thread, as SIGHUP is: every load
   // then builds in the main arena, which malloc_trim() shrinks whole (see trimHeap()).
@@ -524,7 +514,8 @@ int run(const Config& config) {
   ready = true;
   trimHeap();  // the first load's garbage, given back now that the workers answer
 
-  int status = waitForSignals(signals, config, holder, metrics, shared.forwarder, kube.get());
+  int status =
+      waitForSignals(signals, config, holder, metrics, shared.policy.forwarder, kube.get());
   if (status == 0) lameDuck(config, ready);
   ready = false;
   stopWorkers(shared, sockets->udp, threads);

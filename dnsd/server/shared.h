@@ -7,8 +7,7 @@
 #include <cstdint>
 
 #include "dnsd/admin/metrics.h"
-#include "dnsd/forward/forwarder.h"
-#include "dnsd/server/recursion.h"
+#include "dnsd/server/decision.h"
 #include "dnsd/zone/snapshot_holder.h"
 
 namespace dnsd::server {
@@ -19,8 +18,7 @@ struct Shared {
   int stop_fd = -1;  // an eventfd, readable when the TCP server must return
   const zone::SnapshotHolder& holder;
   admin::Metrics& metrics;
-  forward::Forwarder* forwarder = nullptr;  // null: names that are not ours get REFUSED
-  const RecursionPolicy* recursion = nullptr;
+  Policy policy;  // its forwarder is set once started; null: names not ours get REFUSED
   bool log_queries = false;
   TransferServer* transfers = nullptr;  // null: AXFR and IXFR get REFUSED
   // Set when the UDP workers must return. Each checks it after every recvmmsg; the server

@@ -171,20 +171,15 @@ void TcpServer::answerFrames(int fd, Connection& c) {
     if (shared_.transfers && transfer::isTransferQuery(c.in.data() + pos + 2, len))
       return handOff(fd, c, pos + 2, len);
     uint64_t start = monotonicNs();
-    size_t size = answerFrame(c.in.data() + pos + 2, len, fd, c, snapshot);
+    const Decision d = answerFrame(c.in.data() + pos + 2, len, fd, c, snapshot);
     pos += 2 + len;
     ++c.queries;
-    if (size == 0) {
-      if (handler_.forward || handler_.chase_at)
-        counters_.countForwarded(admin::Proto::Tcp, handler_.query.qtype);
-      continue;
-    }
+    if (!d.answered()) continue;
+    const size_t size = d.size;
+    const wire::QueryView& q = handler_.query();
     uint64_t took = monotonicNs() - start;
-    counters_.countRequest(admin::Proto::Tcp, handler_.query.qtype, handler_.rcode, len, size,
-                           took);
-    if (shared_.log_queries) {
-      logQuery(c.peer, handler_.query, true, handler_.rcode, response_.data() + 2, size, took);
-    }
+    counters_.countRequest(admin::Proto::Tcp, q.qtype, d.rcode, len, size, took);
+    if (shared_.log_queries) logQuery(c.peer, q, true, d.rcode, response_.data() + 2, size, took);
     wire::store16(response_.data(), static_cast<uint16_t>(size));
     c.out.insert(c.out.end(), response_.begin(), response_.begin() + 2 + size);
   }
@@ -207,39 +202,25 @@ void TcpServer::handOff(int fd, Connection& c, size_t at, size_t len) {
   shared_.transfers->take(fd, peer, std::move(query), std::move(pending));
 }
 
-// The response to one framed query in response_ (after the length), or 0: dropped, or
-// handed to the forwarder, whose reply arrives through deliver().
-size_t TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
-                              const zone::Snapshot* snapshot) {
+// The decision for one framed query, its response (if any) in response_ after the length.
+// A query that goes upstream is handed to the forwarder, whose reply arrives through
+// deliver().
+Decision TcpServer::answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
+                                const zone::Snapshot* snapshot) {
   uint8_t* out = response_.data() + 2;
-  size_t size = handler_.handle(in, len, out, wire::kMaxMessage, true, snapshot,
-                                shared_.forwarder != nullptr, &c.peer, shared_.recursion);
-  if (handler_.autopath_hit) counters_.countAutopathHit();
-  if (!handler_.forward && !handler_.chase_at) return size;
-  if (!shared_.recursion->allows(c.peer))
-    return handler_.chase_at ? size : handler_.refuse(handler_.query, out, wire::kMaxMessage);
-  forward::Client client;
-  client.fd = fd;
-  client.peer = c.peer;
-  client.peer_len = c.peer_len;
-  client.tcp = true;
-  client.connection = c.id;
-  client.limit = wire::kMaxMessage;
-  if (handler_.chase_at) {
-    client.prefix.assign(out, out + size);
-    uint8_t query[wire::kMaxNameLength + 32];
-    shared_.forwarder->submit(query, handler_.chaseQuery(handler_.query, out, query), client);
-    return 0;
+  const Request request{in, len, Transport::Tcp, &c.peer, wire::kMaxMessage};
+  const Decision d = handler_.decide(request, snapshot, out);
+  if (d.autopath_hit) counters_.countAutopathHit();
+  if (d.upstream()) {
+    forward::Client client;
+    client.fd = fd;
+    client.peer = c.peer;
+    client.peer_len = c.peer_len;
+    client.connection = c.id;
+    handler_.submit(d, request, out, std::move(client));
+    counters_.countForwarded(admin::Proto::Tcp, handler_.query().qtype);
   }
-  // A cached answer goes out from here, as over UDP (udp_worker.cc).
-  if (size_t hit = shared_.forwarder->answerFromCache(handler_.query, in, len, out,
-                                                      wire::kMaxMessage)) {
-    handler_.forward = false;
-    handler_.rcode = out[3] & 0x0F;
-    return hit;
-  }
-  shared_.forwarder->submit(in, len, client);
-  return 0;
+  return d;
 }
 
 // Writes what is pending; false when the connection was closed.

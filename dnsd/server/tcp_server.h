@@ -54,8 +54,8 @@ class TcpServer {
   void closeConnection(int fd);
   void expireIdle();
   void takeDeliveries();
-  size_t answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
-                     const zone::Snapshot* snapshot);
+  Decision answerFrame(const uint8_t* in, size_t len, int fd, const Connection& c,
+                       const zone::Snapshot* snapshot);
 
   std::vector<int> listen_fds_;
   int stop_fd_;
@@ -66,9 +66,9 @@ class TcpServer {
   int64_t last_sweep_ms_ = 0;
   zone::SnapshotReader snapshot_;
   admin::WorkerCounters& counters_;
-  Handler handler_;
   std::unordered_map<int, Connection> connections_;
   const Shared& shared_;
+  Handler handler_{shared_.policy};
   uint64_t next_id_ = 1;
   int deliver_fd_ = -1;  // eventfd: forwarded replies are waiting
   std::mutex deliveries_mutex_;

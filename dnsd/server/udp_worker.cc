@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "dnsd/answer/answer.h"
 #include "dnsd/server/query_log.h"
 
 namespace dnsd::server {
@@ -31,43 +32,22 @@ UdpWorker::UdpWorker(int fd, const Shared& shared)
   }
 }
 
-// The response size for datagram i, or 0 when nothing is sent now (dropped, or handed to
-// the forwarder, which replies on this socket itself).
-size_t UdpWorker::answerOne(int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept {
-  const uint8_t* in = in_[i].data();
-  size_t len = in_msgs_[i].msg_len;
-  const wire::QueryView& q = queries_[i];
-  size_t size = handler_.respond(q, status_[i], out, kMaxResponse, false, snapshot,
-                                 shared_.forwarder != nullptr, &peers_[i], shared_.recursion);
-  if (handler_.autopath_hit) counters_.countAutopathHit();
-  if (handler_.chase_at && shared_.recursion->allows(peers_[i])) {
+// The decision for datagram i, its response (if any) in `out`. A query that goes upstream
+// is handed to the forwarder here, which replies on this socket itself.
+Decision UdpWorker::answerOne(int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept {
+  const Request request{in_[i].data(), in_msgs_[i].msg_len, Transport::Udp, &peers_[i],
+                        kMaxResponse};
+  const Decision d = handler_.decide(request, queries_[i], status_[i], snapshot, out);
+  if (d.autopath_hit) counters_.countAutopathHit();
+  if (d.upstream()) {
     forward::Client client;
     client.fd = fd_;
     client.peer = peers_[i];
     client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
-    client.limit = q.udpLimit();
-    client.prefix.assign(out, out + size);
-    uint8_t query[wire::kMaxNameLength + 32];
-    shared_.forwarder->submit(query, handler_.chaseQuery(q, out, query), client);
-    return 0;
+    handler_.submit(d, request, out, std::move(client));
+    counters_.countForwarded(admin::Proto::Udp, queries_[i].qtype);
   }
-  if (!handler_.forward) return size;
-  if (!shared_.recursion->allows(peers_[i])) return handler_.refuse(q, out, q.udpLimit());
-  // Most names outside the cluster are asked again and again: a cached answer goes out from
-  // here, as a cluster answer does, not through the forwarder's thread.
-  const size_t limit = std::min(q.udpLimit(), kMaxResponse);
-  if (size_t hit = shared_.forwarder->answerFromCache(q, in, len, out, limit)) {
-    handler_.forward = false;
-    handler_.rcode = out[3] & 0x0F;
-    return hit;
-  }
-  forward::Client client;
-  client.fd = fd_;
-  client.peer = peers_[i];
-  client.peer_len = in_msgs_[i].msg_hdr.msg_namelen;
-  client.limit = q.udpLimit();
-  shared_.forwarder->submit(in, len, client);
-  return 0;
+  return d;
 }
 
 // The socket is blocking, and waits at most kIdle (SO_RCVTIMEO): idle for that long, the
@@ -119,15 +99,11 @@ void UdpWorker::answerBatch(int got) {
   int out = 0;
   for (int i = 0; i < got; ++i) {
     if (!answerable_[i]) continue;
-    size_t size = answerOne(i, out_[out].data(), snapshot);
-    if (size == 0) {
-      if (handler_.forward || handler_.chase_at)
-        counters_.countForwarded(admin::Proto::Udp, queries_[i].qtype);
-      continue;
-    }
+    const Decision d = answerOne(i, out_[out].data(), snapshot);
+    if (!d.answered()) continue;
     sent_from_[out] = static_cast<uint8_t>(i);
-    sent_rcode_[out] = handler_.rcode;
-    out_iov_[out] = {out_[out].data(), size};
+    sent_rcode_[out] = d.rcode;
+    out_iov_[out] = {out_[out].data(), d.size};
     msghdr& h = out_msgs_[out].msg_hdr;
     h = msghdr{};
     h.msg_name = &peers_[i];

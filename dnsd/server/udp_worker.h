@@ -34,13 +34,13 @@ class UdpWorker {
   void answerBatch(int got);
   void parseBatch(int got, const zone::Snapshot* snapshot) noexcept;
 
-  size_t answerOne(int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept;
+  Decision answerOne(int i, uint8_t* out, const zone::Snapshot* snapshot) noexcept;
 
   int fd_;  // owned by server::run(), which closes it after the forwarder
   const Shared& shared_;
   zone::SnapshotReader snapshot_;
   admin::WorkerCounters& counters_;
-  Handler handler_;
+  Handler handler_{shared_.policy};
   // Buffers are reused for every batch: answering allocates nothing.
   std::array<mmsghdr, kBatch> in_msgs_{};
   std::array<mmsghdr, kBatch> out_msgs_{};

@@ -42,6 +42,11 @@ inline void store16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
   p[1] = static_cast<uint8_t>(v);
 }
+// Header bits of a message (RFC 1035 §4.1.1), for whoever finishes a response.
+inline void setRecursionAvailable(uint8_t* msg) { msg[3] |= 0x80; }
+inline void setTruncated(uint8_t* msg) { msg[2] |= 0x02; }
+inline uint8_t rcodeOf(const uint8_t* msg) { return msg[3] & 0x0F; }
+
 inline void store32(uint8_t* p, uint32_t v) {
   p[0] = static_cast<uint8_t>(v >> 24);
   p[1] = static_cast<uint8_t>(v >> 16);

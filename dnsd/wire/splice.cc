@@ -138,4 +138,13 @@ size_t spliceAnswers(uint8_t* out, size_t size, size_t capacity, const uint8_t* 
   return at;
 }
 
+size_t spliceReply(const uint8_t* ours, size_t ours_size, const uint8_t* reply, size_t reply_size,
+                   uint8_t* out, size_t capacity, bool udp) noexcept {
+  std::memcpy(out, ours, ours_size);
+  if (size_t n = spliceAnswers(out, ours_size, capacity, reply, reply_size)) return n;
+  std::memcpy(out, ours, ours_size);  // a failed splice may have written past our part
+  if (udp) setTruncated(out);
+  return ours_size;
+}
+
 }  // namespace dnsd::wire

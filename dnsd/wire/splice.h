@@ -20,4 +20,11 @@ size_t writeQuery(uint8_t* out, uint16_t id, const uint8_t* name, size_t name_si
 size_t spliceAnswers(uint8_t* out, size_t size, size_t capacity, const uint8_t* reply,
                      size_t reply_size) noexcept;
 
+// What the client gets for our CNAME answer `ours` once the upstream's `reply` for its target
+// came: both, spliced into `out` (room for max(capacity, ours_size) bytes). When they do not
+// fit `capacity` or the reply is malformed, our part alone, with TC set over UDP (`udp`) so
+// that the client retries over TCP. Returns the size.
+size_t spliceReply(const uint8_t* ours, size_t ours_size, const uint8_t* reply, size_t reply_size,
+                   uint8_t* out, size_t capacity, bool udp) noexcept;
+
 }  // namespace dnsd::wire

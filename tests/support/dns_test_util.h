@@ -46,7 +46,7 @@ inline std::string rrText(const ldns_rr* rr) {
 struct Parsed {
   bool ok = false;
   int rcode = -1;
-  bool aa = false, tc = false, qr = false;
+  bool aa = false, tc = false, qr = false, ra = false;
   uint16_t id = 0;
   std::string question;  // "name type", original case
   std::vector<std::string> answer, authority, additional;
@@ -72,6 +72,7 @@ inline Parsed parse(const uint8_t* data, size_t size, bool sorted = true) {
   p.ok = true;
   p.rcode = ldns_pkt_get_rcode(pkt);
   p.aa = ldns_pkt_aa(pkt);
+  p.ra = ldns_pkt_ra(pkt);
   p.tc = ldns_pkt_tc(pkt);
   p.qr = ldns_pkt_qr(pkt);
   p.id = ldns_pkt_id(pkt);
