@@ -6,9 +6,11 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -106,6 +108,13 @@ void closeGently(int fd) {
   close(fd);
 }
 
+// Transfers and diffs are background work: when the CPU is short, the threads that answer
+// queries go first (a thread's nice value is its own on Linux).
+void yieldToQueries() {
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
+  }  // not allowed to lower it: the transfer still runs, at the same priority
+}
+
 }  // namespace
 
 base::Result<TransferOptions> transferOptions(const std::vector<std::string>& transfer_to,
@@ -138,6 +147,7 @@ TransferServer::TransferServer(TransferOptions options)
 TransferServer::~TransferServer() {
   std::unique_lock lock(mutex_);
   stopping_ = true;
+  ready_.notify_all();
   for (int fd : active_) shutdown(fd, SHUT_RDWR);  // ends their blocked sends
   uint64_t one = 1;
   if (wake_fd_ >= 0 && write(wake_fd_, &one, sizeof one) < 0) {
@@ -183,8 +193,8 @@ void TransferServer::take(int fd, const sockaddr_storage& peer, std::vector<uint
     std::lock_guard lock(mutex_);
     if (!allows(peer))
       refused = "not in --transfer-to";
-    else if (stopping_ || !state_)
-      refused = "not ready";
+    else if (stopping_)
+      refused = "stopping";
     else if (transfers_ >= options_.max_transfers)
       refused = "--transfer-max transfers in progress";
     else
@@ -212,16 +222,23 @@ void TransferServer::take(int fd, const sockaddr_storage& peer, std::vector<uint
 
 void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> query,
                            std::vector<uint8_t> pending) {
+  yieldToQueries();
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   // What the kernel holds for a client that reads slowly stays small: without this, the
   // send buffer grows to megabytes per connection.
   int buffer = kSendBuffer;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
   setTimeout(fd, SO_SNDTIMEO, options_.send_timeout_ms);
-  const auto state = this->state();
+  std::shared_ptr<const transfer::JournalState> state;
+  {
+    // Right after the start, the journal thread may still be taking in the first snapshot.
+    std::unique_lock lock(mutex_);
+    ready_.wait_for(lock, std::chrono::seconds(30), [this] { return state_ || stopping_; });
+    state = state_;
+  }
   const int64_t start = nowMs();
   transfer::Summary s;
-  if (sendAll(fd, pending.data(), pending.size()))
+  if (state && sendAll(fd, pending.data(), pending.size()))
     s = transfer::respond(
         *state, query.data(), query.size(),
         [fd](const uint8_t* data, size_t size) { return sendAll(fd, data, size); });
@@ -286,6 +303,7 @@ uint32_t TransferServer::secondariesSerial(const wire::Name& zone, int timeout_m
 }
 
 void TransferServer::journalLoop() {
+  yieldToQueries();
   for (;;) {
     int64_t now = nowMs();
     int64_t wait = 1000;
@@ -313,6 +331,7 @@ void TransferServer::journalLoop() {
         std::lock_guard lock(mutex_);
         state_ = state;
       }
+      ready_.notify_all();
       queueNotifies(*state, changed);
     }
     receiveReplies();

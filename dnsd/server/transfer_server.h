@@ -82,6 +82,7 @@ class TransferServer {
   TransferOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable idle_;
+  std::condition_variable ready_;  // the first state is made
   std::shared_ptr<const transfer::JournalState> state_;
   std::shared_ptr<const zone::Snapshot> incoming_;  // published, not yet in the journal
   std::set<int> active_;                            // fds of the connections taken, until closed

@@ -17,7 +17,8 @@ bool isApexSoa(const Rr& rr, const wire::Name& apex) {
 
 }  // namespace
 
-Diff diffZone(const zone::Snapshot& old, int old_zone, const zone::Snapshot& next, int new_zone) {
+Diff diffZone(const zone::Snapshot& old, int old_zone, const std::vector<uint32_t>& a,
+              const zone::Snapshot& next, int new_zone, const std::vector<uint32_t>& b) {
   Diff d;
   const Rr old_soa = apexSoa(old, old_zone), new_soa = apexSoa(next, new_zone);
   d.from = soaSerial(old_soa);
@@ -25,7 +26,6 @@ Diff diffZone(const zone::Snapshot& old, int old_zone, const zone::Snapshot& nex
   d.from_soa.assign(old_soa.bytes());
   d.to_soa.assign(new_soa.bytes());
   const wire::Name& apex = next.zone(new_zone).apex;
-  const std::vector<uint32_t> a = zoneNodes(old, old_zone), b = zoneNodes(next, new_zone);
   std::vector<Rr> ra, rb;
   auto removed = [&](const Rr& rr) {
     if (isApexSoa(rr, apex)) return;
@@ -88,6 +88,8 @@ std::shared_ptr<const JournalState> advance(const JournalState* previous,
                                             const JournalLimits& limits,
                                             std::vector<int>* changed) {
   auto state = std::make_shared<JournalState>();
+  for (size_t z = 0; z < next->zoneCount(); ++z)
+    state->nodes.push_back(zoneNodes(*next, static_cast<int>(z)));
   for (size_t z = 0; z < next->zoneCount(); ++z) {
     const wire::Name& apex = next->zone(static_cast<int>(z)).apex;
     const int old_zone = previous && previous->snapshot
@@ -97,8 +99,9 @@ std::shared_ptr<const JournalState> advance(const JournalState* previous,
       if (changed) changed->push_back(static_cast<int>(z));
       continue;
     }
-    auto diff =
-        std::make_shared<Diff>(diffZone(*previous->snapshot, old_zone, *next, static_cast<int>(z)));
+    auto diff = std::make_shared<Diff>(diffZone(*previous->snapshot, old_zone,
+                                                previous->nodes[static_cast<size_t>(old_zone)],
+                                                *next, static_cast<int>(z), state->nodes[z]));
     if (!diff->empty() && changed) changed->push_back(static_cast<int>(z));
     std::vector<std::shared_ptr<const Diff>> list;
     if (auto it = previous->diffs.find(apex.wire()); it != previous->diffs.end()) list = it->second;

@@ -45,8 +45,10 @@ void forEachRr(std::string_view stored, F f) {
 }
 
 // The difference of zone `old_zone` of `old` and `new_zone` of `next` (the same apex): every
-// record but the apex SOA, which the serials stand for.
-Diff diffZone(const zone::Snapshot& old, int old_zone, const zone::Snapshot& next, int new_zone);
+// record but the apex SOA, which the serials stand for. `old_nodes` and `new_nodes` are the
+// zones' zoneNodes().
+Diff diffZone(const zone::Snapshot& old, int old_zone, const std::vector<uint32_t>& old_nodes,
+              const zone::Snapshot& next, int new_zone, const std::vector<uint32_t>& new_nodes);
 
 struct JournalLimits {
   size_t max_diffs = 64;         // per zone
@@ -59,6 +61,9 @@ struct JournalLimits {
 struct JournalState {
   std::shared_ptr<const zone::Snapshot> snapshot;
   std::map<std::string, std::vector<std::shared_ptr<const Diff>>> diffs;
+  // Each zone's zoneNodes(), by zone index: sorted once per snapshot, read by every
+  // transfer and by the next diff.
+  std::vector<std::vector<uint32_t>> nodes;
 
   // The diffs from `serial` to the snapshot's serial for zone `apex`, or an empty list when
   // they are not all kept.

@@ -30,27 +30,43 @@ void MessageStream::start() {
   count_ = 0;
   // The question is not a compression target: it has the client's case, and the records
   // keep the zone's.
-  names_.clear();
+  prev_labels_ = 0;
 }
 
 void MessageStream::writeOwner(const uint8_t* owner, size_t size) {
-  const size_t at = size_ - kFrame;  // the owner's offset in the message
-  size_t label = 0;
-  while (owner[label] != 0) {
-    std::string_view suffix(reinterpret_cast<const char*>(owner + label), size - label);
-    if (auto it = names_.find(suffix); it != names_.end()) {
-      std::memcpy(buf_.data() + size_, owner, label);
-      wire::store16(buf_.data() + size_ + label, static_cast<uint16_t>(0xC000 | it->second));
-      size_ += label + 2;
-      break;
-    }
-    if (at + label < 0x4000) names_.emplace(suffix, static_cast<uint16_t>(at + label));
-    label += owner[label] + 1u;
+  const auto at = static_cast<uint16_t>(size_ - kFrame);  // the owner's offset
+  uint8_t starts[wire::kMaxLabels];
+  size_t labels = 0;
+  for (size_t i = 0; i < size && owner[i] != 0 && labels < wire::kMaxLabels; i += owner[i] + 1u)
+    starts[labels++] = static_cast<uint8_t>(i);
+  // Labels shared with the previous owner, counted from the right.
+  size_t common = 0;
+  while (common < labels && common < prev_labels_) {
+    const uint8_t* a = owner + starts[labels - 1 - common];
+    const uint8_t* b = prev_ + prev_starts_[prev_labels_ - 1 - common];
+    if (a[0] != b[0] || std::memcmp(a + 1, b + 1, a[0]) != 0) break;
+    ++common;
   }
-  if (owner[label] == 0) {  // no suffix was known: the whole name
+  uint16_t offsets[wire::kMaxLabels];
+  const size_t literal = labels - common;
+  const uint16_t target = common ? prev_offsets_[prev_labels_ - common] : 0;
+  if (common > 0 && target < 0x4000) {
+    const size_t prefix = starts[literal];  // the labels before the shared suffix
+    std::memcpy(buf_.data() + size_, owner, prefix);
+    wire::store16(buf_.data() + size_ + prefix, static_cast<uint16_t>(0xC000 | target));
+    size_ += prefix + 2;
+    for (size_t i = 0; i < literal; ++i) offsets[i] = static_cast<uint16_t>(at + starts[i]);
+    for (size_t i = literal; i < labels; ++i)
+      offsets[i] = prev_offsets_[prev_labels_ - common + (i - literal)];
+  } else {
     std::memcpy(buf_.data() + size_, owner, size);
     size_ += size;
+    for (size_t i = 0; i < labels; ++i) offsets[i] = static_cast<uint16_t>(at + starts[i]);
   }
+  prev_ = owner;
+  prev_labels_ = labels;
+  std::memcpy(prev_starts_, starts, labels);
+  std::memcpy(prev_offsets_, offsets, labels * sizeof offsets[0]);
 }
 
 bool MessageStream::add(const uint8_t* owner, size_t owner_size, const uint8_t* data, size_t size) {

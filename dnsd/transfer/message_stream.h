@@ -1,6 +1,8 @@
 // The messages of one zone transfer (RFC 5936 §2.2): each carries the question and as many
-// records as fit in about 16 KiB, owner names compressed against the owners already in that
-// message (compression pointers reach only the first 16 KiB of a message). Each message
+// records as fit in about 16 KiB, each owner name compressed against the one before it in
+// the message (compression pointers reach only the first 16 KiB of a message). A zone goes
+// out in canonical order, so an owner shares its longest suffix with its predecessor: a
+// sibling, a parent or the same name. Each message
 // goes to the sink framed for TCP, with its 2-byte length.
 #pragma once
 
@@ -8,7 +10,6 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "dnsd/transfer/zone_walk.h"
@@ -44,9 +45,12 @@ class MessageStream {
   size_t size_ = 0;           // bytes used in buf_
   uint16_t count_ = 0;        // records in the current message
   size_t messages_ = 0, records_ = 0;
-  // Suffixes of the owners written to this message (lowercase wire bytes held by the
-  // caller) and their offsets in it.
-  std::unordered_map<std::string_view, uint16_t> names_;
+  // The previous owner of this message (lowercase wire bytes held by the caller): its
+  // labels' starts, and where each of its labels is found in the message.
+  const uint8_t* prev_ = nullptr;
+  size_t prev_labels_ = 0;
+  uint8_t prev_starts_[wire::kMaxLabels] = {};
+  uint16_t prev_offsets_[wire::kMaxLabels] = {};
 };
 
 }  // namespace dnsd::transfer

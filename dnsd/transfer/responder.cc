@@ -42,10 +42,11 @@ Summary error(const wire::QueryView& q, uint8_t rcode, const char* why, const Si
 }
 
 // The whole zone: SOA, every other record, SOA (RFC 5936 §2.2; RFC 1995 §4 for IXFR).
-bool sendZone(const zone::Snapshot& snap, int z, const Rr& soa, MessageStream& out) {
+bool sendZone(const JournalState& state, int z, const Rr& soa, MessageStream& out) {
   if (!out.add(soa)) return false;
+  const zone::Snapshot& snap = *state.snapshot;
   std::vector<Rr> rrs;
-  for (uint32_t node : zoneNodes(snap, z)) {
+  for (uint32_t node : state.nodes[static_cast<size_t>(z)]) {
     rrs.clear();
     nodeRecords(snap, node, rrs);
     for (const Rr& rr : rrs) {
@@ -158,7 +159,7 @@ Summary respond(const JournalState& state, const uint8_t* query, size_t size, co
   bool ok;
   if (!ixfr) {
     s.how = "AXFR";
-    ok = sendZone(snap, z, soa, out);
+    ok = sendZone(state, z, soa, out);
   } else if (client == s.serial || serialLess(s.serial, client)) {
     // RFC 1995 §2: a client as new as we are, or newer, gets our SOA alone.
     s.how = "IXFR up to date";
@@ -168,7 +169,7 @@ Summary respond(const JournalState& state, const uint8_t* query, size_t size, co
     ok = sendDiffs(diffs, soa, out);
   } else {
     s.how = "IXFR as AXFR";
-    ok = sendZone(snap, z, soa, out);
+    ok = sendZone(state, z, soa, out);
   }
   s.complete = ok && out.finish();
   s.records = out.records();
