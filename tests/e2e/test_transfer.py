@@ -12,6 +12,7 @@ Behaviours:
   - Odd and hostile transfer queries get clear answers: IXFR without an SOA (FORMERR), a
     serial from the future (our SOA alone), a zone that is not ours (NOTAUTH), AXFR over UDP
     and a client outside --transfer-to (REFUSED).
+  - A NOTIFY that is not answered is sent again, and no more once answered.
   - On a zone of 5,000 Services: transfers beyond --transfer-max are refused while clients
     that do not read hold the others; UDP and other TCP queries are answered meanwhile; a
     client that stops reading is dropped after the timeout and frees its slot.
@@ -448,6 +449,52 @@ def test_load(c, binary, workdir):
             s.close()
 
 
+def test_notify_retries(c, binary, workdir):
+    """A secondary that does not answer is sent the NOTIFY again until it does."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(3)
+    port = sock.getsockname()[1]
+    try:
+        with Server(binary, [harness.ZONES], c, name="dnsd-notify",
+                    extra_args=["--transfer-to", "127.0.0.1/32",
+                                "--notify", f"127.0.0.1:{port}"]) as d:
+            serial = soa_serial(d.port, "cluster.local")
+            seen = []  # (time, id, zone) of each NOTIFY for cluster.local
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline and len(seen) < 2:
+                try:
+                    msg, peer = sock.recvfrom(512)
+                except socket.timeout:
+                    break
+                h = harness.parse_header(msg)
+                if b"\x07cluster\x05local\x00" in msg[12:30] and h["opcode"] == 4:
+                    seen.append((time.monotonic(), h["id"], peer, msg))
+            c.check(len(seen) == 2 and seen[0][3][2] & 0x04 and seen[1][0] - seen[0][0] < 2.5,
+                    "an unanswered NOTIFY (opcode 4, AA) is sent again within 2 s",
+                    [(round(t, 2), i) for t, i, _, _ in seen])
+            if seen:
+                types, first = answer_types(seen[-1][3])
+                c.expect_equal(first, serial, "the NOTIFY carries the zone's SOA")
+                # Acknowledged: QR set, same ID, opcode NOTIFY.
+                ack = bytearray(seen[-1][3][:12]) + seen[-1][3][12:]
+                ack[2] |= 0x80
+                sock.sendto(bytes(ack), seen[-1][2])
+                more = []
+                sock.settimeout(0.2)
+                end = time.monotonic() + 5
+                while time.monotonic() < end:
+                    try:
+                        msg, _ = sock.recvfrom(512)
+                        if b"\x07cluster\x05local\x00" in msg[12:30]:
+                            more.append(msg)
+                    except socket.timeout:
+                        pass
+                c.expect_equal(len(more), 0, "once acknowledged, the NOTIFY is not sent again")
+    finally:
+        sock.close()
+
+
 def main():
     binary = harness.binary_from_argv("test_transfer")
     c = Checks("test_transfer")
@@ -457,6 +504,7 @@ def main():
     try:
         c.run(test_odd_queries, c, binary, workdir)
         c.run(test_load, c, binary, workdir)
+        c.run(test_notify_retries, c, binary, workdir)
         c.run(test_secondaries, c, binary, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
