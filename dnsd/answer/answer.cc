@@ -276,7 +276,8 @@ Outcome answerQuery(const wire::QueryView& q, wire::ParseStatus status,
     case wire::ParseStatus::BadVers: return errorResponse(q, Rcode::BadVers, r), Outcome::Answered;
     case wire::ParseStatus::Ok: break;
   }
-  // Only class IN is served (CoreDNS: CH/HS REFUSED); zone transfers are not offered.
+  // Only class IN is served (CoreDNS: CH/HS REFUSED). Zone transfers reach this only over
+  // UDP or without --transfer-to (over TCP they go to server/transfer_server.h): refused.
   if (q.qclass != wire::kClassIn || q.qtype == type::AXFR || q.qtype == type::IXFR ||
       q.qtype == type::OPT || !snapshot)
     return errorResponse(q, Rcode::Refused, r), Outcome::Answered;
