@@ -4,9 +4,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <latch>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -58,15 +62,38 @@ void HeapPrefault::wait() {
   if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+
+// How many arenas malloc has made: malloc_info()'s <heap nr="..."> elements, the main one
+// included.
+size_t arenaCount() {
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&text, &size);
+  if (!out) return 1;
+  malloc_info(0, out);
+  std::fclose(out);
+  size_t count = 0;
+  for (const char* at = text; (at = std::strstr(at, "<heap nr=")) != nullptr; ++at) ++count;
+  std::free(text);
+  return count;
+}
+
+}  // namespace
+
 // A load leaves the heap full of freed parse trees and records: give them back to the
 // system, or a large cluster keeps several times its zone resident. (main()
 // turned glibc's own trimming off, so that a load reuses its pages instead of faulting
 // them in again.) malloc_trim() returns the free pages inside every arena but shrinks only
-// the main arena's top; another arena's top stays resident until a free
-// of 64 KiB or more lands in it while the trim threshold is low. Loads run on the main
-// thread (the watcher sends SIGHUP), so the only such arena is the parsing threads': with
-// the threshold at glibc's default for a moment, a short thread takes that free arena and
-// does such a free (and so does this thread, in case it is not the main one).
+// the main arena's top; another arena's top stays resident until a free of 64 KiB or more
+// lands in it while the trim threshold is low. A load's threads (the parsers, the halves of
+// normalize and records, the disposal) leave one such arena each, how many depending on
+// which of them ran at the same time. glibc gives a new thread the arena of a thread that
+// has ended, a different one to each of several threads alive together: so one thread per
+// arena each does such a free and waits for the others, and every arena's top goes back,
+// however the load's threads overlapped. (The threads that outlive a load hold arenas of
+// their own that are not handed out: the threads meant for them then make new arenas,
+// each a few pages, up to malloc's limit.)
 void trimHeap() {
   static std::mutex trimming;
   std::lock_guard lock(trimming);
@@ -77,8 +104,17 @@ void trimHeap() {
   };
   mallopt(M_TRIM_THRESHOLD, 128 << 10);
   malloc_trim(0);
-  bigFree();
-  std::thread(bigFree).join();
+  bigFree();  // this thread's arena, in case it is not the main one
+  const size_t others = std::max<size_t>(arenaCount(), 2) - 1;
+  std::latch freed(static_cast<std::ptrdiff_t>(others));
+  std::vector<std::thread> threads;
+  threads.reserve(others);
+  for (size_t i = 0; i < others; ++i)
+    threads.emplace_back([&] {
+      bigFree();
+      freed.arrive_and_wait();
+    });
+  for (std::thread& thread : threads) thread.join();
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
 }
 

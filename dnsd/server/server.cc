@@ -468,6 +468,11 @@ int run(const Config& config) {
   }
   if (!loadFirstZone(config, holder, metrics, kube.get(), firstSerial(config, transfer.get())))
     return 1;
+  // The first load's garbage, given back before the threads that outlive it start: a new
+  // thread takes over the malloc arena of a thread that ended, and one of the load's arenas
+  // held by a worker would keep its unused top resident (see trimHeap()), more or less of
+  // it as the load's threads happened to overlap.
+  trimHeap();
   if (kube) metrics.setKubernetes(kube->values());
 
   int workers = config.threads > 0 ? config.threads
@@ -512,7 +517,6 @@ int run(const Config& config) {
   if (transfer)
     if (auto started = transfer->start(); !started) return fail(started.error());
   ready = true;
-  trimHeap();  // the first load's garbage, given back now that the workers answer
 
   int status =
       waitForSignals(signals, config, holder, metrics, shared.policy.forwarder, kube.get());
