@@ -250,7 +250,8 @@ def events(api, prober, n, k, slices):
     return kinds
 
 
-def main():
+def arguments():
+    """The command line shared with knot_churn.py; this process goes to the other CPU."""
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("n", type=int)
@@ -259,6 +260,25 @@ def main():
     parser.add_argument("--cpu", type=int, default=0)
     a = parser.parse_args()
     os.sched_setaffinity(0, {1 - a.cpu} if os.cpu_count() > 1 else {0})
+    return a
+
+
+def last_name(n):
+    """A name of the last Service objects() makes that has an address (not headless)."""
+    return (f"svc-{n - 2 if (n - 1) % 4 == 3 else n - 1}."
+            f"ns-{(n - 1) // SERVICES_PER_NAMESPACE}.svc.cluster.local")
+
+
+def latency_cell(values):
+    """'p50 X, p99 Y' in ms of the latencies that were served, and how many never were."""
+    ok = [v for v in values if v is not None]
+    missed = len(values) - len(ok)
+    text = f"p50 {percentile(ok, 50):.1f}, p99 {percentile(ok, 99):.1f}" if ok else "-"
+    return text + (f" ({missed} never served)" if missed else "")
+
+
+def main():
+    a = arguments()
     workdir = tempfile.mkdtemp(prefix="dnsd-bench-api-")
     api = FakeApiServer(os.path.join(workdir, "api"), bookmark_interval=60.0)
     procs = []
@@ -272,7 +292,7 @@ def main():
             json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, f)
         kubeconfig = os.path.join(workdir, "kubeconfig")
         api.write_kubeconfig(kubeconfig, token="secret-token")
-        last = f"svc-{a.n - 2 if (a.n - 1) % 4 == 3 else a.n - 1}.ns-{(a.n - 1) // 50}.svc.cluster.local"
+        last = last_name(a.n)
 
         # Memory and sync with every Pod read (--pods verified watches them), both ways.
         pod_flags = ["--pods", "verified"]
@@ -301,11 +321,7 @@ def main():
               f"{api_sync:.2f} |")
         print(f"| RSS after sync (`--pods verified`), MiB | {file_rss:.1f} | {api_rss:.1f} |")
         for kind, values in latencies.items():
-            ok = [v for v in values if v is not None]
-            missed = len(values) - len(ok)
-            text = (f"p50 {percentile(ok, 50):.1f}, p99 {percentile(ok, 99):.1f}" if ok else "-")
-            print(f"| event -> served, ms: {kind} | | {text}"
-                  f"{f' ({missed} never served)' if missed else ''} |")
+            print(f"| event -> served, ms: {kind} | | {latency_cell(values)} |")
         print(f"| dnsd CPU per event, µs (its answers to the watching queries taken out) | | "
               f"{cpu_per_event:.0f} |")
     finally:

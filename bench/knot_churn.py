@@ -17,7 +17,6 @@ Knot is pinned to CPU C (default 0) with one worker of each kind, the zone file 
 rewritten and no journal (dnsd keeps neither); this script runs on the other CPU.
 """
 
-import argparse
 import collections
 import copy
 import json
@@ -30,8 +29,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from api_bench import (SERVICES_PER_NAMESPACE, ChangeCpu, Prober, free_port,  # noqa: E402
-                       objects, percentile, query_cpu_ns, rss_mib, stop)
+from api_bench import (SERVICES_PER_NAMESPACE, ChangeCpu, Prober, arguments,  # noqa: E402
+                       free_port, last_name, latency_cell, objects, query_cpu_ns, rss_mib, stop)
 
 
 def zones_of(text):
@@ -124,14 +123,7 @@ class Cluster:
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("binary")
-    parser.add_argument("n", type=int)
-    parser.add_argument("--events", type=int, default=20)
-    parser.add_argument("--pods-per-service", type=int, default=3)
-    parser.add_argument("--cpu", type=int, default=0)
-    a = parser.parse_args()
-    os.sched_setaffinity(0, {1 - a.cpu} if os.cpu_count() > 1 else {0})
+    a = arguments()
     workdir = tempfile.mkdtemp(prefix="dnsd-bench-knot-")
     knot = updater = None
     try:
@@ -141,8 +133,7 @@ def main():
         started = time.monotonic()
         knot = start_knot(zones, workdir, a.cpu, port)
         prober = Prober(port)
-        last = (f"svc-{a.n - 2 if (a.n - 1) % 4 == 3 else a.n - 1}."
-                f"ns-{(a.n - 1) // SERVICES_PER_NAMESPACE}.svc.cluster.local")
+        last = last_name(a.n)
         if prober.until(last, lambda r, c: c > 0, timeout=600) is None:
             raise RuntimeError(f"knotd did not load the zone; see {workdir}/knotd.log")
         loaded = time.monotonic() - started
@@ -208,16 +199,13 @@ def main():
             kinds[kind].append(None if waited is None else time.monotonic() - start)
         cpu_per_change = cpu.per_change_us(len(plan))
 
-        print(f"| N={a.n}, Knot DNS {subprocess.run(['knotd', '-V'], capture_output=True, text=True).stdout.split()[-1]} | |")
+        version = subprocess.run(["knotd", "-V"], capture_output=True, text=True).stdout.split()[-1]
+        print(f"| N={a.n}, Knot DNS {version} | |")
         print("|---|---|")
         print(f"| zone loaded (first answer after start), s | {loaded:.2f} |")
         print(f"| RSS after load, MiB | {rss:.1f} |")
         for kind, values in kinds.items():
-            ok = [v for v in values if v is not None]
-            missed = len(values) - len(ok)
-            text = (f"p50 {percentile(ok, 50):.1f}, p99 {percentile(ok, 99):.1f}" if ok else "-")
-            print(f"| change -> served, ms: {kind} | {text}"
-                  f"{f' ({missed} never served)' if missed else ''} |")
+            print(f"| change -> served, ms: {kind} | {latency_cell(values)} |")
         print(f"| Knot CPU per change, µs (its answers to the watching queries taken out) | "
               f"{cpu_per_change:.0f} |")
     finally:
