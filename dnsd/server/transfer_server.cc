@@ -32,6 +32,23 @@ int64_t nowMs() { return static_cast<int64_t>(monotonicNs() / 1000000); }
 // schedule to the primary; Knot keeps retrying a failed NOTIFY, too).
 constexpr int64_t kNotifyFirstRetryMs = 1000;
 constexpr int64_t kNotifyMaxRetryMs = 60000;
+// After an acknowledged NOTIFY, the secondary is asked for its serial this much later. NSD's
+// xfrd, sent NOTIFYs faster than it transfers, can drop a transfer it had restarted and then
+// wait for the SOA's retry interval: a NOTIFY again gets it going. Knot DNS never needs it.
+constexpr int64_t kNotifyCheckMs = 3000;
+constexpr int kMaxRenotify = 5;
+constexpr int kMaxChecks = 5;
+
+// An SOA query for `zone` with ID `id`.
+std::vector<uint8_t> soaQuery(uint16_t id, const uint8_t* zone, size_t size) {
+  std::vector<uint8_t> query(wire::kHeaderSize + size + 4);
+  wire::store16(query.data(), id);
+  wire::store16(query.data() + 4, 1);
+  std::memcpy(query.data() + wire::kHeaderSize, zone, size);
+  wire::store16(query.data() + wire::kHeaderSize + size, wire::type::SOA);
+  wire::store16(query.data() + wire::kHeaderSize + size + 2, wire::kClassIn);
+  return query;
+}
 
 constexpr int kSendBuffer = 128 * 1024;  // the kernel doubles it
 
@@ -267,14 +284,7 @@ uint32_t TransferServer::secondariesSerial(const wire::Name& zone, int timeout_m
   if (options_.notify.empty()) return 0;
   static std::mt19937 random{std::random_device{}()};
   const auto id = static_cast<uint16_t>(random());
-  std::vector<uint8_t> query(wire::kHeaderSize);
-  wire::store16(query.data(), id);
-  wire::store16(query.data() + 4, 1);
-  query.insert(query.end(), zone.data(), zone.data() + zone.size());
-  uint8_t question[4];
-  wire::store16(question, wire::type::SOA);
-  wire::store16(question + 2, wire::kClassIn);
-  query.insert(query.end(), question, question + 4);
+  const std::vector<uint8_t> query = soaQuery(id, zone.data(), zone.size());
   for (const auto& to : options_.notify) {
     int fd = to.ss_family == AF_INET ? notify4_ : notify6_;
     socklen_t len = to.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
@@ -363,11 +373,21 @@ void TransferServer::queueNotifies(const transfer::JournalState& state,
 }
 
 void TransferServer::sendDue(int64_t now) {
+  std::erase_if(notifies_, [](const Pending& p) { return p.checking && p.attempts > kMaxChecks; });
   for (auto& p : notifies_) {
     if (p.next_ms > now) continue;
     const sockaddr_storage& to = options_.notify[p.target];
     int fd = to.ss_family == AF_INET ? notify4_ : notify6_;
     socklen_t len = to.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    if (p.checking) {
+      if (++p.attempts > kMaxChecks) continue;  // not answering queries: dropped next time
+      const std::vector<uint8_t> query =
+          soaQuery(p.id, reinterpret_cast<const uint8_t*>(p.apex.data()), p.apex.size());
+      sendto(fd, query.data(), query.size(), 0, reinterpret_cast<const sockaddr*>(&to), len);
+      p.next_ms = now + p.interval_ms;
+      p.interval_ms = std::min(p.interval_ms * 2, kNotifyMaxRetryMs);
+      continue;
+    }
     sendto(fd, p.message.data(), p.message.size(), 0, reinterpret_cast<const sockaddr*>(&to), len);
     if (p.attempts == 0)
       spdlog::info("notify: {} serial {} to {}", wire::Name::fromWire(p.apex).text(), p.serial,
@@ -390,21 +410,58 @@ void TransferServer::receiveReplies() {
       ssize_t n =
           recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
       if (n < 0) break;
-      std::erase_if(notifies_, [&](const Pending& p) {
-        uint8_t rcode = 0;
-        if (!sameAddress(from, options_.notify[p.target]) ||
-            !transfer::isNotifyReply(buf, static_cast<size_t>(n), p.id, rcode))
-          return false;
-        if (rcode != 0)
-          spdlog::warn("notify: {} answered rcode {} for {}", addressText(from), rcode,
-                       wire::Name::fromWire(p.apex).text());
-        else
-          spdlog::debug("notify: {} acknowledged {} serial {}", addressText(from),
-                        wire::Name::fromWire(p.apex).text(), p.serial);
-        return true;
+      std::erase_if(notifies_, [&](Pending& p) {
+        if (!sameAddress(from, options_.notify[p.target])) return false;
+        return p.checking ? checked(p, buf, static_cast<size_t>(n))
+                          : acknowledged(p, buf, static_cast<size_t>(n));
       });
     }
   }
+}
+
+// A reply to the NOTIFY of `p`: true when nothing more is to be done for it.
+bool TransferServer::acknowledged(Pending& p, const uint8_t* reply, size_t size) {
+  static std::mt19937 random{std::random_device{}()};
+  uint8_t rcode = 0;
+  if (!transfer::isNotifyReply(reply, size, p.id, rcode)) return false;
+  const std::string zone = wire::Name::fromWire(p.apex).text();
+  const std::string to = addressText(options_.notify[p.target]);
+  if (rcode != 0) {
+    spdlog::warn("notify: {} answered rcode {} for {}", to, rcode, zone);
+    return true;
+  }
+  spdlog::debug("notify: {} acknowledged {} serial {}", to, zone, p.serial);
+  p.checking = true;
+  p.attempts = 0;
+  p.id = static_cast<uint16_t>(random());
+  p.next_ms = nowMs() + kNotifyCheckMs;
+  p.interval_ms = kNotifyFirstRetryMs;
+  return false;
+}
+
+// A reply to the SOA query of `p`: done when the secondary holds the serial notified (or a
+// later one); otherwise it is notified again, a few times at most.
+bool TransferServer::checked(Pending& p, const uint8_t* reply, size_t size) {
+  static std::mt19937 random{std::random_device{}()};
+  uint32_t held = 0;
+  if (!transfer::replySerial(reply, size, p.id, held)) return false;
+  if (!transfer::serialLess(held, p.serial)) return true;
+  const std::string zone = wire::Name::fromWire(p.apex).text();
+  const std::string to = addressText(options_.notify[p.target]);
+  if (++p.renotified > kMaxRenotify) {
+    spdlog::warn("notify: {} still holds {} serial {} below {}; giving up", to, zone, held,
+                 p.serial);
+    return true;
+  }
+  spdlog::info("notify: {} still holds {} serial {} below {}; notifying again", to, zone, held,
+               p.serial);
+  p.checking = false;
+  p.id = static_cast<uint16_t>(random());
+  wire::store16(p.message.data(), p.id);
+  p.attempts = 0;
+  p.next_ms = 0;
+  p.interval_ms = kNotifyFirstRetryMs;
+  return false;
 }
 
 }  // namespace dnsd::server

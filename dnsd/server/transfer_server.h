@@ -60,15 +60,19 @@ class TransferServer {
   uint32_t secondariesSerial(const wire::Name& zone, int timeout_ms) const;
 
  private:
-  struct Pending {  // a NOTIFY not yet acknowledged
+  // A NOTIFY not yet acknowledged; once it is, an SOA query until the secondary holds the
+  // serial (`checking`), and a NOTIFY again while it does not.
+  struct Pending {
     std::string apex;
     size_t target = 0;
     uint16_t id = 0;
     uint32_t serial = 0;
-    std::vector<uint8_t> message;
+    std::vector<uint8_t> message;  // the NOTIFY
     int64_t next_ms = 0;
     int64_t interval_ms = 0;
     int attempts = 0;
+    bool checking = false;
+    int renotified = 0;
   };
 
   bool allows(const sockaddr_storage& peer) const;
@@ -78,6 +82,8 @@ class TransferServer {
   void queueNotifies(const transfer::JournalState& state, const std::vector<int>& zones);
   void sendDue(int64_t now);
   void receiveReplies();
+  bool acknowledged(Pending& p, const uint8_t* reply, size_t size);
+  bool checked(Pending& p, const uint8_t* reply, size_t size);
 
   TransferOptions options_;
   mutable std::mutex mutex_;
