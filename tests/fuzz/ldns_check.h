@@ -64,20 +64,21 @@ inline void checkSameView(const ldns_pkt* pkt, const wire::QueryView& q) {
 }
 
 // The part of an accepted query dnsd reads: header, question and the OPT record, with
-// ARCOUNT 1 or 0. Names after the question are whole (dnsd checked them), so a pointer is
-// two bytes.
+// NSCOUNT 0 and ARCOUNT 1 or 0. An IXFR's authority records are skipped: the parser reads
+// them by RDLENGTH and the transfer code checks the SOA it needs. Names after the question
+// are whole (dnsd checked them), so a pointer is two bytes.
 inline std::vector<uint8_t> questionAndOpt(const uint8_t* data, size_t size,
                                            const wire::QueryView& q) {
   std::vector<uint8_t> out(data, data + q.question_end);
-  out[10] = 0;
-  out[11] = 0;
+  out[8] = out[9] = out[10] = out[11] = 0;
   size_t pos = q.question_end;
-  for (uint16_t i = 0, n = wire::load16(data + 10); i < n && pos < size; ++i) {
+  const uint16_t authority = wire::load16(data + 8), additional = wire::load16(data + 10);
+  for (uint32_t i = 0, n = authority + additional; i < n && pos < size; ++i) {
     size_t start = pos;
     while (pos < size && data[pos] != 0 && (data[pos] & 0xC0) != 0xC0) pos += 1 + data[pos];
     pos += pos < size && data[pos] != 0 ? 2 : 1;
     size_t end = pos + 10 + wire::load16(data + pos + 8);
-    if (wire::load16(data + pos) == wire::type::OPT) {
+    if (i >= authority && wire::load16(data + pos) == wire::type::OPT) {
       out.insert(out.end(), data + start, data + end);
       out[11] = 1;
     }
@@ -90,14 +91,15 @@ inline std::vector<uint8_t> questionAndOpt(const uint8_t* data, size_t size,
 // skips the rdata of additional records other than OPT (TSIG, SIG(0) or garbage: it reads
 // none of them) by RDLENGTH, where ldns parses it by type, and ldns 1.8.3 then rejects the
 // packet or, when the rdata is longer than its fields, reads the next record from inside it
-// and may miss the OPT. With such records present, the part dnsd reads must still be what
-// ldns reads.
+// and may miss the OPT. The same holds for an IXFR's authority section. With such records
+// present, the part dnsd reads must still be what ldns reads.
 inline void checkAcceptedQuery(const uint8_t* data, size_t size, const wire::QueryView& q) {
   ldns_status status;
   Pkt pkt = wire2pkt(data, size, &status);
   if (pkt && sameView(pkt.get(), q)) return;
   std::vector<uint8_t> read = questionAndOpt(data, size, q);
-  if (wire::load16(data + 10) == read[11]) {  // only OPT after the question: no excuse
+  // Only OPT after the question: no excuse.
+  if (wire::load16(data + 8) == 0 && wire::load16(data + 10) == read[11]) {
     if (!pkt) fail("dnsd accepted a query ldns rejects (%s)", ldns_get_errorstr_by_id(status));
     checkSameView(pkt.get(), q);
   }

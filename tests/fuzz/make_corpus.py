@@ -128,6 +128,11 @@ def queries():
     qs["qdcount-2"] = header(0x1234, 0x0100, 2) + q1 + q1
     qs["two-opts"] = header(0x1234, 0x0100, 1, 0, 0, 2) + q1 + opt() + opt()
     qs["opt-in-authority"] = header(0x1234, 0x0100, 1, 0, 1, 0) + q1 + opt()
+    # IXFR carries the client's SOA in its authority section; its rdata is read by the
+    # transfer code, not the parser, so a short one must still be a well-formed query.
+    ixfr = name(c) + struct.pack("!HH", TYPES["IXFR"], 1)
+    qs["ixfr-soa"] = header(0x1234, 0, 1, 0, 1, 0) + ixfr + rr(b"\xc0\x0c", "SOA", soa_rdata())
+    qs["ixfr-short-soa"] = header(0x1234, 0, 1, 0, 1, 1) + ixfr + rr(b"\xc0\x0c", "SOA", b"abc") + opt()
     return qs
 
 
