@@ -179,11 +179,37 @@ void merge(cluster::Inputs& files, cluster::Inputs&& api, std::vector<std::strin
   for (const auto& [kind, n] : api.read_kinds) files.read_kinds[kind] += n;
 }
 
-// Manifests (and API objects) → normalized cluster → every zone's records; `loaded` gets
-// the counts, and `disposal` the cluster to free.
+// The --zone-file zones beside `zones`: the kept ones when `zone_files` asks for reuse, else
+// read from the disk into `read` (for the caller to keep once the whole load succeeds).
+base::Status addZoneFiles(const Config& config, std::vector<zone::ZoneContent>& zones,
+                          const ZoneFiles* zone_files, std::vector<zonefile::Zone>& read) {
+  const bool reuse = zone_files && zone_files->reusing();
+  if (!reuse)
+    for (const auto& path : config.zone_files) {
+      auto file = zonefile::load(path);
+      if (!file) return file.error();
+      read.push_back(std::move(*file));
+    }
+  const std::vector<zonefile::Zone>& files = reuse ? zone_files->zones : read;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const wire::Name& apex = files[i].apex;
+    for (const auto& z : zones)
+      if (apex.isSubdomainOf(z.apex) || z.apex.isSubdomainOf(apex))
+        return base::Error{"zone " + apex.text() + " overlaps zone " + z.apex.text(),
+                           config.zone_files[i]};
+    zones.push_back(zone::fromZoneFile(files[i]));
+  }
+  return base::Ok{};
+}
+
+// Manifests (and API objects) → normalized cluster → every zone's records, then the zone
+// files' (`read` gets those read from the disk); `loaded` gets the counts, and `disposal`
+// the cluster to free.
 base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_t serial,
                                                    Loaded& loaded, manifest::Cache* cache,
-                                                   Disposal& disposal, ApiObjects* api) {
+                                                   Disposal& disposal, ApiObjects* api,
+                                                   const ZoneFiles* zone_files,
+                                                   std::vector<zonefile::Zone>& read) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
   Stopwatch watch;
@@ -226,30 +252,31 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   if (!loaded.synced)
     for (auto& z : zones) z.unsynced = true;
   watch.lap("records made");
-  for (const auto& path : config.zone_files) {
-    auto file = zonefile::load(path);
-    if (!file) return file.error();
-    for (const auto& z : zones)
-      if (file->apex.isSubdomainOf(z.apex) || z.apex.isSubdomainOf(file->apex))
-        return base::Error{"zone " + file->apex.text() + " overlaps zone " + z.apex.text(), path};
-    zones.push_back(zone::fromZoneFile(*file));
-  }
   disposal.free(std::move(*cluster));
+  if (auto added = addZoneFiles(config, zones, zone_files, read); !added) return added.error();
+  watch.lap(zone_files && zone_files->reusing() ? "zone files reused from the last read"
+                                                : "zone files read");
   return zones;
 }
 
 }  // namespace
 
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache,
-                              ApiObjects* api, std::shared_ptr<const hosts::HostsTable> hosts) {
+                              ApiObjects* api, std::shared_ptr<const hosts::HostsTable> hosts,
+                              ZoneFiles* zone_files) {
   auto start = std::chrono::steady_clock::now();
   Loaded loaded;
   Disposal disposal;
-  auto content = zones(config, serial, loaded, cache, disposal, api);
+  std::vector<zonefile::Zone> read;
+  auto content = zones(config, serial, loaded, cache, disposal, api, zone_files, read);
   if (!content) return content.error();
   Stopwatch watch;
   auto snapshot = zone::buildSnapshot(std::move(*content), serial, std::move(hosts));
   if (!snapshot) return snapshot.error();
+  if (zone_files && !zone_files->reusing()) {
+    zone_files->zones = std::move(read);
+    zone_files->kept = true;
+  }
   watch.lap("snapshot built");
   disposal.wait();
   watch.lap("cluster freed");
@@ -263,7 +290,8 @@ base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, u
                                                          ApiObjects* api) {
   Loaded unused;
   Disposal disposal;
-  return zones(config, serial, unused, nullptr, disposal, api);
+  std::vector<zonefile::Zone> read;
+  return zones(config, serial, unused, nullptr, disposal, api, nullptr, read);
 }
 
 }  // namespace dnsd::server

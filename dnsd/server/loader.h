@@ -12,6 +12,7 @@
 #include "dnsd/server/config.h"
 #include "dnsd/zone/records.h"
 #include "dnsd/zone/snapshot.h"
+#include "dnsd/zonefile/load.h"
 
 namespace dnsd::server {
 
@@ -35,11 +36,24 @@ struct ApiObjects {
   bool synced = true;  // false: not every resource listed yet; cluster names get SERVFAIL
 };
 
+// The --zone-file zones of the last load that read them and succeeded, kept by the server.
+// A rebuild for an API event takes them from here instead of the disk: an event costs no
+// parse, and a zone file caught mid-edit or broken fails only the reload that reads it (the
+// previous zone keeps serving), never every API event after it.
+struct ZoneFiles {
+  std::vector<zonefile::Zone> zones;
+  bool kept = false;   // `zones` holds the files of a load that succeeded
+  bool reuse = false;  // the next load takes the kept zones, when there are any
+  bool reusing() const { return reuse && kept; }
+};
+
 // `cache` (kept by the server across reloads) spares re-parsing unchanged manifest files.
-// `hosts` (may be null) is the --hosts table to serve with the zone.
+// `hosts` (may be null) is the --hosts table to serve with the zone. `zone_files` (may be
+// null: read them) is filled by a load that reads the files and succeeds.
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial,
                               manifest::Cache* cache = nullptr, ApiObjects* api = nullptr,
-                              std::shared_ptr<const hosts::HostsTable> hosts = nullptr);
+                              std::shared_ptr<const hosts::HostsTable> hosts = nullptr,
+                              ZoneFiles* zone_files = nullptr);
 
 // The zones' records without building a snapshot, for `dnsd records`.
 base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial,

@@ -73,6 +73,10 @@ manifest::Cache* cacheFor(const Config& config) {
   return config.reload_cache ? &manifest_cache : nullptr;
 }
 
+// With the API as a source, the zone files as the last reload read them: API events rebuild
+// from these (see ZoneFiles).
+ZoneFiles zone_files;
+
 // Does not trim the heap: reload() trims right after, run() once the workers answer, so
 // that the first load's trim is not on the way to the first answer.
 // Whether the zone being served was built from a complete list of the API: /ready waits for
@@ -201,11 +205,12 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   std::lock_guard lock(reload_mutex);
   auto current = holder.get();
   auto api = apiObjects(kube);
-  // With the API as a source, a rebuild reads the manifests (if any) from the cache: an
-  // API event must not cost a parse of every file.
-  auto loaded =
-      loadZone(config, nextSerial(current ? current->serial() : 0),
-               kube ? &manifest_cache : cacheFor(config), api ? &*api : nullptr, hosts_state.table);
+  // With the API as a source, a rebuild reads the manifests (if any) from the cache, and
+  // the zone files only for a reload: an API event must not cost a parse of every file.
+  zone_files.reuse = from_api;
+  auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0),
+                         kube ? &manifest_cache : cacheFor(config), api ? &*api : nullptr,
+                         hosts_state.table, kube ? &zone_files : nullptr);
   if (!loaded) {
     metrics.reloadFailed();
     spdlog::error("reload failed: {} (the previous zone keeps serving)", loaded.error().str());
@@ -377,7 +382,7 @@ bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Me
       return false;
     }
   auto loaded = loadZone(config, serial, kube ? &manifest_cache : cacheFor(config),
-                         api ? &*api : nullptr, hosts_state.table);
+                         api ? &*api : nullptr, hosts_state.table, kube ? &zone_files : nullptr);
   if (!loaded) {
     spdlog::error("{}", loaded.error().str());
     return false;

@@ -11,6 +11,9 @@ Behaviours:
     --kube-namespaces watches and serves only those namespaces; --kube-labels is sent to the
     API server and only matching Services are served; objects from --manifests are served
     beside the API's, and one in both is taken from the API with a warning naming it.
+  - A --zone-file broken on the disk: API events are still published (they reuse the zone
+    file as the last reload read it, its names keeping their data); SIGHUP fails naming the
+    file; once fixed, SIGHUP serves its new data.
   - A live dnsd follows the API: a Service added and deleted, an endpoint turning not ready,
     a slice gaining an endpoint, a Namespace deleted with its objects.
   - A watch cut mid-object, history compacted meanwhile (410): dnsd lists again and applies
@@ -32,6 +35,7 @@ Behaviours:
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -406,13 +410,55 @@ def test_scope_and_sources(c, binary, api, workdir):
             service("files", "only-in-files", ["10.96.1.98"])]}, f)
     kubeconfig = api.write_kubeconfig(os.path.join(workdir, "both.kubeconfig"),
                                       token="secret-token")
-    with Dnsd(binary, kubeconfig, c, ["--manifests", manifest]) as d:
+    zone_file = os.path.join(workdir, "corp.zone")
+    write_zone(zone_file, "10.10.0.1")
+    with Dnsd(binary, kubeconfig, c, ["--manifests", manifest, "--zone-file", zone_file,
+                                      "--no-watch", "--log-level", "debug"]) as d:
         c.expect_equal(addresses(d.port, "web.shop.svc.cluster.local"), ["10.96.1.10"],
                        "an object in both sources is taken from the API")
         c.expect_equal(addresses(d.port, "only-in-files.files.svc.cluster.local"),
                        ["10.96.1.98"], "manifest objects are served beside the API's")
         c.check("Service shop/web is also in the Kubernetes API" in d.log(),
                 "with a warning naming the object", d.log()[-800:])
+        check_zone_file_kept(c, api, d, zone_file)
+
+
+def write_zone(path, www):
+    with open(path, "w") as f:
+        f.write("$ORIGIN corp.test.\n$TTL 60\n"
+                "@ IN SOA ns.corp.test. admin.corp.test. 1 7200 900 1209600 30\n"
+                "@ IN NS ns\nns IN A 10.10.0.53\n"
+                f"www IN A {www}\n")
+
+
+def check_zone_file_kept(c, api, d, zone_file):
+    """API events rebuild the zone from the zone file as the last reload read it: one broken
+    on the disk fails only a reload (SIGHUP), never the API's changes."""
+    with open(zone_file, "w") as f:
+        f.write("$ORIGIN corp.test.\nwww IN A not-an-address\n")
+    api.apply(service("shop", "while-broken", ["10.96.1.81"]))
+    c.check(wait_for(lambda: addresses(d.port, "while-broken.shop.svc.cluster.local") ==
+                     ["10.96.1.81"]),
+            "with the zone file broken on the disk, a Service added to the API is served",
+            d.log()[-800:])
+    c.expect_equal(addresses(d.port, "www.corp.test"), ["10.10.0.1"],
+                   "and the zone file's names keep their data")
+    c.check("zone files reused from the last read" in d.log() and "reload failed" not in d.log(),
+            "the API event did not read the zone file", d.log()[-800:])
+    os.kill(d.proc.pid, signal.SIGHUP)
+    c.check(wait_for(lambda: "reload failed" in d.log() and "corp.zone" in d.log()),
+            "SIGHUP with the zone file broken: the reload fails naming the file", d.log()[-800:])
+    api.apply(service("shop", "after-failed-reload", ["10.96.1.82"]))
+    c.check(wait_for(lambda: addresses(d.port, "after-failed-reload.shop.svc.cluster.local") ==
+                     ["10.96.1.82"]), "after the failed reload, the API's changes are served")
+    c.expect_equal(addresses(d.port, "www.corp.test"), ["10.10.0.1"],
+                   "with the zone file's last good data")
+    write_zone(zone_file, "10.10.0.2")
+    os.kill(d.proc.pid, signal.SIGHUP)
+    c.check(wait_for(lambda: addresses(d.port, "www.corp.test") == ["10.10.0.2"]),
+            "the zone file fixed, SIGHUP serves its new data")
+    api.delete("Service", "shop", "while-broken")
+    api.delete("Service", "shop", "after-failed-reload")
 
 
 def test_pod_resolver(c, binary, api, workdir):
