@@ -1,6 +1,5 @@
 #include "dnsd/kube/client.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -8,6 +7,8 @@
 
 #include <algorithm>
 #include <random>
+
+#include "dnsd/kube/curl_library.h"
 
 namespace dnsd::kube {
 namespace {
@@ -86,6 +87,7 @@ struct Client::Watch {
 
 struct Client::Loop {
   Client& client;
+  const CurlLibrary& curl;
   int epoll = -1;
   int stop = -1;
   CURLM* multi = nullptr;
@@ -96,11 +98,11 @@ struct Client::Loop {
   ServerUrl url;
   std::mt19937 random{std::random_device{}()};
 
-  explicit Loop(Client& c)
-      : client(c), tokens(c.options_.credentials), url(ServerUrl::parse(c.options_.credentials.server)) {}
+  Loop(Client& c, const CurlLibrary& library)
+      : client(c), curl(library), tokens(c.options_.credentials), url(ServerUrl::parse(c.options_.credentials.server)) {}
   ~Loop() {
     for (auto& w : watches) release(*w);
-    if (multi) curl_multi_cleanup(multi);
+    if (multi) curl.multi_cleanup(multi);
     if (epoll >= 0) close(epoll);
     if (stop >= 0) close(stop);
   }
@@ -123,7 +125,7 @@ struct Client::Loop {
       epoll_ctl(loop->epoll, EPOLL_CTL_MOD, fd, &ev);
     } else {
       epoll_ctl(loop->epoll, EPOLL_CTL_ADD, fd, &ev);
-      curl_multi_assign(loop->multi, fd, loop);
+      loop->curl.multi_assign(loop->multi, fd, loop);
     }
     return 0;
   }
@@ -140,9 +142,9 @@ struct Client::Loop {
   std::string query(const Watch& w, bool watch) {
     CURL* escaper = w.easy;
     auto esc = [&](const std::string& text) {
-      char* e = curl_easy_escape(escaper, text.c_str(), static_cast<int>(text.size()));
+      char* e = curl.easy_escape(escaper, text.c_str(), static_cast<int>(text.size()));
       std::string out(e);
-      curl_free(e);
+      curl.free(e);
       return out;
     };
     std::string q;
@@ -175,7 +177,7 @@ struct Client::Loop {
   }
 
   void request(Watch& w) {
-    w.easy = curl_easy_init();
+    w.easy = curl.easy_init();
     CURL* e = w.easy;
     const bool watch = w.phase == Watch::Phase::Watching;
     const Credentials& c = options().credentials;
@@ -183,54 +185,54 @@ struct Client::Loop {
     if (!c.tls_server_name.empty()) {
       base = url.scheme + "://" + c.tls_server_name + ":" + url.port;
       const std::string to = c.tls_server_name + ":" + url.port + ":" + url.host + ":" + url.port;
-      w.connect_to = curl_slist_append(nullptr, to.c_str());
-      curl_easy_setopt(e, CURLOPT_CONNECT_TO, w.connect_to);
+      w.connect_to = curl.slist_append(nullptr, to.c_str());
+      curl.easy_setopt(e, CURLOPT_CONNECT_TO, w.connect_to);
     }
     const std::string target = base + pathOf(w.resource, w.ns) + query(w, watch);
-    curl_easy_setopt(e, CURLOPT_URL, target.c_str());
-    curl_easy_setopt(e, CURLOPT_PRIVATE, &w);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Loop::write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &w);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(e, CURLOPT_URL, target.c_str());
+    curl.easy_setopt(e, CURLOPT_PRIVATE, &w);
+    curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, &Loop::write);
+    curl.easy_setopt(e, CURLOPT_WRITEDATA, &w);
+    curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     // One connection per watch: under HTTP/2 they would share one, and one stalled
     // connection would stall every resource.
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 30L);
+    curl.easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl.easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl.easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 30L);
     if (!watch) {
-      curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // large lists come gzipped
-      curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+      curl.easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // large lists come gzipped
+      curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
     }
-    if (!c.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, c.ca_file.c_str());
+    if (!c.ca_file.empty()) curl.easy_setopt(e, CURLOPT_CAINFO, c.ca_file.c_str());
     if (!c.ca_data.empty()) {
       curl_blob blob{const_cast<char*>(c.ca_data.data()), c.ca_data.size(), CURL_BLOB_COPY};
-      curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+      curl.easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
     }
     if (c.insecure) {
-      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+      curl.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (!c.cert_file.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, c.cert_file.c_str());
-    if (!c.key_file.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, c.key_file.c_str());
+    if (!c.cert_file.empty()) curl.easy_setopt(e, CURLOPT_SSLCERT, c.cert_file.c_str());
+    if (!c.key_file.empty()) curl.easy_setopt(e, CURLOPT_SSLKEY, c.key_file.c_str());
     if (!c.cert_data.empty()) {
       curl_blob blob{const_cast<char*>(c.cert_data.data()), c.cert_data.size(), CURL_BLOB_COPY};
-      curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-      curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+      curl.easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
+      curl.easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
     }
     if (!c.key_data.empty()) {
       curl_blob blob{const_cast<char*>(c.key_data.data()), c.key_data.size(), CURL_BLOB_COPY};
-      curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-      curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+      curl.easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
+      curl.easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
     }
-    w.headers = curl_slist_append(w.headers, "Accept: application/json");
-    w.headers = curl_slist_append(w.headers, "User-Agent: dnsd");
+    w.headers = curl.slist_append(w.headers, "Accept: application/json");
+    w.headers = curl.slist_append(w.headers, "User-Agent: dnsd");
     const std::string& token = tokens.get();
     if (!token.empty())
-      w.headers = curl_slist_append(w.headers, ("Authorization: Bearer " + token).c_str());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, w.headers);
+      w.headers = curl.slist_append(w.headers, ("Authorization: Bearer " + token).c_str());
+    curl.easy_setopt(e, CURLOPT_HTTPHEADER, w.headers);
 
     if (!watch && w.continue_token.empty()) {
       if (w.listed && !w.relisting) {
@@ -246,17 +248,17 @@ struct Client::Loop {
     w.abort.clear();
     w.expired = false;
     w.started = w.last_byte = Clock::now();
-    curl_multi_add_handle(multi, e);
+    curl.multi_add_handle(multi, e);
   }
 
   void release(Watch& w) {
     if (w.easy) {
-      curl_multi_remove_handle(multi, w.easy);
-      curl_easy_cleanup(w.easy);
+      curl.multi_remove_handle(multi, w.easy);
+      curl.easy_cleanup(w.easy);
       w.easy = nullptr;
     }
-    curl_slist_free_all(w.headers);
-    curl_slist_free_all(w.connect_to);
+    curl.slist_free_all(w.headers);
+    curl.slist_free_all(w.connect_to);
     w.headers = w.connect_to = nullptr;
   }
 
@@ -280,7 +282,7 @@ struct Client::Loop {
 
   size_t received(Watch& w, const char* data, size_t n) {
     w.last_byte = Clock::now();
-    if (w.code == 0) curl_easy_getinfo(w.easy, CURLINFO_RESPONSE_CODE, &w.code);
+    if (w.code == 0) curl.easy_getinfo(w.easy, CURLINFO_RESPONSE_CODE, &w.code);
     if (w.code != 200) {  // a Status explaining the error: kept for the log
       if (w.body.size() < kMaxErrorBody) w.body.append(data, std::min(n, kMaxErrorBody));
       return n;
@@ -405,9 +407,9 @@ struct Client::Loop {
 
   void done(Watch& w, CURLcode result) {
     long code = 0;
-    curl_easy_getinfo(w.easy, CURLINFO_RESPONSE_CODE, &code);
+    curl.easy_getinfo(w.easy, CURLINFO_RESPONSE_CODE, &code);
     curl_off_t retry_after = 0;
-    curl_easy_getinfo(w.easy, CURLINFO_RETRY_AFTER, &retry_after);
+    curl.easy_getinfo(w.easy, CURLINFO_RETRY_AFTER, &retry_after);
     release(w);
     const bool listing = w.phase == Watch::Phase::Listing;
     if (w.expired) {  // 410 on the watch: relist from where it was
@@ -423,7 +425,7 @@ struct Client::Loop {
     }
     if (result != CURLE_OK) {
       if (!listing && w.events > 0) statsOf(w).watch_restarts++;
-      return retryLater(w, curl_easy_strerror(result));
+      return retryLater(w, curl.easy_strerror(result));
     }
     if (code == 410 && listing) {  // the continue token or the resourceVersion expired
       spdlog::info("kubernetes: {}: list expired ({}); listing again from the start",
@@ -451,16 +453,16 @@ struct Client::Loop {
   base::Status init() {
     epoll = epoll_create1(EPOLL_CLOEXEC);
     stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    multi = curl_multi_init();
+    multi = curl.multi_init();
     if (epoll < 0 || stop < 0 || !multi) return base::Error{"kubernetes: cannot start the client", ""};
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = stop;
     epoll_ctl(epoll, EPOLL_CTL_ADD, stop, &ev);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Loop::onSocket);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Loop::onTimer);
-    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    curl.multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Loop::onSocket);
+    curl.multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl.multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Loop::onTimer);
+    curl.multi_setopt(multi, CURLMOPT_TIMERDATA, this);
     const std::vector<std::string> all{std::string()};
     const auto& scopes = options().namespaces.empty() ? all : options().namespaces;
     for (Resource r : client.resources())
@@ -476,10 +478,10 @@ struct Client::Loop {
 
   void finished() {
     int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* message = curl.multi_info_read(multi, &left)) {
       if (message->msg != CURLMSG_DONE) continue;
       Watch* w = nullptr;
-      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &w);
+      curl.easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &w);
       done(*w, message->data.result);
     }
   }
@@ -523,11 +525,11 @@ struct Client::Loop {
         if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
         if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
         if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(multi, events[i].data.fd, flags, &running);
+        curl.multi_socket_action(multi, events[i].data.fd, flags, &running);
       }
       if (Clock::now() >= timer) {
         timer = Clock::time_point::max();
-        curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        curl.multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
       }
       finished();
     }
@@ -553,9 +555,9 @@ std::vector<Resource> Client::resources() const {
 }
 
 base::Status Client::start() {
-  static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (global != CURLE_OK) return base::Error{"kubernetes: libcurl failed to start", ""};
-  loop_ = std::make_unique<Loop>(*this);
+  const base::Result<const CurlLibrary*> curl = loadCurl();
+  if (!curl) return curl.error();
+  loop_ = std::make_unique<Loop>(*this, **curl);
   if (auto status = loop_->init(); !status) return status;
   thread_ = std::thread([this] { loop_->run(); });
   return base::Ok{};
