@@ -2,18 +2,18 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <cstdlib>
 #include <thread>
 #include <utility>
 
@@ -23,25 +23,21 @@
 #include "dnsd/server/forwarding.h"
 #include "dnsd/server/heap.h"
 #include "dnsd/server/kube_source.h"
-#include "dnsd/wire/splice.h"
 #include "dnsd/server/loader.h"
 #include "dnsd/server/privileges.h"
-#include "dnsd/server/shared.h"
 #include "dnsd/server/reloader.h"
+#include "dnsd/server/shared.h"
 #include "dnsd/server/sockets.h"
 #include "dnsd/server/tcp_server.h"
 #include "dnsd/server/transfer_server.h"
 #include "dnsd/server/udp_worker.h"
 #include "dnsd/transfer/serial.h"
+#include "dnsd/wire/splice.h"
 
 namespace dnsd::server {
 namespace {
 
-// Serials rise with every published zone: the clock, or one more than the last.
-uint32_t nextSerial(uint32_t last) {
-  auto now = static_cast<uint32_t>(std::time(nullptr));
-  return now > last ? now : last + 1;
-}
+uint32_t clockSeconds() { return static_cast<uint32_t>(std::time(nullptr)); }
 
 struct Sockets {
   std::vector<int> udp;  // `workers` for each address, a worker each
@@ -87,9 +83,16 @@ std::atomic<bool> served_synced{false};
 // publication.
 TransferServer* transfers = nullptr;
 
-void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics) {
+// Set when the zone served kept the serial of an earlier publication in the same second
+// (transfer::nextSerial): the main loop publishes again once that second is over, and until
+// then the secondaries are offered the zone as it was when the serial was new, so that one
+// serial never names two contents. Under reload_mutex.
+bool serial_held = false;
+
+void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics,
+             bool new_serial) {
   holder.publish(loaded.snapshot);
-  if (transfers) transfers->publish(loaded.snapshot);
+  if (transfers && new_serial) transfers->publish(loaded.snapshot);
   served_synced = loaded.synced;
   const auto& snap = *loaded.snapshot;
   metrics.setZone(loaded.services, snap.recordCount(), snap.nodeCount(), snap.serial());
@@ -199,25 +202,28 @@ void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   retired_pending = true;
 }
 
-// `from_api`: the API changed, not the manifests; logged at debug, as it happens often.
+// `from_api`: the API changed (or the serial catches up), not the manifests; logged at
+// debug, as it happens often.
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
             const KubeSource* kube, bool from_api) {
   std::lock_guard lock(reload_mutex);
   auto current = holder.get();
   auto api = apiObjects(kube);
+  const transfer::NextSerial next =
+      transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
   // With the API as a source, a rebuild reads the manifests (if any) from the cache, and
   // the zone files only for a reload: an API event must not cost a parse of every file.
   zone_files.reuse = from_api;
-  auto loaded = loadZone(config, nextSerial(current ? current->serial() : 0),
-                         kube ? &manifest_cache : cacheFor(config), api ? &*api : nullptr,
-                         hosts_state.table, kube ? &zone_files : nullptr);
+  auto loaded = loadZone(config, next.serial, kube ? &manifest_cache : cacheFor(config),
+                         api ? &*api : nullptr, hosts_state.table, kube ? &zone_files : nullptr);
   if (!loaded) {
     metrics.reloadFailed();
     spdlog::error("reload failed: {} (the previous zone keeps serving)", loaded.error().str());
     return;
   }
   warning_log.log(loaded->warnings);
-  publish(*loaded, holder, metrics);
+  publish(*loaded, holder, metrics, !next.held);
+  serial_held = next.held;
   // Trimming costs milliseconds: for API events, which may come many a second, it waits
   // until they pause (trimAfterRetired) instead of delaying the next change.
   if (from_api)
@@ -242,9 +248,9 @@ int fail(const base::Error& error) {
 // default upstreams; forward zones, named one by one, still apply.
 base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& config,
                                                                  TcpServer& tcp) {
-  auto list = config.forward ? upstreams(config)
-                             : base::Result<std::vector<forward::Upstream>>(
-                                   std::vector<forward::Upstream>{});
+  auto list = config.forward
+                  ? upstreams(config)
+                  : base::Result<std::vector<forward::Upstream>>(std::vector<forward::Upstream>{});
   if (!list) return list.error();
   auto zones = forwardZones(config);
   if (!zones) return zones.error();
@@ -267,8 +273,7 @@ base::Result<std::unique_ptr<forward::Forwarder>> startForwarder(const Config& c
       reply = spliced.data();
     }
     if (c.tcp) return tcp.deliver(c.fd, c.connection, reply, size);
-    sendto(c.fd, reply, size, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&c.peer),
-           c.peer_len);
+    sendto(c.fd, reply, size, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&c.peer), c.peer_len);
   };
   auto forwarder = std::make_unique<forward::Forwarder>(options, deliver);
   auto started = forwarder->start();
@@ -301,25 +306,49 @@ void onApiChange() {
   if (!api_changed.exchange(true)) ::kill(::getpid(), SIGUSR1);
 }
 
+// How long to wait for a signal: a second, or until the next second begins while the
+// serial is held (and a little after, so the clock has surely passed it).
+timespec nextWait() {
+  {
+    std::lock_guard lock(reload_mutex);
+    if (!serial_held) return {1, 0};
+  }
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const long ns = 1'000'000'000L - now.tv_nsec + 5'000'000L;
+  return {ns / 1'000'000'000L, ns % 1'000'000'000L};
+}
+
+// The serial held since a publication earlier in this second moves on once the clock has
+// passed it, with a publication of the current data.
+bool serialDue(const zone::SnapshotHolder& holder) {
+  std::lock_guard lock(reload_mutex);
+  auto current = holder.get();
+  return serial_held && current && !transfer::nextSerial(current->serial(), clockSeconds()).held;
+}
+
 // Waits for SIGHUP (reload), SIGUSR1 (the API changed) and SIGINT/SIGTERM (stop, 0). Once
 // a second it refreshes the forwarder's and the API client's figures and checks for a
-// forwarding loop (1: stop with an error).
+// forwarding loop (1: stop with an error). A held serial moves on in the next second.
 int waitForSignals(const sigset_t& signals, const Config& config, zone::SnapshotHolder& holder,
                    admin::Metrics& metrics, forward::Forwarder* forwarder, KubeSource* kube) {
   for (;;) {
-    timespec second{1, 0};
-    int sig = sigtimedwait(&signals, nullptr, &second);
+    timespec wait = nextWait();
+    int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGUSR1) {
       api_changed = false;
+      reload(config, holder, metrics, kube, true);
+    } else if (sig != SIGHUP && serialDue(holder)) {
       reload(config, holder, metrics, kube, true);
     }
     publishForwardStats(forwarder, metrics);
     if (kube) metrics.setKubernetes(kube->values());
     trimAfterRetired();
     if (forwarder && forwarder->loopDetected()) {
-      spdlog::error("forwarding loop detected: the probe {} came back to dnsd; an upstream "
-                    "forwards to dnsd (e.g. a node's 127.0.0.53). Give --upstream. Stopping.",
-                    forwarder->loopProbeName());
+      spdlog::error(
+          "forwarding loop detected: the probe {} came back to dnsd; an upstream "
+          "forwards to dnsd (e.g. a node's 127.0.0.53). Give --upstream. Stopping.",
+          forwarder->loopProbeName());
       return 1;
     }
     if (sig == SIGHUP) {
@@ -356,14 +385,17 @@ base::Result<std::unique_ptr<admin::HttpServer>> startHttp(const Config& config,
 
 // The first zone, loaded and published before any socket is bound: never serve before the
 // data is there.
-// The first serial: the clock's, or above the serial the secondaries hold when they have a
-// higher one. The clock alone is above every serial served before unless a burst of
-// publications (more than one a second) ran the serial ahead of the clock just before a
-// restart; the secondaries remember what was served, so asking them closes that gap.
-uint32_t firstSerial(const Config& config, const TransferServer* secondaries) {
-  uint32_t serial = nextSerial(0);
+// The first serial. A serial is never ahead of the clock that chose it (transfer::nextSerial),
+// so the clock is above every serial served before the restart, but for one served in the
+// second the process started: with secondaries, the first serial is the next second's, and
+// the first zone is published no sooner (loadFirstZone). A secondary holding a higher serial
+// (a clock set back, or an older dnsd that let bursts run ahead of the clock) is continued
+// from, so that it is never asked to go back.
+uint32_t firstSerial(const Config& config, const TransferServer* secondaries, uint32_t started) {
+  if (!secondaries) return clockSeconds();
+  uint32_t serial = started + 1;
   auto zone = wire::Name::parse(config.cluster_domain);
-  if (!secondaries || !zone) return serial;
+  if (!zone) return serial;
   uint32_t held = secondaries->secondariesSerial(*zone, 1000);
   if (held != 0 && !transfer::serialLess(held, serial)) {
     spdlog::info("serial: a secondary holds {}, above the clock's {}: continuing from {}", held,
@@ -388,7 +420,12 @@ bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Me
     return false;
   }
   warning_log.log(loaded->warnings);
-  publish(*loaded, holder, metrics);
+  // Not before the clock reaches the serial (the next second, at most; a serial continued
+  // from a secondary far ahead is not waited for).
+  for (uint32_t now = clockSeconds(); transfer::serialLess(now, serial) && serial - now <= 1;
+       now = clockSeconds())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  publish(*loaded, holder, metrics, true);
   spdlog::info("{}", loaded->summary());
   loaded->snapshot.reset();  // the holder and the workers own it now: a reload can free it
   return true;
@@ -422,7 +459,6 @@ void stopWorkers(Shared& shared, const std::vector<int>& udp, std::vector<std::t
   for (auto& t : threads) t.join();
 }
 
-
 // Starts the API client and waits, up to --kube-sync-timeout, for every resource's first
 // list; then the server starts either way (CoreDNS startup_timeout), cluster names getting
 // SERVFAIL until the lists are in.
@@ -434,9 +470,10 @@ base::Status startKube(const Config& config, KubeSource& kube) {
     api_changed = false;  // the first zone is built from what is listed now
     spdlog::info("kubernetes: synced");
   } else {
-    spdlog::warn("kubernetes: starting with unsynced Kubernetes API after {} s: cluster names "
-                 "get SERVFAIL and /ready says 503 until every resource is listed",
-                 config.kube.sync_timeout_s);
+    spdlog::warn(
+        "kubernetes: starting with unsynced Kubernetes API after {} s: cluster names "
+        "get SERVFAIL and /ready says 503 until every resource is listed",
+        config.kube.sync_timeout_s);
   }
   return base::Ok{};
 }
@@ -444,6 +481,7 @@ base::Status startKube(const Config& config, KubeSource& kube) {
 }  // namespace
 
 int run(const Config& config) {
+  const uint32_t start_time = clockSeconds();
   // Before any thread starts, so that every thread inherits the mask and the signals reach
   // the main thread's sigtimedwait() alone.
   sigset_t signals = blockSignals();
@@ -471,7 +509,8 @@ int run(const Config& config) {
     transfer = std::make_unique<TransferServer>(std::move(*options));
     transfers = transfer.get();
   }
-  if (!loadFirstZone(config, holder, metrics, kube.get(), firstSerial(config, transfer.get())))
+  if (!loadFirstZone(config, holder, metrics, kube.get(),
+                     firstSerial(config, transfer.get(), start_time)))
     return 1;
   // The first load's garbage, given back before the threads that outlive it start: a new
   // thread takes over the malloc arena of a thread that ended, and one of the load's arenas
@@ -480,8 +519,8 @@ int run(const Config& config) {
   trimHeap();
   if (kube) metrics.setKubernetes(kube->values());
 
-  int workers = config.threads > 0 ? config.threads
-                                   : std::max(1u, std::thread::hardware_concurrency());
+  int workers =
+      config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   auto sockets = bindAll(config, workers);
   if (!sockets) {
     spdlog::error("{}", sockets.error().str());
@@ -516,8 +555,8 @@ int run(const Config& config) {
   threads.emplace_back([&] { tcp.run(); });
   std::string where;
   for (const auto& a : config.listens) where += (where.empty() ? "" : " ") + a.str();
-  spdlog::info("serving {} on {} (udp, {} workers{}; tcp)", config.cluster_domain, where,
-               workers, config.listens.size() > 1 ? " each" : "");
+  spdlog::info("serving {} on {} (udp, {} workers{}; tcp)", config.cluster_domain, where, workers,
+               config.listens.size() > 1 ? " each" : "");
   if (*http) spdlog::info("metrics, health and readiness on http://{}", config.metrics);
   if (transfer)
     if (auto started = transfer->start(); !started) return fail(started.error());

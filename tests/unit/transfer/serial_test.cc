@@ -26,5 +26,33 @@ TEST_CASE("serials exactly half the circle apart are not comparable") {
   CHECK_FALSE(serialLess(0x80000000u, 0));
 }
 
+TEST_CASE("a publication takes the clock's serial once the clock has passed the last one") {
+  CHECK(nextSerial(0, 1000).serial == 1000);
+  CHECK_FALSE(nextSerial(0, 1000).held);
+  CHECK(nextSerial(990, 1000).serial == 1000);
+  CHECK_FALSE(nextSerial(990, 1000).held);
+  CHECK(nextSerial(0xFFFFFFF0u, 3).serial == 3);  // the clock past the wrap
+}
+
+TEST_CASE("within the same second the serial is held, never run ahead of the clock") {
+  NextSerial next = nextSerial(1000, 1000);
+  CHECK(next.serial == 1000);
+  CHECK(next.held);
+  // Any number of publications in that second keep it; the next second moves it on.
+  for (int i = 0; i < 50; ++i) next = nextSerial(next.serial, 1000);
+  CHECK(next.serial == 1000);
+  next = nextSerial(next.serial, 1001);
+  CHECK(next.serial == 1001);
+  CHECK_FALSE(next.held);
+}
+
+TEST_CASE("a clock behind the last serial moves the serial on by one") {
+  CHECK(nextSerial(2000, 1000).serial == 2001);  // continued from a secondary's serial
+  CHECK_FALSE(nextSerial(2000, 1000).held);
+  CHECK(nextSerial(0xFFFFFFFFu, 0xFFFFFF00u).serial == 0);  // across the wrap
+  // Half the circle away the two are not comparable: moving on by one is still forward.
+  CHECK(serialLess(0x80000000u, nextSerial(0x80000000u, 0).serial));
+}
+
 }  // namespace
 }  // namespace dnsd::transfer
