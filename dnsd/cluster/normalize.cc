@@ -93,16 +93,20 @@ void sortObjects(std::vector<T>& objects) {
 
 // ---- Step 1: drop what the API server would have rejected (as the API server validates) ----
 
-std::string_view badName(const Meta& meta) {
+// A namespace, and a Service's or workload's name, become labels of the zone: DNS labels. A
+// Pod's name (`subdomain_name`) is never part of a name served, and the API server allows a
+// DNS subdomain, dots and all.
+std::string_view badName(const Meta& meta, bool subdomain_name) {
   if (!isDnsLabel(meta.ns)) return "namespace is not a DNS-1123 label";
-  if (!isDnsLabel(meta.name)) return "name is not a DNS-1123 label";
+  if (subdomain_name && !isSubdomainName(meta.name)) return "name is not a DNS-1123 subdomain";
+  if (!subdomain_name && !isDnsLabel(meta.name)) return "name is not a DNS-1123 label";
   return {};
 }
 
 template <typename T>
-void dropBadNames(std::vector<T>& objects, Warnings& warnings) {
+void dropBadNames(std::vector<T>& objects, Warnings& warnings, bool subdomain_names = false) {
   std::erase_if(objects, [&](const T& object) {
-    std::string_view why = badName(object.meta);
+    std::string_view why = badName(object.meta, subdomain_names);
     if (why.empty()) return false;
     warnings.push_back(prefix(object.meta.source) + subject(object) + ": " + std::string(why) +
                        "; skipped");
@@ -186,7 +190,7 @@ base::Status checkReplicas(const std::vector<Workload>& workloads) {
 base::Status validate(Inputs& inputs, Warnings& warnings) {
   sortInputs(inputs);
   dropBadNames(inputs.services, warnings);
-  dropBadNames(inputs.pods, warnings);
+  dropBadNames(inputs.pods, warnings, true);
   dropBadNames(inputs.workloads, warnings);
   dropBadFields(inputs, warnings);
   for (base::Status status :

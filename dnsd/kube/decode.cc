@@ -137,13 +137,18 @@ class Builder {
   }
 
  private:
-  // The object's key, or false (and rejected) when its names cannot be DNS labels.
-  bool named(Object& out, bool namespaced) {
+  // The object's key, or false (and rejected) when its names break the API server's rules:
+  // a namespace and a Service's or Namespace's name become labels of the zone and must be
+  // DNS labels; a Pod's or EndpointSlice's name (`subdomain_name`) is never part of a name
+  // served, and may be a DNS subdomain, dots and all, as the API server allows.
+  bool named(Object& out, bool namespaced, bool subdomain_name = false) {
     out.key = namespaced ? meta_.ns + "/" + meta_.name : meta_.name;
     if (meta_.name.empty()) return reject("it has no metadata.name"), false;
     if (namespaced && !cluster::isDnsLabel(meta_.ns))
       return reject("namespace \"" + meta_.ns + "\" is not a DNS-1123 label"), false;
-    if (!cluster::isDnsLabel(meta_.name))
+    if (subdomain_name && !cluster::isSubdomainName(meta_.name))
+      return reject("name \"" + meta_.name + "\" is not a DNS-1123 subdomain"), false;
+    if (!subdomain_name && !cluster::isDnsLabel(meta_.name))
       return reject("name \"" + meta_.name + "\" is not a DNS-1123 label"), false;
     return true;
   }
@@ -252,7 +257,7 @@ class Builder {
       else if (key == "endpoints") items(field, [&](value e) { endpoint(e, s); });
       else if (key == "ports") ports(field, s.ports);
     });
-    if (!named(out, true)) return;
+    if (!named(out, true, true)) return;
     if (address_type == "FQDN") return;  // CoreDNS skips these too: no address to serve
     if (address_type != "IPv4" && address_type != "IPv6")
       return reject("addressType \"" + address_type + "\" is not IPv4, IPv6 or FQDN");
@@ -325,7 +330,7 @@ class Builder {
           });
       });
     });
-    if (!named(out, true)) return;
+    if (!named(out, true, true)) return;
     if (pod_ips.empty() && !pod_ip.empty()) pod_ips.push_back(pod_ip);
     if (meta_.deleting || phase == "Succeeded" || phase == "Failed") return;
     for (const std::string& text : pod_ips)

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "dnsd/base/parallel.h"
+#include "dnsd/cluster/names.h"
 #include "dnsd/wire/dns.h"
 
 namespace dnsd::zone {
@@ -21,12 +22,12 @@ void put32(std::string& s, uint32_t v) {
 }
 
 // An endpoint's label: its hostname; else, with endpoint_pod_names, its Pod's name when it
-// fits a label; else its dashed IP (CoreDNS endpointHostname), written into `dashed`.
+// is a DNS label (a Pod's name may be a subdomain: "web.v2" would be two labels); else its
+// dashed IP (CoreDNS endpointHostname), written into `dashed`.
 std::string_view endpointLabel(const cluster::ResolvedEndpoint& ep, const RecordOptions& options,
                                std::string& dashed) {
   if (!ep.hostname.empty()) return ep.hostname;
-  if (options.endpoint_pod_names && !ep.pod_name.empty() && ep.pod_name.size() < 64)
-    return ep.pod_name;
+  if (options.endpoint_pod_names && cluster::isDnsLabel(ep.pod_name)) return ep.pod_name;
   dashed = ep.ip.dashed();
   return dashed;
 }

@@ -11,6 +11,8 @@ Behaviours:
     --kube-namespaces watches and serves only those namespaces; --kube-labels is sent to the
     API server and only matching Services are served; objects from --manifests are served
     beside the API's, and one in both is taken from the API with a warning naming it.
+  - A Pod and an EndpointSlice with dots in their names (DNS subdomains, as the API server
+    allows) are served: the Pod's address under --pods verified, the slice's endpoints.
   - A --zone-file broken on the disk: API events are still published (they reuse the zone
     file as the last reload read it, its names keeping their data); SIGHUP fails naming the
     file; once fixed, SIGHUP serves its new data.
@@ -413,14 +415,37 @@ def test_scope_and_sources(c, binary, api, workdir):
     zone_file = os.path.join(workdir, "corp.zone")
     write_zone(zone_file, "10.10.0.1")
     with Dnsd(binary, kubeconfig, c, ["--manifests", manifest, "--zone-file", zone_file,
-                                      "--no-watch", "--log-level", "debug"]) as d:
+                                      "--no-watch", "--log-level", "debug",
+                                      "--pods", "verified"]) as d:
         c.expect_equal(addresses(d.port, "web.shop.svc.cluster.local"), ["10.96.1.10"],
                        "an object in both sources is taken from the API")
         c.expect_equal(addresses(d.port, "only-in-files.files.svc.cluster.local"),
                        ["10.96.1.98"], "manifest objects are served beside the API's")
         c.check("Service shop/web is also in the Kubernetes API" in d.log(),
                 "with a warning naming the object", d.log()[-800:])
+        check_dotted_names(c, api, d)
         check_zone_file_kept(c, api, d, zone_file)
+
+
+def check_dotted_names(c, api, d):
+    """The API server allows dots in the names of Pods and EndpointSlices (DNS subdomains),
+    which never become labels of a name served."""
+    api.apply({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "web.v2-0", "namespace": "default"},
+               "status": {"phase": "Running", "podIP": "10.244.3.9",
+                          "podIPs": [{"ip": "10.244.3.9"}]}})
+    api.apply(service("default", "dotted", ["None"]))
+    api.apply(endpoint_slice("default", "dotted.v2-abc12", "dotted",
+                             [endpoint("10.244.3.9", pod="web.v2-0")]))
+    c.check(wait_for(lambda: addresses(d.port, "10-244-3-9.default.pod.cluster.local") ==
+                     ["10.244.3.9"]),
+            "--pods verified serves the address of a Pod whose name has dots", d.log()[-800:])
+    c.check(wait_for(lambda: addresses(d.port, "dotted.default.svc.cluster.local") ==
+                     ["10.244.3.9"]),
+            "an EndpointSlice whose name has dots serves its endpoints")
+    api.delete("EndpointSlice", "default", "dotted.v2-abc12")
+    api.delete("Service", "default", "dotted")
+    api.delete("Pod", "default", "web.v2-0")
 
 
 def write_zone(path, www):

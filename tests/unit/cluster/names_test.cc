@@ -1,4 +1,5 @@
-// isDnsLabel and isDnsSubdomain: the DNS-1123 rules Kubernetes applies to names.
+// isDnsLabel, isDnsSubdomain and isSubdomainName: the DNS-1123 rules Kubernetes applies to
+// names.
 #include "dnsd/cluster/names.h"
 
 #include <doctest/doctest.h>
@@ -36,6 +37,21 @@ TEST_CASE("DNS-1123 subdomains are labels joined by dots, 253 characters at most
   CHECK(longest.size() == 253);
   CHECK(isDnsSubdomain(longest));
   CHECK_FALSE(isDnsSubdomain(longest + "a"));
+}
+
+TEST_CASE("a Pod's or EndpointSlice's name is a subdomain whose parts may pass 63 characters") {
+  for (const char* good : {"web-0", "web.v2", "db-0.db", "a.b.c"}) {
+    CAPTURE(good);
+    CHECK(isSubdomainName(good));
+  }
+  CHECK(isSubdomainName(std::string(64, 'p')));
+  CHECK(isSubdomainName(std::string(100, 'p') + ".v2"));
+  CHECK(isSubdomainName(std::string(253, 'p')));
+  for (const char* bad : {"", ".", "web.", ".web", "web..v2", "Web.v2", "web_0", "-web", "web-"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(isSubdomainName(bad));
+  }
+  CHECK_FALSE(isSubdomainName(std::string(254, 'p')));
 }
 
 }  // namespace

@@ -169,25 +169,32 @@ TEST_CASE("namespaces come from Namespace objects and from every object's namesp
 
 // ---- Validation ----
 
-TEST_CASE("services and pods with names that are not DNS labels are skipped with warnings") {
+TEST_CASE("services and pods with names Kubernetes would refuse are skipped with warnings") {
   Inputs inputs;
   Service bad_name = service("Bad_Name");
   bad_name.meta.source = {"zones/svc.yaml", 4};
   Service bad_ns = service("ok");
   bad_ns.meta.ns = "-bad";
   bad_ns.meta.source = {"zones/svc.yaml", 9};
-  Pod long_name = pod(std::string(64, 'p'), {}, {"10.244.0.5"});
-  long_name.meta.source = {"zones/pods.yaml", 2};
-  inputs.services = {bad_name, bad_ns, service("good")};
-  inputs.pods = {long_name};
+  Service dotted_service = service("web.v2");
+  dotted_service.meta.source = {"zones/svc.yaml", 2};
+  Pod bad_pod = pod("web..0", {}, {"10.244.0.5"});
+  bad_pod.meta.source = {"zones/pods.yaml", 2};
+  // A Pod's name is a DNS subdomain: dots, and parts over 63 characters, are Kubernetes'.
+  Pod dotted_pod = pod("web.v2-0", {}, {"10.244.0.6"});
+  Pod long_pod = pod(std::string(64, 'p'), {}, {"10.244.0.7"});
+  inputs.services = {bad_name, bad_ns, dotted_service, service("good")};
+  inputs.pods = {bad_pod, dotted_pod, long_pod};
   Cluster cluster = normalizeOk(inputs);
   REQUIRE(cluster.services.size() == 1);
   CHECK(cluster.services[0].service.meta.name == "good");
-  CHECK(cluster.pods.empty());
+  REQUIRE(cluster.pods.size() == 2);
+  CHECK(cluster.pods[0].meta.name == std::string(64, 'p'));
+  CHECK(cluster.pods[1].meta.name == "web.v2-0");
   CHECK(cluster.warnings ==
         std::vector<std::string>{
-            "zones/pods.yaml:2: Pod default/" + std::string(64, 'p') +
-                ": name is not a DNS-1123 label; skipped",
+            "zones/pods.yaml:2: Pod default/web..0: name is not a DNS-1123 subdomain; skipped",
+            "zones/svc.yaml:2: Service default/web.v2: name is not a DNS-1123 label; skipped",
             "zones/svc.yaml:4: Service default/Bad_Name: name is not a DNS-1123 label; skipped",
             "zones/svc.yaml:9: Service -bad/ok: namespace is not a DNS-1123 label; skipped"});
 }

@@ -167,6 +167,50 @@ TEST_CASE("objects that cannot become DNS are rejected with the reason, not fata
   CHECK(unknown_type->object.rejected.find("IPv7") != std::string::npos);
 }
 
+TEST_CASE("Pods and EndpointSlices may have dotted names; Services and Namespaces may not") {
+  // The API server checks a Pod's or EndpointSlice's name as a DNS subdomain, a Service's
+  // or Namespace's as a DNS label (they become labels of the zone).
+  Decoder decoder;
+  auto pod = decoder.event(Resource::Pods, R"({"type":"ADDED","object":{"kind":"Pod",
+    "metadata":{"name":"web.v2-0","namespace":"default"},
+    "status":{"phase":"Running","podIP":"10.244.1.9"}}})");
+  REQUIRE(pod.ok());
+  CHECK(pod->object.rejected.empty());
+  CHECK(pod->object.key == "default/web.v2-0");
+  CHECK(std::get<dnsd::cluster::Pod>(pod->object.value).meta.name == "web.v2-0");
+
+  auto slice = decoder.event(Resource::EndpointSlices, R"({"type":"ADDED","object":{
+    "kind":"EndpointSlice","metadata":{"name":"web.v2-abc12","namespace":"default",
+      "labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4",
+    "endpoints":[{"addresses":["10.244.1.9"],
+      "targetRef":{"kind":"Pod","name":"web.v2-0","namespace":"default"}}]}})");
+  REQUIRE(slice.ok());
+  CHECK(slice->object.rejected.empty());
+  const auto& s = std::get<dnsd::cluster::EndpointSlice>(slice->object.value);
+  CHECK(s.service_name == "web");
+  REQUIRE(s.endpoints.size() == 1);
+  CHECK(s.endpoints[0].pod_name == "web.v2-0");
+
+  auto bad_pod = decoder.event(Resource::Pods, R"({"type":"ADDED","object":{"kind":"Pod",
+    "metadata":{"name":"web..0","namespace":"default"},
+    "status":{"phase":"Running","podIP":"10.244.1.10"}}})");
+  REQUIRE(bad_pod.ok());
+  CHECK(std::holds_alternative<std::monostate>(bad_pod->object.value));
+  CHECK(bad_pod->object.rejected == "name \"web..0\" is not a DNS-1123 subdomain");
+
+  auto service = decoder.event(Resource::Services, R"({"type":"ADDED","object":{
+    "kind":"Service","metadata":{"name":"web.v2","namespace":"default"},
+    "spec":{"clusterIP":"10.96.0.9"}}})");
+  REQUIRE(service.ok());
+  CHECK(std::holds_alternative<std::monostate>(service->object.value));
+  CHECK(service->object.rejected == "name \"web.v2\" is not a DNS-1123 label");
+  auto ns = decoder.event(Resource::Namespaces, R"({"type":"ADDED","object":{
+    "kind":"Namespace","metadata":{"name":"team.a"}}})");
+  REQUIRE(ns.ok());
+  CHECK(std::holds_alternative<std::monostate>(ns->object.value));
+  CHECK(ns->object.rejected == "name \"team.a\" is not a DNS-1123 label");
+}
+
 TEST_CASE("bookmarks, errors and broken events") {
   Decoder decoder;
   auto bookmark = decoder.event(Resource::Services,
