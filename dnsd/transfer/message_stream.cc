@@ -34,6 +34,12 @@ void MessageStream::start() {
 }
 
 void MessageStream::writeOwner(const uint8_t* owner, size_t size) {
+  // A node's records share their owner's bytes: a pointer to where it was written last.
+  if (owner == prev_ && size == prev_size_ && prev_labels_ > 0 && prev_offsets_[0] < 0x4000) {
+    wire::store16(buf_.data() + size_, static_cast<uint16_t>(0xC000 | prev_offsets_[0]));
+    size_ += 2;
+    return;
+  }
   const auto at = static_cast<uint16_t>(size_ - kFrame);  // the owner's offset
   uint8_t starts[wire::kMaxLabels];
   size_t labels = 0;
@@ -64,6 +70,7 @@ void MessageStream::writeOwner(const uint8_t* owner, size_t size) {
     for (size_t i = 0; i < labels; ++i) offsets[i] = static_cast<uint16_t>(at + starts[i]);
   }
   prev_ = owner;
+  prev_size_ = size;
   prev_labels_ = labels;
   std::memcpy(prev_starts_, starts, labels);
   std::memcpy(prev_offsets_, offsets, labels * sizeof offsets[0]);

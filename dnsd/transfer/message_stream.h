@@ -48,6 +48,7 @@ class MessageStream {
   // The previous owner of this message (lowercase wire bytes held by the caller): its
   // labels' starts, and where each of its labels is found in the message.
   const uint8_t* prev_ = nullptr;
+  size_t prev_size_ = 0;
   size_t prev_labels_ = 0;
   uint8_t prev_starts_[wire::kMaxLabels] = {};
   uint16_t prev_offsets_[wire::kMaxLabels] = {};

@@ -41,11 +41,11 @@ Summary error(const wire::QueryView& q, uint8_t rcode, const char* why, const Si
   return s;
 }
 
-// The whole zone: SOA, every other record, SOA (RFC 5936 §2.2; RFC 1995 §4 for IXFR).
+// The whole zone: SOA, every other record, SOA (RFC 5936 §2.2; RFC 1995 §4 for IXFR). Each
+// node's records go out as the snapshot stores them (by type, then rdata), read in place.
 bool sendZone(const JournalState& state, int z, const Rr& soa, MessageStream& out) {
   if (!out.add(soa)) return false;
   const zone::Snapshot& snap = *state.snapshot;
-  std::vector<Rr> rrs;
   const std::vector<uint32_t>& nodes = state.nodes[static_cast<size_t>(z)];
   // Canonical order is not the snapshot's memory order, so each node would be a cache miss:
   // its slot is fetched well ahead, its name and RRsets once the slot has arrived.
@@ -53,14 +53,22 @@ bool sendZone(const JournalState& state, int z, const Rr& soa, MessageStream& ou
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (i + kSlotAhead < nodes.size()) snap.prefetchSlotAt(nodes[i + kSlotAhead]);
     if (i + kNodeAhead < nodes.size()) snap.prefetchNodeAt(nodes[i + kNodeAhead]);
-    const uint32_t node = nodes[i];
-    rrs.clear();
-    nodeRecords(snap, node, rrs);
-    for (const Rr& rr : rrs) {
-      if (rr.type() == wire::type::SOA && rr.owner_size == soa.owner_size &&
-          std::memcmp(rr.owner, soa.owner, soa.owner_size) == 0)
-        continue;
-      if (!out.add(rr)) return false;
+    const zone::Node& n = snap.node(nodes[i]);
+    const uint8_t* owner = snap.nameOf(n);
+    // The apex SOA goes first and last only.
+    const bool apex = owner == soa.owner && n.name_size == soa.owner_size;
+    const zone::StoredRRset* rrsets = snap.rrsetsOf(n);
+    for (uint8_t k = 0; k < n.rrset_count; ++k) {
+      zone::StoredRRset header;
+      std::memcpy(&header, rrsets + k, sizeof header);  // packed: copied, not referenced
+      if (apex && header.type == wire::type::SOA) continue;
+      const wire::RRsetView view = snap.view(header);
+      const uint8_t* at = view.data;
+      for (uint16_t r = 0; r < view.count; ++r) {
+        const uint16_t size = wire::load16(at);
+        if (!out.add(owner, n.name_size, at + 2, size)) return false;
+        at += 2 + size;
+      }
     }
   }
   return out.add(soa);
