@@ -4,15 +4,19 @@
 # `dnsd records` prints), best of --runs; dnsd's RSS idle and its peak during the transfers;
 # UDP queries a second (dnsperf, 5 s) idle and while AXFRs run back to back. Quote ratios
 # from one run: these machines are shared.
-#   scripts/bench-transfer.sh [N] [RUNS]
+#   [DNSD=path/to/dnsd] scripts/bench-transfer.sh [N] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-50000}
 runs=${2:-3}
 scripts/deps.sh knot knot-dnsutils dnsperf >/dev/null
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true
-ninja -C build-release dnsd/dnsd >/dev/null
-dnsd=$(pwd)/build-release/dnsd/dnsd
+# DNSD=path runs another build (an older commit's, for a before and after in one run).
+dnsd=${DNSD:-}
+if [ -z "$dnsd" ]; then
+  ninja -C build-release dnsd/dnsd >/dev/null
+  dnsd=$(pwd)/build-release/dnsd/dnsd
+fi
 as_user=$([ "$(id -u)" -eq 0 ] && echo "--user root" || true)  # dnsd refuses root unless told
 work=$(mktemp -d /tmp/dnsd-bench-transfer.XXXXXX)
 pids=()
