@@ -152,13 +152,36 @@ void renderKubernetes(PrometheusText& out, const KubernetesValues& k) {
   out.family("dnsd_kubernetes_events_total", "counter", "Watch events by resource and type.");
   for (const KubernetesResource& r : k.resources)
     for (auto [type, value] : {std::pair<const char*, uint64_t>{"ADDED", r.added},
-                               {"MODIFIED", r.modified}, {"DELETED", r.deleted}})
-      out.sample("dnsd_kubernetes_events_total",
-                 PrometheusText::label("resource", r.name) + "," +
-                     PrometheusText::label("type", type),
-                 value);
+                               {"MODIFIED", r.modified},
+                               {"DELETED", r.deleted}})
+      out.sample(
+          "dnsd_kubernetes_events_total",
+          PrometheusText::label("resource", r.name) + "," + PrometheusText::label("type", type),
+          value);
   renderCounter(out, "dnsd_kubernetes_objects_rejected_total",
                 "API objects (or parts of them) that cannot become DNS, skipped.", k.rejected);
+}
+
+void renderTransfers(PrometheusText& out, const TransferValues& t) {
+  if (!t.enabled) return;
+  out.family("dnsd_zone_transfers_total", "counter",
+             "Zone transfers out by result: sent whole (axfr, ixfr, ixfr_as_axfr: an IXFR "
+             "answered with the whole zone, up_to_date: the client had our serial), refused, "
+             "error (another rcode), cut (the client stopped reading or went away).");
+  for (auto [result, value] : {std::pair<const char*, uint64_t>{"axfr", t.axfr},
+                               {"ixfr", t.ixfr},
+                               {"ixfr_as_axfr", t.ixfr_as_axfr},
+                               {"up_to_date", t.up_to_date},
+                               {"refused", t.refused},
+                               {"error", t.errors},
+                               {"cut", t.cut}})
+    out.sample("dnsd_zone_transfers_total", PrometheusText::label("result", result), value);
+  renderCounter(out, "dnsd_notify_sent_total", "NOTIFY messages sent, retries included.",
+                t.notifies_sent);
+  out.family("dnsd_notify_pending", "gauge",
+             "Zones times --notify secondaries not yet known to hold the serial notified: "
+             "not acknowledged yet, or still below it when asked.");
+  out.sample("dnsd_notify_pending", "", t.notifies_pending);
 }
 
 }  // namespace
@@ -213,15 +236,22 @@ void Metrics::setKubernetes(KubernetesValues values) {
   kubernetes_ = std::move(values);
 }
 
+void Metrics::setTransfers(const TransferValues& values) {
+  std::lock_guard lock(mutex_);
+  transfers_ = values;
+}
+
 std::string Metrics::render() const {
   CounterTotals totals;
   ControlPlaneValues control;
   KubernetesValues kubernetes;
+  TransferValues transfers;
   {
     std::lock_guard lock(mutex_);
     for (const WorkerCounters& worker : workers_) worker.addTo(totals);
     control = control_;
     kubernetes = kubernetes_;
+    transfers = transfers_;
   }
   totals.autopath_hits += autopath_hits_.load(std::memory_order_relaxed);
   PrometheusText out;
@@ -230,6 +260,7 @@ std::string Metrics::render() const {
   renderReload(out, control);
   renderForward(out, control);
   renderKubernetes(out, kubernetes);
+  renderTransfers(out, transfers);
   renderCounter(out, "dnsd_autopath_hits_total",
                 "Queries answered through autopath (the search path resolved server-side).",
                 totals.autopath_hits);

@@ -42,6 +42,17 @@ struct KubernetesValues {
   std::vector<KubernetesResource> resources;
 };
 
+// Zone transfers out and NOTIFY (admin/ knows nothing of them: the server copies them in).
+struct TransferValues {
+  bool enabled = false;  // --transfer-to or --notify given
+  // Transfers sent whole, by kind; then those answered with REFUSED (a client outside
+  // --transfer-to, beyond --transfer-max), with another error rcode, or cut short.
+  uint64_t axfr = 0, ixfr = 0, ixfr_as_axfr = 0, up_to_date = 0;
+  uint64_t refused = 0, errors = 0, cut = 0;
+  uint64_t notifies_sent = 0;
+  uint64_t notifies_pending = 0;  // (zone, secondary) pairs not yet known to hold the serial
+};
+
 class Metrics {
  public:
   // `version` is the build_info label.
@@ -62,6 +73,7 @@ class Metrics {
   void setForwardStats(uint64_t requests, uint64_t failures, uint64_t cache_hits,
                        uint64_t cache_misses, double latency_seconds_sum, uint64_t latency_count);
   void setKubernetes(KubernetesValues values);
+  void setTransfers(const TransferValues& values);
   // For callers without a WorkerCounters; a worker should use its own countAutopathHit().
   void countAutopathHit() noexcept { autopath_hits_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -74,6 +86,7 @@ class Metrics {
   std::deque<WorkerCounters> workers_;  // a deque never moves its elements
   ControlPlaneValues control_;
   KubernetesValues kubernetes_;
+  TransferValues transfers_;
   std::atomic<uint64_t> autopath_hits_{0};
 };
 

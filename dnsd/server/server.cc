@@ -343,6 +343,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     }
     publishForwardStats(forwarder, metrics);
     if (kube) metrics.setKubernetes(kube->values());
+    if (transfers) metrics.setTransfers(transfers->stats());
     trimAfterRetired();
     if (forwarder && forwarder->loopDetected()) {
       spdlog::error(

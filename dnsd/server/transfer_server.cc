@@ -218,6 +218,7 @@ void TransferServer::take(int fd, const sockaddr_storage& peer, std::vector<uint
       active_.insert(fd), ++transfers_;
   }
   if (refused) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
     // A cluster's names are not for enumeration: REFUSED (RFC 5936 §2.2.1 leaves the policy
     // to the server), sent without waiting, as the connection is still non-blocking.
     spdlog::info("transfer: refused {} ({})", addressText(peer), refused);
@@ -260,6 +261,7 @@ void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> q
         *state, query.data(), query.size(),
         [fd](const uint8_t* data, size_t size) { return sendAll(fd, data, size); });
   const std::string who = addressText(peer);
+  count(s);
   if (s.rcode != 0)
     spdlog::info("transfer: {} to {}: rcode {}", s.how, who, s.rcode);
   else if (s.complete)
@@ -278,6 +280,36 @@ void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> q
   std::lock_guard lock(mutex_);
   active_.erase(fd);
   idle_.notify_all();
+}
+
+void TransferServer::count(const transfer::Summary& s) {
+  std::atomic<uint64_t>* counter = &cut_;
+  if (s.rcode == static_cast<uint8_t>(wire::Rcode::Refused))
+    counter = &refused_;
+  else if (s.rcode != 0)
+    counter = &errors_;
+  else if (s.complete)
+    counter = s.how == "AXFR"              ? &axfr_
+              : s.how == "IXFR"            ? &ixfr_
+              : s.how == "IXFR as AXFR"    ? &ixfr_as_axfr_
+              : s.how == "IXFR up to date" ? &up_to_date_
+                                           : &errors_;
+  counter->fetch_add(1, std::memory_order_relaxed);
+}
+
+admin::TransferValues TransferServer::stats() const {
+  admin::TransferValues v;
+  v.enabled = true;
+  v.axfr = axfr_.load(std::memory_order_relaxed);
+  v.ixfr = ixfr_.load(std::memory_order_relaxed);
+  v.ixfr_as_axfr = ixfr_as_axfr_.load(std::memory_order_relaxed);
+  v.up_to_date = up_to_date_.load(std::memory_order_relaxed);
+  v.refused = refused_.load(std::memory_order_relaxed);
+  v.errors = errors_.load(std::memory_order_relaxed);
+  v.cut = cut_.load(std::memory_order_relaxed);
+  v.notifies_sent = notifies_sent_.load(std::memory_order_relaxed);
+  v.notifies_pending = notifies_pending_.load(std::memory_order_relaxed);
+  return v;
 }
 
 uint32_t TransferServer::secondariesSerial(const wire::Name& zone, int timeout_ms) const {
@@ -346,6 +378,7 @@ void TransferServer::journalLoop() {
     }
     receiveReplies();
     sendDue(nowMs());
+    notifies_pending_.store(notifies_.size(), std::memory_order_relaxed);
   }
 }
 
@@ -389,6 +422,7 @@ void TransferServer::sendDue(int64_t now) {
       continue;
     }
     sendto(fd, p.message.data(), p.message.size(), 0, reinterpret_cast<const sockaddr*>(&to), len);
+    notifies_sent_.fetch_add(1, std::memory_order_relaxed);
     if (p.attempts == 0)
       spdlog::info("notify: {} serial {} to {}", wire::Name::fromWire(p.apex).text(), p.serial,
                    addressText(to));

@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -17,9 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include "dnsd/admin/metrics.h"
 #include "dnsd/base/ip.h"
 #include "dnsd/base/result.h"
 #include "dnsd/transfer/journal.h"
+#include "dnsd/transfer/responder.h"
 
 namespace dnsd::server {
 
@@ -59,6 +62,9 @@ class TransferServer {
   // `timeout_ms`; 0 when none answers. A restart continues above it (see server.cc).
   uint32_t secondariesSerial(const wire::Name& zone, int timeout_ms) const;
 
+  // Totals since the start, for /metrics.
+  admin::TransferValues stats() const;
+
  private:
   // A NOTIFY not yet acknowledged; once it is, an SOA query until the secondary holds the
   // serial (`checking`), and a NOTIFY again while it does not.
@@ -84,6 +90,7 @@ class TransferServer {
   void receiveReplies();
   bool acknowledged(Pending& p, const uint8_t* reply, size_t size);
   bool checked(Pending& p, const uint8_t* reply, size_t size);
+  void count(const transfer::Summary& s);
 
   TransferOptions options_;
   mutable std::mutex mutex_;
@@ -97,6 +104,10 @@ class TransferServer {
   int wake_fd_ = -1;  // eventfd: a snapshot came, or stop
   int notify4_ = -1, notify6_ = -1;
   std::vector<Pending> notifies_;  // the journal thread's
+  // For stats(): by result, as admin::TransferValues counts them.
+  std::atomic<uint64_t> axfr_{0}, ixfr_{0}, ixfr_as_axfr_{0}, up_to_date_{0};
+  std::atomic<uint64_t> refused_{0}, errors_{0}, cut_{0};
+  std::atomic<uint64_t> notifies_sent_{0}, notifies_pending_{0};
   std::thread journal_;
 };
 

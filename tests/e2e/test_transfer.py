@@ -427,8 +427,10 @@ def test_restart_without_notify(c, binary, workdir):
 
 
 def test_odd_queries(c, binary, workdir):
+    metrics_port = free_port()
     with Server(binary, [harness.ZONES], c, name="dnsd-odd",
-                extra_args=["--transfer-to", "127.0.0.1/32"]) as d:
+                extra_args=["--transfer-to", "127.0.0.1/32",
+                            "--metrics", f"127.0.0.1:{metrics_port}"]) as d:
         serial = soa_serial(d.port, "cluster.local")
         got = tcp_exchange(d.port, transfer_query("cluster.local", 251))
         c.check(got and got[0][0] == 1, "IXFR without an SOA in the authority section: FORMERR",
@@ -457,6 +459,22 @@ def test_odd_queries(c, binary, workdir):
         c.expect_equal(rcode, "REFUSED", "a client outside --transfer-to is refused", out)
         rcode, lines, out = axfr(d.port, "cluster.local")
         c.check(lines and len(lines) > 10, "kdig AXFR from an allowed client", out[-1000:])
+        # /metrics counts each transfer above by its result (refreshed once a second). Over
+        # UDP the queries never reach the transfer server: they are not transfers.
+        want = {"axfr": 1, "ixfr": 0, "ixfr_as_axfr": 1, "up_to_date": 2, "refused": 1,
+                "error": 3, "cut": 0}
+        seen = {}
+
+        def counted():
+            seen.clear()
+            for labels, value in harness.metric_samples(metrics_port,
+                                                        "dnsd_zone_transfers_total").items():
+                seen[labels.split('"')[1]] = value
+            return seen == want
+        c.check(wait_for(counted, 3), "/metrics counts the transfers by result",
+                f"{seen}, want {want}")
+        c.expect_equal(harness.metric_samples(metrics_port, "dnsd_notify_sent_total"),
+                       {"": 0.0}, "no --notify: no NOTIFY sent")
     with Server(binary, [harness.ZONES], c, name="dnsd-nobody") as d:
         rcode, lines, out = axfr(d.port, "cluster.local")
         c.expect_equal(rcode, "REFUSED", "without --transfer-to nobody may transfer", out)
@@ -532,10 +550,16 @@ def test_notify_retries(c, binary, workdir):
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(3)
     port = sock.getsockname()[1]
+    metrics_port = free_port()
+
+    def notify_metrics():
+        return (harness.metric_samples(metrics_port, "dnsd_notify_sent_total").get(""),
+                harness.metric_samples(metrics_port, "dnsd_notify_pending").get(""))
     try:
         with Server(binary, [harness.ZONES], c, name="dnsd-notify",
                     extra_args=["--transfer-to", "127.0.0.1/32",
-                                "--notify", f"127.0.0.1:{port}"]) as d:
+                                "--notify", f"127.0.0.1:{port}",
+                                "--metrics", f"127.0.0.1:{metrics_port}"]) as d:
             serial = soa_serial(d.port, "cluster.local")
             seen = []  # (time, id, zone) of each NOTIFY for cluster.local
             deadline = time.monotonic() + 4
@@ -581,6 +605,14 @@ def test_notify_retries(c, binary, workdir):
                         sock.sendto(bytes(ack), seen[-1][2])
                     else:
                         c.expect_equal(len(got), 0, "a secondary at the serial is left alone")
+                        # The other zones' NOTIFYs were never answered: still pending, and
+                        # sent again and again.
+                        code, out = run_command([binary, "records", harness.ZONES])
+                        zones = out.count("; zone ")
+                        got = wait_for(lambda: notify_metrics()[1] == zones - 1 and
+                                       notify_metrics()[0] >= 2 * zones + 1, 3)
+                        c.check(got, "/metrics: the NOTIFYs sent, and the zones pending but "
+                                "the one the secondary holds", f"{notify_metrics()} for {zones} zones")
     finally:
         sock.close()
 

@@ -354,6 +354,34 @@ TEST_CASE("control-plane gauges and counters show their latest values") {
   CHECK(valueOf(text, "dnsd_forward_request_duration_seconds_count") == 97);
 }
 
+TEST_CASE("zone transfer figures appear only when transfers are configured") {
+  Metrics metrics;
+  CHECK(metrics.render().find("dnsd_zone_transfers_total") == std::string::npos);
+  TransferValues t;
+  t.enabled = true;
+  t.axfr = 5;
+  t.ixfr = 4;
+  t.ixfr_as_axfr = 3;
+  t.up_to_date = 2;
+  t.refused = 1;
+  t.errors = 6;
+  t.cut = 7;
+  t.notifies_sent = 8;
+  t.notifies_pending = 9;
+  metrics.setTransfers(t);
+  std::string text = metrics.render();
+  checkValid(text);
+  CHECK(valueOf(text, R"(dnsd_zone_transfers_total{result="axfr"})") == 5);
+  CHECK(valueOf(text, R"(dnsd_zone_transfers_total{result="ixfr"})") == 4);
+  CHECK(valueOf(text, R"(dnsd_zone_transfers_total{result="ixfr_as_axfr"})") == 3);
+  CHECK(valueOf(text, R"(dnsd_zone_transfers_total{result="up_to_date"})") == 2);
+  CHECK(valueOf(text, R"(dnsd_zone_transfers_total{result="refused"})") == 1);
+  CHECK(valueOf(text, R"(dnsd_zone_transfers_total{result="error"})") == 6);
+  CHECK(valueOf(text, R"(dnsd_zone_transfers_total{result="cut"})") == 7);
+  CHECK(valueOf(text, "dnsd_notify_sent_total") == 8);
+  CHECK(valueOf(text, "dnsd_notify_pending") == 9);
+}
+
 TEST_CASE("help text and label values are escaped") {
   PrometheusText out;
   out.family("x", "gauge", "a \\ b\nc");
