@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config cmake python3
-  libc-ares-dev libldns-dev libyaml-cpp-dev libsimdjson-dev libspdlog-dev doctest-dev libcli11-dev libcurl4-openssl-dev libssl-dev openssl help2man
+  libc-ares-dev libldns-dev libyaml-cpp-dev libsimdjson-dev libspdlog-dev doctest-dev libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev openssl help2man
   dnsutils knot-dnsutils iproute2
   "$@"
 )
