@@ -4,13 +4,24 @@
 # millisecond; each trial adds one new Service file. Reports min/median/max per N.
 #   scripts/bench-reload.sh [N...]
 #   DNSD_ARGS=--reload-cache scripts/bench-reload.sh 50000   # extra dnsd flags
+# With --rss, the resident memory of every start instead (bench/rss_starts.py): dnsd with
+# --threads 1 and 2, after the load and after a SIGHUP reload, beside Knot DNS serving the
+# same zone; options after --rss pass through (default N 50000):
+#   scripts/bench-reload.sh --rss [--starts S] [--before OTHER_DNSD_BINARY] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=bench
-scripts/deps.sh >/dev/null
+scripts/deps.sh $([ "${1:-}" = --rss ] && echo knot) >/dev/null
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Db_lto=true
 ninja -C build-release dnsd/dnsd >/dev/null
 dnsd=$(pwd)/build-release/dnsd/dnsd
+if [ "${1:-}" = --rss ]; then
+  shift
+  echo "dnsd $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%d)"
+  n=50000
+  [[ "${*: -1}" =~ ^[0-9]+$ ]] && n=${*: -1} && set -- "${@:1:$#-1}"
+  exec python3 "$bench/rss_starts.py" "$dnsd" "$n" "$@"
+fi
 as_user=$([ "$(id -u)" -eq 0 ] && echo "--user root" || true)  # dnsd refuses root unless told
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(1000 50000)
