@@ -235,8 +235,14 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
   }
   if (cache) {
     std::map<std::string, Cache::Entry> entries;
-    for (size_t i = 0; i < files.size(); ++i)
-      if (ids[i].inode) entries[files[i]] = {ids[i].inode, ids[i].size, ids[i].mtime_ns, parts[i]};
+    cache->order_.clear();
+    cache->holds_all_ = true;
+    for (size_t i = 0; i < files.size(); ++i) {
+      cache->holds_all_ &= ids[i].inode != 0;
+      if (!ids[i].inode) continue;
+      entries[files[i]] = {ids[i].inode, ids[i].size, ids[i].mtime_ns, parts[i]};
+      cache->order_.push_back(files[i]);
+    }
     cache->entries_ = std::move(entries);  // files gone since are forgotten
   }
   size_t services = 0, slices = 0;
@@ -248,6 +254,16 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
   inputs.slices.reserve(slices);
   for (size_t i = 0; i < files.size(); ++i) {
     merge(inputs, parts[i]);
+    ++inputs.files;
+  }
+  return inputs;
+}
+
+cluster::Inputs cached(const Cache& cache) {
+  cluster::Inputs inputs;
+  for (const std::string& file : cache.order_) {
+    cluster::Inputs part = cache.entries_.at(file).inputs;
+    merge(inputs, part);
     ++inputs.files;
   }
   return inputs;

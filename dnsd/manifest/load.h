@@ -25,18 +25,28 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
 // The files load() reads for `paths`, in the order it reads them.
 base::Result<std::vector<std::string>> files(const std::vector<std::string>& paths);
 
+// The objects of the files the last successful load with `cache` read, in its order, without
+// looking at the disk: a file changed since, even one broken mid-edit, is not seen. Only for a
+// cache that holds every file of that load (a pipe is never cached).
+cluster::Inputs cached(const Cache& cache);
+
 class Cache {
  public:
   size_t size() const { return entries_.size(); }
+  // The last successful load's files are all in the cache, so cached() gives what it read.
+  bool holdsAll() const { return holds_all_; }
 
  private:
   friend base::Result<cluster::Inputs> load(const std::vector<std::string>&, Cache*);
+  friend cluster::Inputs cached(const Cache&);
   struct Entry {
     uint64_t inode = 0, size = 0;
     int64_t mtime_ns = 0;
     cluster::Inputs inputs;
   };
   std::map<std::string, Entry> entries_;
+  std::vector<std::string> order_;  // the files in the order the load read them
+  bool holds_all_ = false;
 };
 
 // One YAML/JSON text; `file` is only used in messages. Appends to `into`.

@@ -179,18 +179,18 @@ void merge(cluster::Inputs& files, cluster::Inputs&& api, std::vector<std::strin
   for (const auto& [kind, n] : api.read_kinds) files.read_kinds[kind] += n;
 }
 
-// The --zone-file zones beside `zones`: the kept ones when `zone_files` asks for reuse, else
-// read from the disk into `read` (for the caller to keep once the whole load succeeds).
+// The --zone-file zones beside `zones`: `kept` (when not null), else read from the disk into
+// `read` (for the caller to keep once the whole load succeeds).
 base::Status addZoneFiles(const Config& config, std::vector<zone::ZoneContent>& zones,
-                          const ZoneFiles* zone_files, std::vector<zonefile::Zone>& read) {
-  const bool reuse = zone_files && zone_files->reusing();
-  if (!reuse)
+                          const std::vector<zonefile::Zone>* kept,
+                          std::vector<zonefile::Zone>& read) {
+  if (!kept)
     for (const auto& path : config.zone_files) {
       auto file = zonefile::load(path);
       if (!file) return file.error();
       read.push_back(std::move(*file));
     }
-  const std::vector<zonefile::Zone>& files = reuse ? zone_files->zones : read;
+  const std::vector<zonefile::Zone>& files = kept ? *kept : read;
   for (size_t i = 0; i < files.size(); ++i) {
     const wire::Name& apex = files[i].apex;
     for (const auto& z : zones)
@@ -202,14 +202,22 @@ base::Status addZoneFiles(const Config& config, std::vector<zone::ZoneContent>& 
   return base::Ok{};
 }
 
+// The manifests: read (through the cache, when given), or for an API event as the cache holds
+// them (see ApiObjects::event).
+base::Result<cluster::Inputs> manifests(const Config& config, manifest::Cache* cache,
+                                        const ApiObjects* api) {
+  if (config.manifests.empty()) return cluster::Inputs{};
+  if (api && api->event && cache && cache->holdsAll()) return manifest::cached(*cache);
+  return manifest::load(config.manifests, cache);
+}
+
 // Manifests (and API objects) → normalized cluster → every zone's records, then the zone
-// files' (`read` gets those read from the disk); `loaded` gets the counts, and `disposal`
+// files' (`kept_zone_files`, or read into `read`); `loaded` gets the counts, and `disposal`
 // the cluster to free.
-base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_t serial,
-                                                   Loaded& loaded, manifest::Cache* cache,
-                                                   Disposal& disposal, ApiObjects* api,
-                                                   const ZoneFiles* zone_files,
-                                                   std::vector<zonefile::Zone>& read) {
+base::Result<std::vector<zone::ZoneContent>> zones(
+    const Config& config, uint32_t serial, Loaded& loaded, manifest::Cache* cache,
+    Disposal& disposal, ApiObjects* api, const std::vector<zonefile::Zone>* kept_zone_files,
+    std::vector<zonefile::Zone>& read) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
   Stopwatch watch;
@@ -222,8 +230,7 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
   std::optional<HeapPrefault> prefault;
   if (!cache || cache->size() == 0) prefault.emplace(expectedHeap(config.manifests));
   watch.lap("heap claimed");
-  auto inputs = config.manifests.empty() ? base::Result<cluster::Inputs>(cluster::Inputs{})
-                                         : manifest::load(config.manifests, cache);
+  auto inputs = manifests(config, cache, api);
   watch.lap("manifests read");
   if (prefault) prefault->wait();  // normalizing allocates in the main arena
   watch.lap("heap prefaulted");
@@ -253,9 +260,8 @@ base::Result<std::vector<zone::ZoneContent>> zones(const Config& config, uint32_
     for (auto& z : zones) z.unsynced = true;
   watch.lap("records made");
   disposal.free(std::move(*cluster));
-  if (auto added = addZoneFiles(config, zones, zone_files, read); !added) return added.error();
-  watch.lap(zone_files && zone_files->reusing() ? "zone files reused from the last read"
-                                                : "zone files read");
+  if (auto added = addZoneFiles(config, zones, kept_zone_files, read); !added) return added.error();
+  watch.lap(kept_zone_files ? "zone files reused from the last read" : "zone files read");
   return zones;
 }
 
@@ -267,13 +273,15 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::C
   auto start = std::chrono::steady_clock::now();
   Loaded loaded;
   Disposal disposal;
+  const bool reuse = api && api->event && zone_files && zone_files->kept;
   std::vector<zonefile::Zone> read;
-  auto content = zones(config, serial, loaded, cache, disposal, api, zone_files, read);
+  auto content = zones(config, serial, loaded, cache, disposal, api,
+                       reuse ? &zone_files->zones : nullptr, read);
   if (!content) return content.error();
   Stopwatch watch;
   auto snapshot = zone::buildSnapshot(std::move(*content), serial, std::move(hosts));
   if (!snapshot) return snapshot.error();
-  if (zone_files && !zone_files->reusing()) {
+  if (zone_files && !reuse) {
     zone_files->zones = std::move(read);
     zone_files->kept = true;
   }

@@ -34,17 +34,19 @@ struct Loaded {
 struct ApiObjects {
   cluster::Inputs inputs;
   bool synced = true;  // false: not every resource listed yet; cluster names get SERVFAIL
+  // A rebuild for an API event: the manifests and zone files are taken as the last load that
+  // read them found them (the manifest cache, ZoneFiles), never from the disk.
+  bool event = false;
 };
 
 // The --zone-file zones of the last load that read them and succeeded, kept by the server.
-// A rebuild for an API event takes them from here instead of the disk: an event costs no
-// parse, and a zone file caught mid-edit or broken fails only the reload that reads it (the
-// previous zone keeps serving), never every API event after it.
+// A rebuild for an API event takes them from here, and the manifests from their cache,
+// instead of the disk: an event costs no parse, and a file caught mid-edit or broken fails
+// only the reload that reads it (the previous zone keeps serving), never every API event
+// after it.
 struct ZoneFiles {
   std::vector<zonefile::Zone> zones;
-  bool kept = false;   // `zones` holds the files of a load that succeeded
-  bool reuse = false;  // the next load takes the kept zones, when there are any
-  bool reusing() const { return reuse && kept; }
+  bool kept = false;  // `zones` holds the files of a load that succeeded
 };
 
 // `cache` (kept by the server across reloads) spares re-parsing unchanged manifest files.

@@ -211,9 +211,9 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   auto api = apiObjects(kube);
   const transfer::NextSerial next =
       transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
-  // With the API as a source, a rebuild reads the manifests (if any) from the cache, and
-  // the zone files only for a reload: an API event must not cost a parse of every file.
-  zone_files.reuse = from_api;
+  // With the API as a source, the files are read for a reload only: an API event must not
+  // cost a parse of every file, nor fail on one caught mid-edit.
+  if (api) api->event = from_api;
   auto loaded = loadZone(config, next.serial, kube ? &manifest_cache : cacheFor(config),
                          api ? &*api : nullptr, hosts_state.table, kube ? &zone_files : nullptr);
   if (!loaded) {

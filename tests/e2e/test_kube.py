@@ -13,9 +13,9 @@ Behaviours:
     beside the API's, and one in both is taken from the API with a warning naming it.
   - A Pod and an EndpointSlice with dots in their names (DNS subdomains, as the API server
     allows) are served: the Pod's address under --pods verified, the slice's endpoints.
-  - A --zone-file broken on the disk: API events are still published (they reuse the zone
-    file as the last reload read it, its names keeping their data); SIGHUP fails naming the
-    file; once fixed, SIGHUP serves its new data.
+  - A manifest and a --zone-file broken on the disk: API events are still published (they
+    reuse the files as the last reload read them, their names keeping their data); SIGHUP
+    fails naming the file; once fixed, SIGHUP serves the new data.
   - A live dnsd follows the API: a Service added and deleted, an endpoint turning not ready,
     a slice gaining an endpoint, a Namespace deleted with its objects.
   - A watch cut mid-object, history compacted meanwhile (410): dnsd lists again and applies
@@ -424,7 +424,7 @@ def test_scope_and_sources(c, binary, api, workdir):
         c.check("Service shop/web is also in the Kubernetes API" in d.log(),
                 "with a warning naming the object", d.log()[-800:])
         check_dotted_names(c, api, d)
-        check_zone_file_kept(c, api, d, zone_file)
+        check_files_kept(c, api, d, manifest, zone_file)
 
 
 def check_dotted_names(c, api, d):
@@ -456,32 +456,41 @@ def write_zone(path, www):
                 f"www IN A {www}\n")
 
 
-def check_zone_file_kept(c, api, d, zone_file):
-    """API events rebuild the zone from the zone file as the last reload read it: one broken
-    on the disk fails only a reload (SIGHUP), never the API's changes."""
+def check_files_kept(c, api, d, manifest, zone_file):
+    """API events rebuild the zone from the manifests and the zone file as the last reload
+    read them: files broken on the disk fail only a reload (SIGHUP), never the API's
+    changes."""
+    with open(manifest) as f:
+        good_manifest = f.read()
+    with open(manifest, "w") as f:
+        f.write('{"kind": "List", "items": [')
     with open(zone_file, "w") as f:
         f.write("$ORIGIN corp.test.\nwww IN A not-an-address\n")
     api.apply(service("shop", "while-broken", ["10.96.1.81"]))
     c.check(wait_for(lambda: addresses(d.port, "while-broken.shop.svc.cluster.local") ==
                      ["10.96.1.81"]),
-            "with the zone file broken on the disk, a Service added to the API is served",
-            d.log()[-800:])
+            "with a manifest and the zone file broken on the disk, a Service added to the API "
+            "is served", d.log()[-800:])
     c.expect_equal(addresses(d.port, "www.corp.test"), ["10.10.0.1"],
-                   "and the zone file's names keep their data")
+                   "the zone file's names keep their data")
+    c.expect_equal(addresses(d.port, "only-in-files.files.svc.cluster.local"), ["10.96.1.98"],
+                   "and the manifest's Services stay")
     c.check("zone files reused from the last read" in d.log() and "reload failed" not in d.log(),
-            "the API event did not read the zone file", d.log()[-800:])
+            "the API event read neither file", d.log()[-800:])
     os.kill(d.proc.pid, signal.SIGHUP)
-    c.check(wait_for(lambda: "reload failed" in d.log() and "corp.zone" in d.log()),
-            "SIGHUP with the zone file broken: the reload fails naming the file", d.log()[-800:])
+    c.check(wait_for(lambda: "reload failed" in d.log() and "extra.json" in d.log()),
+            "SIGHUP with the files broken: the reload fails naming the file", d.log()[-800:])
     api.apply(service("shop", "after-failed-reload", ["10.96.1.82"]))
     c.check(wait_for(lambda: addresses(d.port, "after-failed-reload.shop.svc.cluster.local") ==
                      ["10.96.1.82"]), "after the failed reload, the API's changes are served")
     c.expect_equal(addresses(d.port, "www.corp.test"), ["10.10.0.1"],
                    "with the zone file's last good data")
+    with open(manifest, "w") as f:
+        f.write(good_manifest)
     write_zone(zone_file, "10.10.0.2")
     os.kill(d.proc.pid, signal.SIGHUP)
     c.check(wait_for(lambda: addresses(d.port, "www.corp.test") == ["10.10.0.2"]),
-            "the zone file fixed, SIGHUP serves its new data")
+            "the files fixed, SIGHUP serves the zone file's new data")
     api.delete("Service", "shop", "while-broken")
     api.delete("Service", "shop", "after-failed-reload")
 

@@ -1,5 +1,5 @@
 // The manifest cache: a reload re-parses only files whose identity (inode, size, mtime)
-// changed, and forgets files that are gone.
+// changed, and forgets files that are gone; cached() gives the last load's objects.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -67,4 +67,21 @@ TEST_CASE("a cached load parses again only the files that changed") {
   CHECK(cache.size() == 1);
   CHECK(third->files == 1);
   fs::remove_all(dir);
+}
+
+TEST_CASE("cached() gives the objects of the last good load without the disk") {
+  fs::path dir = fs::temp_directory_path() / ("dnsd-cached-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  write(dir / "b.yaml", service("bbbb"));
+  write(dir / "a.yaml", service("aaaa"));
+  dnsd::manifest::Cache cache;
+  REQUIRE(dnsd::manifest::load({dir.string()}, &cache).ok());
+  CHECK(cache.holdsAll());
+  write(dir / "a.yaml", "kind: Service\nmetadata: {name: [\n");
+  CHECK_FALSE(dnsd::manifest::load({dir.string()}, &cache).ok());
+  fs::remove_all(dir);
+  // The failed load left the cache as the good one filled it.
+  const dnsd::cluster::Inputs inputs = dnsd::manifest::cached(cache);
+  CHECK(names(inputs) == std::vector<std::string>{"aaaa", "bbbb"});  // in the load's order
+  CHECK(inputs.files == 2);
 }

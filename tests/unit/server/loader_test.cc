@@ -1,5 +1,6 @@
-// The zone files kept across loads: a load that reuses them reads nothing from the disk, and
-// one that reads them keeps what it read only when the whole load succeeds.
+// The files kept across loads for the Kubernetes API source: a rebuild for an API event takes
+// the manifests and zone files as the last load found them, reading nothing from the disk;
+// a load that reads them keeps the zone files only when the whole load succeeds.
 #include "dnsd/server/loader.h"
 
 #include <doctest/doctest.h>
@@ -11,6 +12,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using dnsd::server::ApiObjects;
 using dnsd::server::ZoneFiles;
 
 void writeZone(const fs::path& path, const std::string& www) {
@@ -18,6 +20,10 @@ void writeZone(const fs::path& path, const std::string& www) {
                          "@ IN SOA ns.corp.test. admin.corp.test. 1 7200 900 1209600 30\n"
                          "@ IN NS ns\nns IN A 10.10.0.53\nwww IN A " +
                              www + "\n";
+}
+
+std::string service(const std::string& name) {
+  return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + "}\nspec: {clusterIP: None}\n";
 }
 
 // The address of www.corp.test in the kept zones, dotted; empty when there is none.
@@ -34,43 +40,65 @@ std::string keptWww(const ZoneFiles& files) {
   return "";
 }
 
+struct Fixture {
+  fs::path dir = fs::temp_directory_path() / ("dnsd-loader-" + std::to_string(getpid()));
+  fs::path zone = dir / "corp.zone";
+  fs::path manifest = dir / "svc.yaml";
+  dnsd::server::Config config;
+  dnsd::manifest::Cache cache;
+  ZoneFiles files;
+
+  Fixture() {
+    fs::create_directories(dir);
+    config.zone_files = {zone.string()};
+    config.manifests = {manifest.string()};
+  }
+  ~Fixture() { fs::remove_all(dir); }
+
+  // A load as the server runs it with the API as a source; `event`: for an API event.
+  dnsd::base::Result<dnsd::server::Loaded> load(bool event, ZoneFiles* kept) {
+    ApiObjects api;
+    api.event = event;
+    return dnsd::server::loadZone(config, 1, &cache, &api, nullptr, kept);
+  }
+};
+
 }  // namespace
 
-TEST_CASE("API rebuilds reuse the zone files of the last good read; a broken file fails a read") {
-  const fs::path dir = fs::temp_directory_path() / ("dnsd-zonefiles-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  const fs::path path = dir / "corp.zone";
-  dnsd::server::Config config;
-  config.zone_files = {path.string()};
+TEST_CASE("API events reuse the files of the last good read; a broken file fails a read only") {
+  Fixture f;
+  writeZone(f.zone, "10.10.0.1");
+  std::ofstream(f.manifest) << service("web");
+  auto first = f.load(false, &f.files);
+  REQUIRE(first.ok());
+  CHECK(first->services == 1);
+  CHECK(keptWww(f.files) == "10.10.0.1");
 
-  writeZone(path, "10.10.0.1");
-  ZoneFiles files;
-  REQUIRE(dnsd::server::loadZone(config, 1, nullptr, nullptr, nullptr, &files).ok());
-  CHECK(files.kept);
-  CHECK(keptWww(files) == "10.10.0.1");
+  std::ofstream(f.zone) << "$ORIGIN corp.test.\nwww IN A not-an-address\n";
+  std::ofstream(f.manifest) << "kind: Service\nmetadata: {name: [\n";
+  auto event = f.load(true, &f.files);
+  REQUIRE_MESSAGE(event.ok(), "an API event reads neither broken file");
+  CHECK(event->services == 1);
+  CHECK(event->snapshot->recordCount() == first->snapshot->recordCount());
 
-  std::ofstream(path) << "$ORIGIN corp.test.\nwww IN A not-an-address\n";
-  files.reuse = true;
-  auto reused = dnsd::server::loadZone(config, 2, nullptr, nullptr, nullptr, &files);
-  CHECK_MESSAGE(reused.ok(), "a reusing load does not read the broken file");
-  CHECK(keptWww(files) == "10.10.0.1");
-
-  files.reuse = false;
-  auto read = dnsd::server::loadZone(config, 3, nullptr, nullptr, nullptr, &files);
+  auto read = f.load(false, &f.files);
+  REQUIRE_FALSE(read.ok());
+  std::ofstream(f.manifest) << service("web");
+  read = f.load(false, &f.files);
   REQUIRE_FALSE(read.ok());
   CHECK(read.error().str().find("corp.zone") != std::string::npos);
-  CHECK_MESSAGE(keptWww(files) == "10.10.0.1", "a failed read keeps the last good zones");
-  files.reuse = true;
-  CHECK(dnsd::server::loadZone(config, 4, nullptr, nullptr, nullptr, &files).ok());
+  CHECK_MESSAGE(keptWww(f.files) == "10.10.0.1", "a failed read keeps the last good zones");
+  CHECK(f.load(true, &f.files).ok());
 
   ZoneFiles none;
-  none.reuse = true;
-  CHECK_MESSAGE(!dnsd::server::loadZone(config, 5, nullptr, nullptr, nullptr, &none).ok(),
-                "with nothing kept, even a reusing load reads the files");
+  CHECK_MESSAGE(!f.load(true, &none).ok(), "with nothing kept, an API event reads the files");
 
-  writeZone(path, "10.10.0.2");
-  files.reuse = false;
-  CHECK(dnsd::server::loadZone(config, 6, nullptr, nullptr, nullptr, &files).ok());
-  CHECK(keptWww(files) == "10.10.0.2");
-  fs::remove_all(dir);
+  writeZone(f.zone, "10.10.0.2");
+  auto fixed = f.load(false, &f.files);
+  REQUIRE(fixed.ok());
+  CHECK(keptWww(f.files) == "10.10.0.2");
+  // An edit no reload has read yet stays unseen by API events.
+  std::ofstream(f.manifest) << service("web") + "---\n" + service("db");
+  CHECK(f.load(true, &f.files)->services == 1);
+  CHECK(f.load(false, &f.files)->services == 2);
 }
