@@ -43,12 +43,16 @@ def query(name, qid):
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.05)
 def answered(name):
-    s.sendto(query(name, 7), ("127.0.0.1", port))
-    try:
-        data = s.recv(512)
-    except socket.timeout:
-        return False
-    return (data[3] & 0xF) == 0 and struct.unpack("!H", data[6:8])[0] > 0
+    q = query(name, 7)
+    s.sendto(q, ("127.0.0.1", port))
+    while True:
+        try:
+            data = s.recv(512)
+        except socket.timeout:
+            return False
+        # A late answer to an earlier query (one that timed out) is not this one's.
+        if data[12:len(q)] == q[12:]:
+            return (data[3] & 0xF) == 0 and struct.unpack("!H", data[6:8])[0] > 0
 deadline = time.monotonic() + 600
 while not answered("svc-0.ns-0.svc.cluster.local") and time.monotonic() < deadline:
     time.sleep(0.05)
