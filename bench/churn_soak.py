@@ -19,7 +19,7 @@ With --rate R instead: one UDP worker's queries a second (dnsperf at saturation)
 arrive a second; idle rounds send R Pod events a second, which dnsd does not watch, so that
 this process takes the same share of the load generators' core both ways.
 
-Usage: churn_soak.py DNSD_BINARY [N] [EVENTS] [--sample K] [--seed S] [--cpu C]
+Usage: churn_soak.py DNSD_BINARY [N] [EVENTS] [--sample K] [--settled] [--seed S] [--cpu C]
        churn_soak.py DNSD_BINARY N --rate R [--rounds K] [--duration S] [--latency-qps Q]
 dnsd is pinned to CPU C (default 0), this script to the other one. Prints Markdown tables
 and writes nothing outside a temporary directory.
@@ -405,6 +405,8 @@ def arguments():
     parser.add_argument("n", type=int, nargs="?", default=1000)
     parser.add_argument("events", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--sample", type=int, default=100_000)
+    parser.add_argument("--settled", action="store_true",
+                        help="read each sample once dnsd has trimmed its heap, as the final one")
     parser.add_argument("--rate", type=int, default=0,
                         help="instead of the memory run: qps and p99 idle, then with RATE "
                         "events a second")
@@ -444,11 +446,12 @@ def memory(a, api, cluster, kubeconfig, workdir, procs):
     marker = cluster.mark(0)
     served(prober, marker, proc)
     time.sleep(SETTLE_S)
-    rows = [(0, rss_mib(proc.pid), 0.0)]
+    rows = [(0, rss_mib(proc.pid), heap_kb(proc.pid)[0] / 1024, 0.0)]
     cluster.sent = 0
     cluster.counts = {}
     started = time.monotonic()
     waited = 0.0
+    paused = 0.0  # --settled: the pauses before the samples, not counted in the rate
     next_sample = a.sample
     mark = 0
     while cluster.sent < a.events:
@@ -465,11 +468,14 @@ def memory(a, api, cluster, kubeconfig, workdir, procs):
             mark += 1
             name = cluster.mark(mark)
             latency = served(prober, name, proc)
-            rows.append((cluster.sent, rss_mib(proc.pid), latency))
+            if a.settled:
+                time.sleep(SETTLE_S)
+                paused += SETTLE_S
+            rows.append((cluster.sent, rss_mib(proc.pid), heap_kb(proc.pid)[0] / 1024, latency))
             print(f"  {cluster.sent} events, {time.monotonic() - started:.0f} s, "
                   f"RSS {rows[-1][1]:.1f} MiB", file=sys.stderr, flush=True)
             next_sample += a.sample
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - started - paused
     publications = metric(metrics_port, 'dnsd_reload_total{result="success"}')
     received = metric(metrics_port, "dnsd_kubernetes_events_total")
     hwm = 0.0
@@ -497,10 +503,11 @@ def memory(a, api, cluster, kubeconfig, workdir, procs):
           f"published {publications:.0f} zones ({cluster.sent / max(1, publications):.1f} "
           f"events a publication); final state {len(cluster.keys)} Services")
     print()
-    print("| events | dnsd RSS, MiB | marker event -> served, ms |")
-    print("|---|---|---|")
-    for sent, rss, latency in rows:
-        print(f"| {sent:,} | {rss:.1f} | {latency * 1000:.0f} |")
+    when = f"{SETTLE_S:.0f} s after the marker" if a.settled else "at the marker"
+    print(f"| events | dnsd RSS {when}, MiB | of it [heap], MiB | marker event -> served, ms |")
+    print("|---|---|---|---|")
+    for sent, rss, heap, latency in rows:
+        print(f"| {sent:,} | {rss:.1f} | {heap:.1f} | {latency * 1000:.0f} |")
     print()
     print("| after the events, settled | churned | fresh start, same state | ratio |")
     print("|---|---|---|---|")
