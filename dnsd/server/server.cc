@@ -338,7 +338,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     if (sig == SIGUSR1) {
       api_changed = false;
       reload(config, holder, metrics, kube, true);
-    } else if (sig != SIGHUP && serialDue(holder)) {
+    } else if (sig < 0 && serialDue(holder)) {  // the wait ran out, no signal
       reload(config, holder, metrics, kube, true);
     }
     publishForwardStats(forwarder, metrics);
