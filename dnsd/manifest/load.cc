@@ -235,6 +235,9 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
   }
   if (cache) {
     std::map<std::string, Cache::Entry> entries;
+    cache->commit();
+    cache->previous_ = {std::move(cache->entries_), std::move(cache->order_), cache->holds_all_,
+                        true};
     cache->order_.clear();
     cache->holds_all_ = true;
     for (size_t i = 0; i < files.size(); ++i) {
@@ -258,6 +261,16 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
   }
   return inputs;
 }
+
+void Cache::restore() {
+  if (!previous_.kept) return;
+  entries_ = std::move(previous_.entries);
+  order_ = std::move(previous_.order);
+  holds_all_ = previous_.holds_all;
+  commit();
+}
+
+void Cache::commit() { previous_ = {}; }
 
 cluster::Inputs cached(const Cache& cache) {
   cluster::Inputs inputs;

@@ -35,6 +35,11 @@ class Cache {
   size_t size() const { return entries_.size(); }
   // The last successful load's files are all in the cache, so cached() gives what it read.
   bool holdsAll() const { return holds_all_; }
+  // A load keeps what it replaced until one of these: restore() puts it back (the zone built
+  // from the load failed, and cached() must give what the last good zone was built from),
+  // commit() frees it.
+  void restore();
+  void commit();
 
  private:
   friend base::Result<cluster::Inputs> load(const std::vector<std::string>&, Cache*);
@@ -47,6 +52,12 @@ class Cache {
   std::map<std::string, Entry> entries_;
   std::vector<std::string> order_;  // the files in the order the load read them
   bool holds_all_ = false;
+  struct {
+    std::map<std::string, Entry> entries;
+    std::vector<std::string> order;
+    bool holds_all = false;
+    bool kept = false;  // a load replaced these, and neither restore() nor commit() came yet
+  } previous_;
 };
 
 // One YAML/JSON text; `file` is only used in messages. Appends to `into`.

@@ -231,6 +231,9 @@ base::Result<std::vector<zone::ZoneContent>> zones(
   if (!cache || cache->size() == 0) prefault.emplace(expectedHeap(config.manifests));
   watch.lap("heap claimed");
   auto inputs = manifests(config, cache, api);
+  // Without the API, what the cache replaced is of no use (a reload reads the disk again):
+  // freed now rather than held through the build.
+  if (cache && !api) cache->commit();
   watch.lap("manifests read");
   if (prefault) prefault->wait();  // normalizing allocates in the main arena
   watch.lap("heap prefaulted");
@@ -265,6 +268,13 @@ base::Result<std::vector<zone::ZoneContent>> zones(
   return zones;
 }
 
+// A failed load leaves the manifest cache as the last good load filled it: API events keep
+// building from that, not from files that fail.
+base::Error failed(manifest::Cache* cache, const base::Error& error) {
+  if (cache) cache->restore();
+  return error;
+}
+
 }  // namespace
 
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache,
@@ -277,10 +287,11 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::C
   std::vector<zonefile::Zone> read;
   auto content = zones(config, serial, loaded, cache, disposal, api,
                        reuse ? &zone_files->zones : nullptr, read);
-  if (!content) return content.error();
+  if (!content) return failed(cache, content.error());
   Stopwatch watch;
   auto snapshot = zone::buildSnapshot(std::move(*content), serial, std::move(hosts));
-  if (!snapshot) return snapshot.error();
+  if (!snapshot) return failed(cache, snapshot.error());
+  if (cache) cache->commit();
   if (zone_files && !reuse) {
     zone_files->zones = std::move(read);
     zone_files->kept = true;

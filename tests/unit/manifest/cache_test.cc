@@ -85,3 +85,20 @@ TEST_CASE("cached() gives the objects of the last good load without the disk") {
   CHECK(names(inputs) == std::vector<std::string>{"aaaa", "bbbb"});  // in the load's order
   CHECK(inputs.files == 2);
 }
+
+TEST_CASE("restore() undoes a load's change to the cache, until commit()") {
+  fs::path dir = fs::temp_directory_path() / ("dnsd-restore-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  write(dir / "a.yaml", service("aaaa"));
+  dnsd::manifest::Cache cache;
+  REQUIRE(dnsd::manifest::load({dir.string()}, &cache).ok());
+  write(dir / "a.yaml", service("aaaa-2"));
+  REQUIRE(dnsd::manifest::load({dir.string()}, &cache).ok());
+  cache.restore();
+  CHECK(names(dnsd::manifest::cached(cache)) == std::vector<std::string>{"aaaa"});
+  REQUIRE(dnsd::manifest::load({dir.string()}, &cache).ok());
+  cache.commit();
+  cache.restore();
+  CHECK(names(dnsd::manifest::cached(cache)) == std::vector<std::string>{"aaaa-2"});
+  fs::remove_all(dir);
+}

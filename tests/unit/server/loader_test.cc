@@ -22,8 +22,9 @@ void writeZone(const fs::path& path, const std::string& www) {
                              www + "\n";
 }
 
-std::string service(const std::string& name) {
-  return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + "}\nspec: {clusterIP: None}\n";
+std::string service(const std::string& name, const std::string& cluster_ip = "None") {
+  return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name +
+         "}\nspec: {clusterIP: " + cluster_ip + "}\n";
 }
 
 // The address of www.corp.test in the kept zones, dotted; empty when there is none.
@@ -101,4 +102,17 @@ TEST_CASE("API events reuse the files of the last good read; a broken file fails
   std::ofstream(f.manifest) << service("web") + "---\n" + service("db");
   CHECK(f.load(true, &f.files)->services == 1);
   CHECK(f.load(false, &f.files)->services == 2);
+}
+
+TEST_CASE("manifests that parse but fail to build leave API events the last good ones") {
+  Fixture f;
+  f.config.zone_files.clear();
+  std::ofstream(f.manifest) << service("web");
+  REQUIRE(f.load(false, nullptr).ok());
+  // Two Services with one ClusterIP: each file parses, the cluster does not build.
+  std::ofstream(f.manifest) << service("a", "10.96.0.50") + "---\n" + service("b", "10.96.0.50");
+  REQUIRE_FALSE(f.load(false, nullptr).ok());
+  auto event = f.load(true, nullptr);
+  REQUIRE_MESSAGE(event.ok(), "an API event builds from the manifests of the last good load");
+  CHECK(event->services == 1);
 }
