@@ -549,7 +549,11 @@ int run(const Config& config) {
   // then builds in the main arena, which malloc_trim() shrinks whole (see trimHeap()).
   // Watching starts before answering, so a change made once an answer came is seen (its
   // SIGHUP waits, blocked, for waitForSignals()).
-  Reloader reloader(config.manifests, [] { ::kill(::getpid(), SIGHUP); });
+  // Zone files too: CoreDNS's `file` reloads a changed zone, and a file outside the
+  // manifests' directories would otherwise need a SIGHUP.
+  std::vector<std::string> watched = config.manifests;
+  watched.insert(watched.end(), config.zone_files.begin(), config.zone_files.end());
+  Reloader reloader(std::move(watched), [] { ::kill(::getpid(), SIGHUP); });
   if (config.watch) reloader.start();
   std::vector<std::thread> threads;
   for (int fd : sockets->udp) threads.emplace_back([&, fd] { UdpWorker(fd, shared).run(); });

@@ -8,6 +8,7 @@ Behaviours:
     Services, is measured by scripts/bench-reload.sh, not asserted here).
   - A broken manifest keeps the last good zone serving; fixing it brings the next reload.
   - SIGHUP reloads when watching is off (--no-watch).
+  - A zone file is watched as the manifests are, wherever it lives.
   - The SOA serial rises with every change, within a second (a change in a second that already
     has its serial keeps it until the next second: a serial is never ahead of the clock).
   - Nothing is lost: while clients ask over UDP and TCP without pause, the manifests change
@@ -121,6 +122,45 @@ def test_broken_file_keeps_old_zone(c, binary, workdir):
         write(os.path.join(workdir, "a.yaml"), SERVICE.format(name="alpha", ns="default", ip="10.96.3.7"))
         c.check(wait_for(s, "alpha.default.svc.cluster.local", ["10.96.3.7"]) is not None,
                 "fixing the file brings the next reload through")
+
+
+ZONE = """$ORIGIN corp.internal.
+$TTL 300
+@     IN SOA ns1 hostmaster {serial} 7200 900 1209600 300
+      IN NS  ns1
+ns1   IN A   10.10.0.53
+www   IN A   {www}
+"""
+
+
+def test_zone_file_change(c, binary, workdir):
+    """A zone file outside the manifests' directory is watched too (CoreDNS `file` reloads
+    a changed zone); with --no-watch only SIGHUP reads it again."""
+    manifests, zones = os.path.join(workdir, "manifests"), os.path.join(workdir, "zones")
+    os.makedirs(manifests)
+    os.makedirs(zones)
+    write(os.path.join(manifests, "a.yaml"),
+          SERVICE.format(name="alpha", ns="default", ip="10.96.3.1"))
+    zone = os.path.join(zones, "corp.internal.zone")
+    write(zone, ZONE.format(serial=1, www="10.10.5.1"))
+    with Server(binary, [manifests], c, extra_args=["--zone-file", zone],
+                name="zonefile-reload") as s:
+        c.expect_equal(s.dig("www.corp.internal").rdatas(), ["10.10.5.1"],
+                       "the zone file is served")
+        write(zone, ZONE.format(serial=2, www="10.10.5.2"))
+        c.check(wait_for(s, "www.corp.internal", ["10.10.5.2"]) is not None,
+                "an edited zone file is served without a SIGHUP",
+                s.dig("www.corp.internal").describe())
+    write(zone, ZONE.format(serial=3, www="10.10.5.3"))
+    with Server(binary, [manifests], c, extra_args=["--zone-file", zone, "--no-watch"],
+                name="zonefile-nowatch") as s:
+        write(zone, ZONE.format(serial=4, www="10.10.5.4"))
+        time.sleep(0.3)
+        c.expect_equal(s.dig("www.corp.internal").rdatas(), ["10.10.5.3"],
+                       "--no-watch: an edited zone file waits for SIGHUP")
+        os.kill(s.proc.pid, signal.SIGHUP)
+        c.check(wait_for(s, "www.corp.internal", ["10.10.5.4"]) is not None,
+                "SIGHUP reads the zone file again")
 
 
 def test_sighup(c, binary, workdir):
@@ -242,7 +282,8 @@ def main():
     binary = harness.binary_from_argv("test_reload")
     c = Checks("test_reload")
     for test in (test_files_change_answers, test_files_change_answers_with_cache,
-                 test_broken_file_keeps_old_zone, test_sighup, test_nothing_lost):
+                 test_broken_file_keeps_old_zone, test_zone_file_change, test_sighup,
+                 test_nothing_lost):
         workdir = tempfile.mkdtemp(prefix="dnsd-reload-")
         try:
             c.run(test, c, binary, workdir)
