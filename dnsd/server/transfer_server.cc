@@ -283,17 +283,29 @@ void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> q
 }
 
 void TransferServer::count(const transfer::Summary& s) {
+  using Kind = transfer::Summary::Kind;
   std::atomic<uint64_t>* counter = &cut_;
   if (s.rcode == static_cast<uint8_t>(wire::Rcode::Refused))
     counter = &refused_;
   else if (s.rcode != 0)
     counter = &errors_;
   else if (s.complete)
-    counter = s.how == "AXFR"              ? &axfr_
-              : s.how == "IXFR"            ? &ixfr_
-              : s.how == "IXFR as AXFR"    ? &ixfr_as_axfr_
-              : s.how == "IXFR up to date" ? &up_to_date_
-                                           : &errors_;
+    switch (s.kind) {
+      case Kind::Axfr:
+        counter = &axfr_;
+        break;
+      case Kind::UpToDate:
+        counter = &up_to_date_;
+        break;
+      case Kind::Ixfr:
+        counter = &ixfr_;
+        break;
+      case Kind::IxfrAsAxfr:
+        counter = &ixfr_as_axfr_;
+        break;
+      case Kind::None:
+        break;
+    }
   counter->fetch_add(1, std::memory_order_relaxed);
 }
 

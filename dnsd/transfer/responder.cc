@@ -174,16 +174,20 @@ Summary respond(const JournalState& state, const uint8_t* query, size_t size, co
   bool ok;
   if (!ixfr) {
     s.how = "AXFR";
+    s.kind = Summary::Kind::Axfr;
     ok = sendZone(state, z, soa, out);
   } else if (client == s.serial || serialLess(s.serial, client)) {
     // RFC 1995 §2: a client as new as we are, or newer, gets our SOA alone.
     s.how = "IXFR up to date";
+    s.kind = Summary::Kind::UpToDate;
     ok = out.add(soa);
   } else if (auto diffs = state.since(snap.zone(z).apex.wire(), client); !diffs.empty()) {
     s.how = "IXFR";
+    s.kind = Summary::Kind::Ixfr;
     ok = sendDiffs(diffs, soa, out);
   } else {
     s.how = "IXFR as AXFR";
+    s.kind = Summary::Kind::IxfrAsAxfr;
     ok = sendZone(state, z, soa, out);
   }
   s.complete = ok && out.finish();

@@ -16,6 +16,9 @@ inline constexpr uint8_t kRcodeNotAuth = 9;
 
 // What was sent, for the log.
 struct Summary {
+  // What was sent, when the rcode is 0; `how` says the same for the log.
+  enum class Kind : uint8_t { None, Axfr, UpToDate, Ixfr, IxfrAsAxfr };
+  Kind kind = Kind::None;
   uint8_t rcode = 0;
   std::string how;  // "AXFR", "IXFR", "IXFR as AXFR", "IXFR up to date", or the error
   std::string zone;
