@@ -494,6 +494,29 @@ std::vector<ZoneContent> externalZones(const cluster::Cluster& cluster,
   return zones;
 }
 
+void serviceRecords(const cluster::ResolvedService& rs, const RecordOptions& options,
+                    RecordList& out) {
+  const cluster::Service& svc = rs.service;
+  std::string service;
+  if (!appendServiceName(service, options.domain, svc)) return;
+  const wire::Name name = wire::Name::fromWire(service);
+  ServiceRecords(rs, name, options, out).build();
+  // Its PTRs, as ptrTargets() and addPtrs() make them.
+  if (svc.type != cluster::ServiceType::ExternalName) {
+    char buffer[wire::kMaxReverseName];
+    for (const auto& ip : svc.cluster_ips)
+      out.add(wire::reverseWire(ip, buffer), wire::type::PTR, options.ttl, {}, service);
+    std::string dashed, target;
+    for (const auto& ep : rs.endpoints) {
+      target.clear();
+      if (wire::appendChild(target, {endpointLabel(ep, options, dashed)}, service))
+        out.add(wire::reverseWire(ep.ip, buffer), wire::type::PTR, options.ttl, {}, target);
+    }
+  }
+  for (const wire::Name& apex : options.external_zones)
+    externalService(svc, apex, options.ttl, out);
+}
+
 // Fewer Services and Pods than this are not worth a thread: the API source rebuilds a small
 // cluster for every event.
 constexpr size_t kParallelZonesMin = 1000;

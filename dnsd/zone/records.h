@@ -80,6 +80,14 @@ wire::Name externalNsName(const wire::Name& apex, const RecordOptions& options);
 // external zones.
 std::vector<ZoneContent> allZones(const cluster::Cluster& cluster, const RecordOptions& options);
 
+// The records one Service adds to the zones allZones() makes: its names in the cluster zone,
+// the PTRs of its addresses (without options.ptr_single, which ranks one Service's names
+// against another's) and its names in the external zones. The zones hold the apexes' own
+// records, the namespaces' names and these of every Service; no two Services make the same
+// record, so a change to one Service is the difference of its records before and after.
+void serviceRecords(const cluster::ResolvedService& service, const RecordOptions& options,
+                    RecordList& out);
+
 // "d.c.b.a.in-addr.arpa." or the 32-nibble ip6.arpa name.
 wire::Name reverseName(const base::IpAddress& ip);
 // The reverse zone of a CIDR: its prefix rounded down to a whole label (8 bits for IPv4,
