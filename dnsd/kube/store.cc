@@ -1,5 +1,7 @@
 #include "dnsd/kube/store.h"
 
+#include "dnsd/cluster/names.h"
+
 namespace dnsd::kube {
 namespace {
 
@@ -36,7 +38,28 @@ const Key& keyOfEntry(const std::pair<const Key, T>& entry) {
 
 }  // namespace
 
+void Store::touch(Resource resource, const Key& key) {
+  switch (resource) {
+    case Resource::Services:
+      touched_services_.insert(key);
+      touched_namespaces_.insert(key.first);
+      break;
+    case Resource::EndpointSlices:
+      // A slice belongs to the Service its label names, before and after the change.
+      if (auto it = slices_.find(key); it != slices_.end())
+        touched_services_.emplace(key.first, it->second.service_name);
+      touched_namespaces_.insert(key.first);
+      break;
+    case Resource::Namespaces: touched_namespaces_.insert(key.second); break;
+    case Resource::Pods:
+      touched_pods_ = true;
+      touched_namespaces_.insert(key.first);
+      break;
+  }
+}
+
 bool Store::erase(Resource resource, const Key& key) {
+  touch(resource, key);
   switch (resource) {
     case Resource::Services: return services_.erase(key) > 0;
     case Resource::EndpointSlices: return slices_.erase(key) > 0;
@@ -50,15 +73,22 @@ bool Store::upsert(Resource resource, Object&& object) {
   const Key key = keyOf(object.key);
   // Nothing DNS can use (or rejected): an earlier version is forgotten.
   if (std::holds_alternative<std::monostate>(object.value)) return erase(resource, key);
+  touch(resource, key);  // the object as it was
+  bool changed = false;
   switch (resource) {
     case Resource::Services:
-      return put(services_, key, std::get<cluster::Service>(std::move(object.value)));
+      changed = put(services_, key, std::get<cluster::Service>(std::move(object.value)));
+      break;
     case Resource::EndpointSlices:
-      return put(slices_, key, std::get<cluster::EndpointSlice>(std::move(object.value)));
-    case Resource::Namespaces: return namespaces_.insert(key).second;
-    case Resource::Pods: return put(pods_, key, std::get<cluster::Pod>(std::move(object.value)));
+      changed = put(slices_, key, std::get<cluster::EndpointSlice>(std::move(object.value)));
+      break;
+    case Resource::Namespaces: changed = namespaces_.insert(key).second; break;
+    case Resource::Pods:
+      changed = put(pods_, key, std::get<cluster::Pod>(std::move(object.value)));
+      break;
   }
-  return false;
+  if (changed) touch(resource, key);  // and as it is now
+  return changed;
 }
 
 bool Store::apply(Resource resource, EventType type, Object&& object) {
@@ -96,6 +126,7 @@ bool Store::end(Resource resource, const std::string& ns) {
       if (!covers(key) || seen.count(key)) {
         ++it;
       } else {
+        touch(resource, key);
         it = map.erase(it);
         changed = true;
       }
@@ -121,8 +152,60 @@ size_t Store::count(Resource resource) const {
   return 0;
 }
 
+// As cluster::normalize() collects namespaces: Namespace objects and every namespace an
+// object it keeps names.
+bool Store::namespaceExists(const std::string& ns) const {
+  if (!cluster::isDnsLabel(ns)) return false;
+  if (namespaces_.count({std::string(), ns})) return true;
+  auto names = [&](const auto& map, auto kept) {
+    for (auto it = map.lower_bound({ns, std::string()}); it != map.end() && it->first.first == ns;
+         ++it)
+      if (kept(it->first.second)) return true;
+    return false;
+  };
+  auto any = [](const std::string&) { return true; };
+  return names(services_, cluster::isDnsLabel) || names(slices_, any) ||
+         names(pods_, cluster::isSubdomainName);
+}
+
+Store::Changes Store::takeChanges() {
+  std::lock_guard lock(mutex_);
+  Changes changes;
+  for (const Key& key : touched_services_) {
+    ServiceObjects& objects = changes.services.emplace_back();
+    objects.ns = key.first;
+    objects.name = key.second;
+    if (auto it = services_.find(key); it != services_.end()) objects.service = it->second;
+    for (auto it = slices_.lower_bound({key.first, std::string()});
+         it != slices_.end() && it->first.first == key.first; ++it)
+      if (it->second.service_name == key.second) objects.slices.push_back(it->second);
+  }
+  for (const std::string& ns : touched_namespaces_)
+    changes.namespaces.emplace_back(ns, namespaceExists(ns));
+  changes.pods = touched_pods_;
+  changes.service_count = services_.size();
+  changes.pod_count = pods_.size();
+  touched_services_.clear();
+  touched_namespaces_.clear();
+  touched_pods_ = false;
+  return changes;
+}
+
+cluster::Inputs Store::takeInputs() {
+  std::lock_guard lock(mutex_);
+  cluster::Inputs taken = copy();
+  touched_services_.clear();
+  touched_namespaces_.clear();
+  touched_pods_ = false;
+  return taken;
+}
+
 cluster::Inputs Store::inputs() const {
   std::lock_guard lock(mutex_);
+  return copy();
+}
+
+cluster::Inputs Store::copy() const {
   cluster::Inputs inputs;
   for (const Key& key : namespaces_) inputs.namespaces.push_back(key.second);
   inputs.services = values(services_);

@@ -6,9 +6,11 @@
 #include <array>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "dnsd/cluster/objects.h"
 #include "dnsd/kube/decode.h"
@@ -34,12 +36,35 @@ class Store {
   size_t count(Resource resource) const;
   // A copy of everything, as manifest/ would give it: the zone is built from this.
   cluster::Inputs inputs() const;
+  // The same, and the changes since are forgotten: the zone built from it holds them all.
+  cluster::Inputs takeInputs();
+
+  // What changed since the last takeInputs() or takeChanges(), for a zone that applies only
+  // that (server/incremental_zone.h): every Service whose records may differ, with what they
+  // are made of now, and every namespace that may have come or gone.
+  struct ServiceObjects {
+    std::string ns, name;
+    std::optional<cluster::Service> service;    // none: deleted
+    std::vector<cluster::EndpointSlice> slices;  // labelled with its name, in key order
+  };
+  struct Changes {
+    std::vector<ServiceObjects> services;
+    std::vector<std::pair<std::string, bool>> namespaces;  // name, whether it exists now
+    bool pods = false;                                     // a Pod changed
+    size_t service_count = 0;                              // Services in the store
+    size_t pod_count = 0;                                  // Pods in the store
+  };
+  Changes takeChanges();
 
  private:
   using Key = std::pair<std::string, std::string>;  // namespace, name (sorts as normalize())
   using Scope = std::pair<Resource, std::string>;
   bool upsert(Resource resource, Object&& object);
   bool erase(Resource resource, const Key& key);
+  // Notes what a change of this object (before or after it) touches.
+  void touch(Resource resource, const Key& key);
+  bool namespaceExists(const std::string& ns) const;
+  cluster::Inputs copy() const;  // under mutex_
 
   mutable std::mutex mutex_;
   std::map<Key, cluster::Service> services_;
@@ -47,6 +72,10 @@ class Store {
   std::map<Key, cluster::Pod> pods_;
   std::set<Key> namespaces_;  // ("", name)
   std::map<Scope, std::set<Key>> seen_;  // the keys each list under way has named
+  // Since the last take: Services by key, namespaces, whether a Pod changed.
+  std::set<Key> touched_services_;
+  std::set<std::string> touched_namespaces_;
+  bool touched_pods_ = false;
 };
 
 }  // namespace dnsd::kube

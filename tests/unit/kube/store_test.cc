@@ -89,3 +89,59 @@ TEST_CASE("a relist of one namespace leaves the others alone") {
   CHECK(!store.end(Resource::Namespaces, "b"));
   CHECK(store.count(Resource::Namespaces) == 2);
 }
+
+namespace {
+
+Object slice(const std::string& ns, const std::string& name, const std::string& service_name) {
+  dnsd::cluster::EndpointSlice s;
+  s.meta.ns = ns;
+  s.meta.name = name;
+  s.service_name = service_name;
+  return Object{ns + "/" + name, std::move(s), {}};
+}
+
+std::vector<std::string> touched(const Store::Changes& changes) {
+  std::vector<std::string> names;
+  for (const auto& s : changes.services)
+    names.push_back(s.ns + "/" + s.name + (s.service ? "" : " (gone)") + " " +
+                    std::to_string(s.slices.size()) + " slices");
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("changes name every Service whose records may differ, with its objects now") {
+  Store store;
+  store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1"));
+  store.apply(Resource::Services, EventType::Added, service("a", "api", "10.96.0.2"));
+  store.apply(Resource::EndpointSlices, EventType::Added, slice("a", "web-1", "web"));
+  store.takeInputs();  // a full build holds everything so far
+  CHECK(store.takeChanges().services.empty());
+
+  // A slice relabelled from web to api changes both.
+  store.apply(Resource::EndpointSlices, EventType::Modified, slice("a", "web-1", "api"));
+  Store::Changes changes = store.takeChanges();
+  CHECK(touched(changes) == std::vector<std::string>{"a/api 1 slices", "a/web 0 slices"});
+  CHECK(store.takeChanges().services.empty());
+
+  // A deleted Service comes without its object; a relist's forgetting counts as deleting.
+  store.apply(Resource::Services, EventType::Deleted, service("a", "api", "10.96.0.2"));
+  CHECK(touched(store.takeChanges()) == std::vector<std::string>{"a/api (gone) 1 slices"});
+  store.begin(Resource::EndpointSlices, "");
+  store.end(Resource::EndpointSlices, "");
+  CHECK(touched(store.takeChanges()) == std::vector<std::string>{"a/api (gone) 0 slices"});
+}
+
+TEST_CASE("changes say whether each namespace an object was in still exists") {
+  Store store;
+  store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1"));
+  store.apply(Resource::Namespaces, EventType::Added, Object{"b", dnsd::kube::NamespaceObject{}, {}});
+  Store::Changes changes = store.takeChanges();
+  using Exists = std::vector<std::pair<std::string, bool>>;
+  CHECK(changes.namespaces == Exists{{"a", true}, {"b", true}});
+  // The last object in `a` goes: so does the namespace; `b` stays while its object does.
+  store.apply(Resource::Services, EventType::Deleted, service("a", "web", "10.96.0.1"));
+  CHECK(store.takeChanges().namespaces == Exists{{"a", false}});
+  store.apply(Resource::Namespaces, EventType::Deleted, Object{"b", {}, {}});
+  CHECK(store.takeChanges().namespaces == Exists{{"b", false}});
+}
