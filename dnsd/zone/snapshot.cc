@@ -18,7 +18,7 @@ const Node* Snapshot::find(const uint8_t* name, size_t size, uint64_t hash) cons
     const Node& n = slots_[i];
     if (n.name_size == 0) return nullptr;
     if (n.hash_high == high && n.name_size == size && std::memcmp(nameOf(n), name, size) == 0)
-      return &n;
+      return n.flags & kGone ? nullptr : &n;
     if (++i == slots) i = 0;
   }
 }
@@ -37,8 +37,8 @@ bool Snapshot::prefetchNode(uint64_t hash) const noexcept {
     const Node& n = slots_[i];
     if (n.name_size == 0) return false;
     if (n.hash_high == high) {
-      __builtin_prefetch(blob_.data() + n.name_offset);
-      __builtin_prefetch(blob_.data() + n.rrsets);
+      __builtin_prefetch(blob_ + n.name_offset);
+      __builtin_prefetch(blob_ + n.rrsets);
       return true;
     }
     if (++i == slots) i = 0;
@@ -98,8 +98,7 @@ std::shared_ptr<const Snapshot> Snapshot::withHosts(
 }
 
 size_t Snapshot::bytes() const {
-  return blob_.capacity() + slots_.capacity() * sizeof(Node) +
-         links_.capacity() * 4;
+  return blob_size_ + slots_.capacity() * sizeof(Node) + links_size_ * 4;
 }
 
 }  // namespace dnsd::zone

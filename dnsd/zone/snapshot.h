@@ -48,6 +48,11 @@ constexpr uint16_t nameAtOf(uint16_t type) noexcept {
 
 // Node flags, computed at build time so the query path only tests bits.
 inline constexpr uint8_t kPodParent = 1;  // children are Pod IP names made at query time
+inline constexpr uint8_t kKept = 2;  // exists without records or children (ZoneContent::empty_names)
+// A name a patch removed (ZoneEditor): its slot stays, so that the links to it and the probe
+// sequences through it stay valid, and it comes back there if the name does. It is no node:
+// find() and link() never give it.
+inline constexpr uint8_t kGone = 4;
 
 // 16 bytes a name, and a slot of the snapshot's hash table: the table's slots are the nodes,
 // so a hit reads the slot, the name bytes and the node's blob region, nothing in between.
@@ -91,10 +96,10 @@ class Snapshot {
   int zoneOfName(const uint8_t* name, size_t room) const noexcept;
   const StoredRRset* rrset(const Node& node, uint16_t type) const noexcept;
   const StoredRRset* rrsetsOf(const Node& node) const noexcept {
-    return reinterpret_cast<const StoredRRset*>(blob_.data() + node.rrsets);
+    return reinterpret_cast<const StoredRRset*>(blob_ + node.rrsets);
   }
   wire::RRsetView view(const StoredRRset& r) const noexcept {
-    return {r.type, r.count, blob_.data() + r.data, r.size, nameAtOf(r.type)};
+    return {r.type, r.count, blob_ + r.data, r.size, nameAtOf(r.type)};
   }
   // Nodes are named by slot index.
   const Node& node(uint32_t index) const noexcept { return slots_[index]; }
@@ -103,18 +108,22 @@ class Snapshot {
   void prefetchSlotAt(uint32_t index) const noexcept { __builtin_prefetch(&slots_[index]); }
   void prefetchNodeAt(uint32_t index) const noexcept {
     const Node& n = slots_[index];
-    __builtin_prefetch(blob_.data() + n.name_offset);
-    __builtin_prefetch(blob_.data() + n.rrsets);
+    __builtin_prefetch(blob_ + n.name_offset);
+    __builtin_prefetch(blob_ + n.rrsets);
   }
   uint32_t indexOf(const Node& node) const noexcept {
     return static_cast<uint32_t>(&node - slots_.data());
   }
-  uint32_t link(uint32_t links, uint16_t i) const noexcept { return links_[links + i]; }
-  const uint8_t* nameOf(const Node& node) const noexcept { return blob_.data() + node.name_offset; }
+  // The node RR `i` of an RRset points to, or kNoNode (a target that is not a node).
+  uint32_t link(uint32_t links, uint16_t i) const noexcept {
+    const uint32_t node = links_[links + i];
+    return node == kNoNode || (slots_[node].flags & kGone) ? kNoNode : node;
+  }
+  const uint8_t* nameOf(const Node& node) const noexcept { return blob_ + node.name_offset; }
   const ZoneInfo& zone(int index) const noexcept { return zones_[index]; }
   size_t zoneCount() const noexcept { return zones_.size(); }
   // Every slot of the hash table, for a walk over all nodes (zone transfers): a slot with
-  // name_size 0 is empty.
+  // name_size 0 is empty, one flagged kGone holds no node (and no RRsets).
   size_t slotCount() const noexcept { return slots_.size(); }
   // --autopath: the node of NS.svc.DOMAIN for a Pod's address, or nullptr.
   const Node* searchDomainOf(const base::IpAddress& client) const noexcept;
@@ -132,13 +141,23 @@ class Snapshot {
 
  private:
   friend class SnapshotBuilder;
+  friend class ZoneEditor;
   // Stored names, each followed by the regions of the nodes it names (itself and those of
   // its suffixes that are nodes): a region is the node's StoredRRset headers, then its
-  // prerendered RRs. The zones' negative-answer SOAs' RRs come last.
-  std::vector<uint8_t> blob_;
+  // prerendered RRs. The zones' negative-answer SOAs' RRs come last. The snapshots a
+  // ZoneEditor makes from this one share it: they append to it (within its capacity, so it
+  // never moves) and never rewrite a byte an older one reads.
+  std::shared_ptr<std::vector<uint8_t>> blob_store_;
+  const uint8_t* blob_ = nullptr;  // blob_store_'s bytes
   std::vector<Node> slots_;    // the hash table, about 1.5 slots a node
   size_t node_count_ = 0;
-  std::vector<uint32_t> links_;
+  std::shared_ptr<std::vector<uint32_t>> links_store_;  // shared as blob_store_ is
+  const uint32_t* links_ = nullptr;
+  size_t blob_size_ = 0, links_size_ = 0;  // of the stores, as this snapshot uses them
+  void bind() {
+    blob_ = blob_store_->data();
+    links_ = links_store_->data();
+  }
   std::vector<ZoneInfo> zones_;
   std::vector<std::pair<base::IpAddress, uint32_t>> pod_search_;  // sorted: IP -> node
   std::shared_ptr<const hosts::HostsTable> hosts_;

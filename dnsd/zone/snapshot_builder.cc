@@ -164,8 +164,8 @@ void SnapshotBuilder::groupRecords() {
 
 // Appends the RRs of one RRset to the blob; returns its header, for the caller to place.
 StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl) {
-  auto& blob = snap_->blob_;
-  auto& links = snap_->links_;
+  auto& blob = *snap_->blob_store_;
+  auto& links = *snap_->links_store_;
   StoredRRset out;
   out.type = rrs.front().type;
   out.count = static_cast<uint16_t>(rrs.size());
@@ -209,9 +209,9 @@ base::Status SnapshotBuilder::layout() {
     return base::Error{text(node_names_[crowded_], nodes_[crowded_].name_size) +
                            " has more than 255 record types", ""};
   blob += rrset_total_ * sizeof(StoredRRset);  // one header per (node, type)
-  auto& out = snap_->blob_;
+  auto& out = *snap_->blob_store_;
   out.reserve(blob);
-  snap_->links_.reserve(records);
+  snap_->links_store_->reserve(records);
   pending_links_.reserve(records);
   for (size_t g = 0; g + 1 < group_first_.size(); ++g) {
     const uint32_t* members = groups_.data() + group_first_[g];
@@ -231,7 +231,7 @@ base::Status SnapshotBuilder::layout() {
 // One node's region: its RRsets in type order, identical records once.
 // RFC 1034 §3.6.2: a name with a CNAME has no other data.
 base::Status SnapshotBuilder::storeNode(uint32_t n) {
-  auto& out = snap_->blob_;
+  auto& out = *snap_->blob_store_;
   Node& node = nodes_[n];
   const size_t types = node.rrset_count;  // counted by groupRecords()
   node.rrsets = static_cast<uint32_t>(out.size());
@@ -296,11 +296,12 @@ void SnapshotBuilder::layoutNames() {
 }
 
 // Moves every node into the snapshot's table, whose slots are the nodes: about 1.5 slots a
-// node (two thirds full; a power of two at most half full would take up to 2x), and at least
+// node (at most two thirds full; a power of two at most half full would take up to 2x), and at least
 // one slot empty so every probe ends. From here a node is named by its slot.
 void SnapshotBuilder::placeNodes() {
   const size_t count = nodes_.size();
-  const size_t slots = count + count / 2 + 1;
+  // A few more for a small zone, so that ZoneEditor can add names to it for a while.
+  const size_t slots = count + count / 2 + 1 + 64;
   auto& table = snap_->slots_;
   table.assign(slots, Node{});
   for (size_t n = 0; n < count; ++n) {
@@ -320,9 +321,10 @@ void SnapshotBuilder::placeNodes() {
 // Each link is a lookup in the finished table, on one thread: split in two halves they saved
 // nothing measurable (docs/benchmarks.md, "Startup").
 void SnapshotBuilder::linkTargets() {
+  auto& links = *snap_->links_store_;
   for (const auto& [slot, target] : pending_links_)
     if (const Node* node = snap_->find(target, wire::nameSize(target), wire::hashWire(target)))
-      snap_->links_[slot] = snap_->indexOf(*node);
+      links[slot] = snap_->indexOf(*node);
 }
 
 void SnapshotBuilder::zoneInfo() {
@@ -361,10 +363,15 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   layoutNames();
   if (base::Status laid = layout(); !laid) return laid.error();
   placeNodes();
-  for (const auto& zone : zones)
+  snap_->bind();  // find() reads names
+  for (const auto& zone : zones) {
     for (const auto& name : zone.pod_parents)
       if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
-        snap_->slots_[snap_->indexOf(*n)].flags |= kPodParent;
+        snap_->slots_[snap_->indexOf(*n)].flags |= kPodParent | kKept;
+    for (const auto& name : zone.empty_names)
+      if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
+        snap_->slots_[snap_->indexOf(*n)].flags |= kKept;
+  }
   zoneInfo();
   linkTargets();
   for (const auto& zone : zones)
@@ -372,8 +379,11 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
       if (const Node* n = snap_->find(domain.data(), domain.size(), domain.hash()))
         snap_->pod_search_.emplace_back(ip, snap_->indexOf(*n));
   std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
-  trim(snap_->blob_);
-  trim(snap_->links_);
+  trim(*snap_->blob_store_);
+  trim(*snap_->links_store_);
+  snap_->bind();
+  snap_->blob_size_ = snap_->blob_store_->size();
+  snap_->links_size_ = snap_->links_store_->size();
   snap_->serial_ = serial;
   snap_->hosts_ = std::move(hosts);
   return std::shared_ptr<const Snapshot>(std::move(snap_));

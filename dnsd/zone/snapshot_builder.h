@@ -38,7 +38,12 @@ class SnapshotBuilder {
   void zoneInfo();
 
   const std::vector<ZoneContent>* zones_ = nullptr;
-  std::shared_ptr<Snapshot> snap_ = std::make_shared<Snapshot>();
+  std::shared_ptr<Snapshot> snap_ = [] {
+    auto snap = std::make_shared<Snapshot>();
+    snap->blob_store_ = std::make_shared<std::vector<uint8_t>>();
+    snap->links_store_ = std::make_shared<std::vector<uint32_t>>();
+    return snap;
+  }();
   // A node is made when its name is first seen, numbered in that order; a table of node
   // index + 1 (a power of two, grown to keep it at most half full) finds it by name until
   // placeNodes() moves every node into the snapshot's slots, where its slot is its index.
