@@ -90,6 +90,13 @@ void renderReload(PrometheusText& out, const ControlPlaneValues& control) {
              control.reload_successes);
   out.sample("dnsd_reload_total", PrometheusText::label("result", "failure"),
              control.reload_failures);
+  out.family("dnsd_zone_publications_total", "counter",
+             "Zones published, by how: built whole from every object, or patched with the "
+             "Services the API changed.");
+  out.sample("dnsd_zone_publications_total", PrometheusText::label("build", "full"),
+             control.zone_builds);
+  out.sample("dnsd_zone_publications_total", PrometheusText::label("build", "patch"),
+             control.zone_patches);
   out.family("dnsd_reload_last_success_timestamp_seconds", "gauge",
              "Unix time of the last zone published by a reload.");
   out.sample("dnsd_reload_last_success_timestamp_seconds", "", control.reload_last_success);
@@ -201,9 +208,10 @@ void Metrics::setZone(uint64_t services, uint64_t records, uint64_t names, uint6
   control_.zone_serial = serial;
 }
 
-void Metrics::reloadSucceeded(double unix_time) {
+void Metrics::reloadSucceeded(double unix_time, bool patched) {
   std::lock_guard lock(mutex_);
   ++control_.reload_successes;
+  ++(patched ? control_.zone_patches : control_.zone_builds);
   control_.reload_last_success = unix_time;
 }
 

@@ -18,6 +18,7 @@ namespace dnsd::admin {
 struct ControlPlaneValues {
   uint64_t zone_services = 0, zone_records = 0, zone_names = 0, zone_serial = 0;
   uint64_t reload_successes = 0, reload_failures = 0;
+  uint64_t zone_builds = 0, zone_patches = 0;  // zones published whole, and as a patch
   double reload_last_success = 0;
   uint64_t forward_requests = 0, forward_failures = 0;
   uint64_t cache_hits = 0, cache_misses = 0;
@@ -66,7 +67,8 @@ class Metrics {
 
   // Control plane, from any thread.
   void setZone(uint64_t services, uint64_t records, uint64_t names, uint64_t serial);
-  void reloadSucceeded(double unix_time);
+  // A zone published: built whole, or (`patched`) the last one with API events applied.
+  void reloadSucceeded(double unix_time, bool patched = false);
   void reloadFailed();
   // Absolute totals kept by the forwarder (they must only grow, as Prometheus counters).
   void setCacheStats(uint64_t coalesced, uint64_t stale, uint64_t prefetches);

@@ -29,6 +29,9 @@ class KubeSource {
   bool synced() const { return client_ && client_->synced(); }
   bool waitSynced(std::chrono::milliseconds timeout) { return client_->waitSynced(timeout); }
   cluster::Inputs inputs() const { return store_.inputs(); }
+  // The same, forgetting the changes it holds; the changes since the last take.
+  cluster::Inputs takeInputs() { return store_.takeInputs(); }
+  kube::Store::Changes takeChanges() { return store_.takeChanges(); }
   admin::KubernetesValues values() const;
   std::string server() const { return options_.credentials.server; }
 

@@ -262,7 +262,13 @@ base::Result<std::vector<zone::ZoneContent>> zones(
   if (!loaded.synced)
     for (auto& z : zones) z.unsynced = true;
   watch.lap("records made");
-  disposal.free(std::move(*cluster));
+  if (api && api->keep_cluster) {
+    loaded.options = *options;
+    for (const auto& z : zones) loaded.own_apexes.push_back(z.apex);
+    loaded.cluster = std::move(*cluster);
+  } else {
+    disposal.free(std::move(*cluster));
+  }
   if (auto added = addZoneFiles(config, zones, kept_zone_files, read); !added) return added.error();
   watch.lap(kept_zone_files ? "zone files reused from the last read" : "zone files read");
   return zones;

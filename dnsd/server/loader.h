@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dnsd/base/result.h"
@@ -25,6 +26,11 @@ struct Loaded {
   std::vector<std::string> warnings;
   double seconds = 0;
   bool synced = true;  // false: built before the API was listed; its cluster names SERVFAIL
+  // With ApiObjects::keep_cluster: what the zones were made of, for applying the next API
+  // events one Service at a time (IncrementalZone), instead of being freed.
+  std::optional<cluster::Cluster> cluster;
+  zone::RecordOptions options;
+  std::vector<wire::Name> own_apexes;  // the zones made from the cluster (allZones())
   std::string summary() const;  // one line for the startup log
 };
 
@@ -37,6 +43,7 @@ struct ApiObjects {
   // A rebuild for an API event: the manifests and zone files are taken as the last load that
   // read them found them (the manifest cache, ZoneFiles), never from the disk.
   bool event = false;
+  bool keep_cluster = false;  // see Loaded::cluster
 };
 
 // The --zone-file zones of the last load that read them and succeeded, kept by the server.

@@ -22,6 +22,7 @@
 #include "dnsd/hosts/hosts_file.h"
 #include "dnsd/server/forwarding.h"
 #include "dnsd/server/heap.h"
+#include "dnsd/server/incremental_zone.h"
 #include "dnsd/server/kube_source.h"
 #include "dnsd/server/loader.h"
 #include "dnsd/server/privileges.h"
@@ -89,14 +90,34 @@ TransferServer* transfers = nullptr;
 // serial never names two contents. Under reload_mutex.
 bool serial_held = false;
 
+void publish(const std::shared_ptr<const zone::Snapshot>& snapshot, size_t services,
+             bool synced, zone::SnapshotHolder& holder, admin::Metrics& metrics,
+             bool new_serial, bool patched = false) {
+  holder.publish(snapshot);
+  if (transfers && new_serial) transfers->publish(snapshot);
+  served_synced = synced;
+  metrics.setZone(services, snapshot->recordCount(), snapshot->nodeCount(), snapshot->serial());
+  metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)), patched);
+}
+
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics,
              bool new_serial) {
-  holder.publish(loaded.snapshot);
-  if (transfers && new_serial) transfers->publish(loaded.snapshot);
-  served_synced = loaded.synced;
-  const auto& snap = *loaded.snapshot;
-  metrics.setZone(loaded.services, snap.recordCount(), snap.nodeCount(), snap.serial());
-  metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
+  publish(loaded.snapshot, loaded.services, loaded.synced, holder, metrics, new_serial);
+}
+
+// API events applied one Service at a time, when the configuration allows it
+// (IncrementalZone::supported). Under reload_mutex.
+IncrementalZone incremental;
+bool incremental_enabled = false;
+
+// After a full build: the next API events are applied to it, or wait for another full build.
+void followLoad(Loaded& loaded) {
+  if (incremental_enabled && loaded.cluster && loaded.synced)
+    incremental.reset(std::move(*loaded.cluster), loaded.options, std::move(loaded.own_apexes),
+                      loaded.snapshot);
+  else
+    incremental.invalidate();
+  loaded.cluster.reset();
 }
 
 // The snapshot a reload replaced, until the last worker lets go of it; then the heap is
@@ -136,11 +157,13 @@ class WarningLog {
 WarningLog warning_log;
 
 // What the zone is built from beside the manifests: the API's objects, when watched.
-std::optional<ApiObjects> apiObjects(const KubeSource* kube) {
+std::optional<ApiObjects> apiObjects(KubeSource* kube) {
   if (!kube) return std::nullopt;
   // Synced first: objects read after it are a whole list, never a part marked whole.
   bool synced = kube->synced();
-  return ApiObjects{kube->inputs(), synced};
+  ApiObjects api{kube->takeInputs(), synced};
+  api.keep_cluster = incremental_enabled;
+  return api;
 }
 
 // --hosts, on the main thread: the table of the last good read, the version of the file it
@@ -197,6 +220,7 @@ void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   auto current = holder.get();
   if (!current || current->hosts() == hosts_state.table.get()) return;
   holder.publish(current->withHosts(hosts_state.table));
+  incremental.invalidate();  // the next API event builds on the new table
   metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)));
   retired = current;
   retired_pending = true;
@@ -204,25 +228,54 @@ void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
 
 // `from_api`: the API changed (or the serial catches up), not the manifests; logged at
 // debug, as it happens often.
+// Applies the API's changes since the last build to the zone served: true when published,
+// false when the zone must be built whole.
+bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, KubeSource& kube,
+                     const std::shared_ptr<const zone::Snapshot>& current,
+                     const transfer::NextSerial& next) {
+  if (!incremental.ready()) return false;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> warnings;
+  const kube::Store::Changes changes = kube.takeChanges();
+  auto patched = incremental.apply(changes, next.serial, warnings);
+  if (!patched) {
+    spdlog::debug("kubernetes: building the whole zone: {}", patched.error().message);
+    return false;
+  }
+  warning_log.log(warnings);
+  publish(*patched, incremental.services(), true, holder, metrics, !next.held, true);
+  serial_held = next.held;
+  last_api_build = std::chrono::steady_clock::now();
+  retired = current;
+  retired_pending = current != nullptr;
+  spdlog::debug("kubernetes: applied {} changed services, serial {}, in {:.3f} ms",
+                changes.services.size(), (*patched)->serial(),
+                std::chrono::duration<double, std::milli>(last_api_build - start).count());
+  return true;
+}
+
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
-            const KubeSource* kube, bool from_api) {
+            KubeSource* kube, bool from_api) {
   std::lock_guard lock(reload_mutex);
   auto current = holder.get();
-  auto api = apiObjects(kube);
   const transfer::NextSerial next =
       transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
+  if (kube && from_api && applyApiChanges(holder, metrics, *kube, current, next)) return;
+  auto api = apiObjects(kube);
   // With the API as a source, the files are read for a reload only: an API event must not
   // cost a parse of every file, nor fail on one caught mid-edit.
   if (api) api->event = from_api;
   auto loaded = loadZone(config, next.serial, kube ? &manifest_cache : cacheFor(config),
                          api ? &*api : nullptr, hosts_state.table, kube ? &zone_files : nullptr);
   if (!loaded) {
+    incremental.invalidate();
     metrics.reloadFailed();
     spdlog::error("reload failed: {} (the previous zone keeps serving)", loaded.error().str());
     return;
   }
   warning_log.log(loaded->warnings);
   publish(*loaded, holder, metrics, !next.held);
+  followLoad(*loaded);
   serial_held = next.held;
   // Trimming costs milliseconds: for API events, which may come many a second, it waits
   // until they pause (trimAfterRetired) instead of delaying the next change.
@@ -407,7 +460,7 @@ uint32_t firstSerial(const Config& config, const TransferServer* secondaries, ui
 }
 
 bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
-                   const KubeSource* kube, uint32_t serial) {
+                   KubeSource* kube, uint32_t serial) {
   auto api = apiObjects(kube);
   if (!config.hosts_file.empty())
     if (auto read = readHosts(config); !read) {
@@ -427,6 +480,7 @@ bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Me
        now = clockSeconds())
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   publish(*loaded, holder, metrics, true);
+  followLoad(*loaded);
   spdlog::info("{}", loaded->summary());
   loaded->snapshot.reset();  // the holder and the workers own it now: a reload can free it
   return true;
@@ -494,6 +548,7 @@ int run(const Config& config) {
     auto created = KubeSource::create(config);
     if (!created) return fail(created.error());
     kube = std::move(*created);
+    incremental_enabled = IncrementalZone::supported(config);
   }
   auto http = startHttp(config, metrics, ready);
   if (!http) {

@@ -200,12 +200,16 @@ def test_changes(c, binary, api, workdir):
         c.expect_equal(metric_samples(d.metrics_port, "dnsd_kubernetes_objects").get(
             '{resource="services"}'), 5.0, "dnsd_kubernetes_objects counts the Services")
 
+        builds = metric_samples(d.metrics_port, "dnsd_zone_publications_total")
         api.apply(service("shop", "new", ["10.96.1.30"]))
         c.check(wait_for(lambda: addresses(p, "new.shop.svc.cluster.local") == ["10.96.1.30"]),
                 "a Service added is served")
+        c.expect_equal(addresses(p, "30.1.96.10.in-addr.arpa", "PTR"),
+                       ["new.shop.svc.cluster.local."], "with its PTR")
         api.delete("Service", "shop", "new")
         c.check(wait_for(lambda: rcode(p, "new.shop.svc.cluster.local") == "NXDOMAIN"),
                 "a Service deleted is gone (NXDOMAIN)")
+        c.expect_equal(rcode(p, "30.1.96.10.in-addr.arpa", "PTR"), "NXDOMAIN", "and its PTR")
 
         db = [o for o in cluster_objects() if o["metadata"]["name"] == "db-a"][0]
         db["endpoints"][1]["conditions"]["ready"] = False
@@ -230,6 +234,11 @@ def test_changes(c, binary, api, workdir):
                 "a Namespace deleted: NS.svc.DOMAIN is NXDOMAIN")
         c.expect_equal(rcode(p, "empty.svc.cluster.local"), "NOERROR",
                        "a Namespace without Services is NODATA, not NXDOMAIN")
+        after = metric_samples(d.metrics_port, "dnsd_zone_publications_total")
+        c.check(after.get('{build="patch"}', 0) - builds.get('{build="patch"}', 0) >= 6 and
+                after.get('{build="full"}') == builds.get('{build="full"}'),
+                "each change was patched into the zone served, none built it whole: "
+                f"{builds} then {after}")
 
         # A watch cut mid-object; while dnsd backs off, a Service goes and history is
         # compacted: it relists and applies the difference.

@@ -17,10 +17,15 @@
 //   no control plane, so the generator writes no selectors (dnsd would fill in endpoints
 //   from Pods) and leaves out the Pods the API path drops (no IP yet, finished, deleting),
 //   which dnsd would otherwise give addresses.
+// And when the options allow the server to apply API events one Service at a time
+// (server::IncrementalZone), the snapshot it patched is compared with a full build of the
+// fresh list, node by node (tests/support/snapshot_dump.h).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <optional>
@@ -35,8 +40,10 @@
 #include "dnsd/kube/store.h"
 #include "dnsd/manifest/load.h"
 #include "dnsd/server/config.h"
+#include "dnsd/server/incremental_zone.h"
 #include "dnsd/server/loader.h"
 #include "dnsd/zone/presentation.h"
+#include "tests/support/snapshot_dump.h"
 
 namespace dnsd::testing::churn {
 
@@ -282,6 +289,7 @@ struct Options {
 struct Outcome {
   std::string failure;  // what differed, the zones and the events that led there
   int checks = 0;
+  int applied = 0;  // publications the incremental path made without a full build
 };
 
 inline std::string recordsOf(const server::Config& config, cluster::Inputs inputs,
@@ -517,6 +525,32 @@ class Run {
     std::string error;
     std::string text = recordsOf(options_.config, store_.inputs(), error);
     if (error.empty()) served_ = std::move(text);
+    if (server::IncrementalZone::supported(options_.config)) applyChanges();
+  }
+
+  // The server's way with API events (server.cc reload): the store's changes applied to the
+  // zone served, or else the zone built whole and followed from there.
+  void applyChanges() {
+    ++serial_;
+    std::vector<std::string> warnings;
+    if (incremental_.ready()) {
+      auto patched = incremental_.apply(store_.takeChanges(), serial_, warnings);
+      if (patched) {
+        applied_ = *patched;
+        ++outcome_.applied;
+        return;
+      }
+      // DNSD_CHURN_WHY=1: why each change was built whole, to see what the editor refuses.
+      if (std::getenv("DNSD_CHURN_WHY"))
+        std::fprintf(stderr, "built whole: %s\n", patched.error().message.c_str());
+    }
+    server::ApiObjects api{store_.takeInputs(), true};
+    api.keep_cluster = true;
+    auto loaded = server::loadZone(options_.config, serial_, nullptr, &api);
+    if (!loaded) return incremental_.invalidate();
+    applied_ = loaded->snapshot;
+    incremental_.reset(std::move(*loaded->cluster), loaded->options,
+                       std::move(loaded->own_apexes), loaded->snapshot);
   }
 
   void fail(const std::string& why) {
@@ -551,6 +585,16 @@ class Run {
       return fail(when + ": served after the events != built from one fresh list: " +
                   firstDifference(served_, listed) + "\nserved:\n" + served_ + "listed:\n" +
                   listed);
+    if (applied_) {
+      server::ApiObjects api{fresh.inputs(), true};
+      auto built = server::loadZone(options_.config, applied_->serial(), nullptr, &api);
+      if (!built) return fail(when + ": the fresh list does not build: " + built.error().str());
+      const std::string a = testing::snapshotDump(*applied_),
+                        b = testing::snapshotDump(*built->snapshot);
+      if (a != b)
+        return fail(when + ": the zone the events were applied to != built from one fresh " +
+                    "list: " + firstDifference(a, b) + "\napplied:\n" + a + "built:\n" + b);
+    }
     if (!with_manifests) return;
     cluster::Inputs from_manifest;
     auto read =
@@ -572,6 +616,10 @@ class Run {
   kube::Store store_;
   bool dirty_ = false;
   std::string served_;
+  // The incremental path's zone, when the options allow it.
+  server::IncrementalZone incremental_;
+  std::shared_ptr<const zone::Snapshot> applied_;
+  uint32_t serial_ = 1;
   std::string log_;
   int version_ = 0;
   Outcome outcome_;

@@ -335,7 +335,8 @@ TEST_CASE("control-plane gauges and counters show their latest values") {
   metrics.setZone(1, 2, 3, 4);
   metrics.setZone(10, 20, 30, 40);
   metrics.reloadSucceeded(1700000000.5);
-  metrics.reloadSucceeded(1700000100.5);
+  metrics.reloadSucceeded(1700000050.5, true);
+  metrics.reloadSucceeded(1700000100.5, true);
   metrics.reloadFailed();
   metrics.setForwardStats(100, 3, 60, 40, 2.5, 97);
   std::string text = metrics.render();
@@ -343,8 +344,10 @@ TEST_CASE("control-plane gauges and counters show their latest values") {
   CHECK(valueOf(text, "dnsd_zone_records") == 20);
   CHECK(valueOf(text, "dnsd_zone_names") == 30);
   CHECK(valueOf(text, "dnsd_zone_serial") == 40);
-  CHECK(valueOf(text, R"(dnsd_reload_total{result="success"})") == 2);
+  CHECK(valueOf(text, R"(dnsd_reload_total{result="success"})") == 3);
   CHECK(valueOf(text, R"(dnsd_reload_total{result="failure"})") == 1);
+  CHECK(valueOf(text, R"(dnsd_zone_publications_total{build="full"})") == 1);
+  CHECK(valueOf(text, R"(dnsd_zone_publications_total{build="patch"})") == 2);
   CHECK(valueOf(text, "dnsd_reload_last_success_timestamp_seconds") == 1700000100.5);
   CHECK(valueOf(text, "dnsd_forward_requests_total") == 100);
   CHECK(valueOf(text, "dnsd_forward_failures_total") == 3);

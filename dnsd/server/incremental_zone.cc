@@ -1,0 +1,251 @@
+#include "dnsd/server/incremental_zone.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "dnsd/wire/dns.h"
+
+namespace dnsd::server {
+namespace {
+
+// A record as one comparable string: owner, type, TTL, rdata, and where its target starts.
+std::string keyOf(const zone::RecordList::View& r) {
+  std::string key(reinterpret_cast<const char*>(r.owner), r.owner_size);
+  key.push_back(static_cast<char>(r.type >> 8));
+  key.push_back(static_cast<char>(r.type));
+  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>(r.ttl >> shift));
+  key.push_back(static_cast<char>(r.target_at >> 8));
+  key.push_back(static_cast<char>(r.target_at));
+  key.append(reinterpret_cast<const char*>(r.rdata), r.rdata_size);
+  return key;
+}
+
+void addKey(std::string_view key, zone::RecordList& out) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(key.data());
+  const size_t owner_size = wire::nameSize(bytes);
+  const uint8_t* p = bytes + owner_size;
+  const auto type = static_cast<uint16_t>(p[0] << 8 | p[1]);
+  const uint32_t ttl = static_cast<uint32_t>(p[2]) << 24 | static_cast<uint32_t>(p[3]) << 16 |
+                       static_cast<uint32_t>(p[4]) << 8 | p[5];
+  const auto target_at = static_cast<uint16_t>(p[6] << 8 | p[7]);
+  const std::string_view rdata = key.substr(owner_size + 8);
+  const std::string_view owner = key.substr(0, owner_size);
+  if (target_at == zone::RecordList::kNoTarget)
+    out.add(owner, type, ttl, rdata, {});
+  else
+    out.add(owner, type, ttl, rdata.substr(0, target_at), rdata.substr(target_at));
+}
+
+std::vector<std::string> keysOf(const zone::RecordList& records) {
+  std::vector<std::string> keys;
+  keys.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) keys.push_back(keyOf(records[i]));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+// The cluster's DNS Service names dnsd's own address (ns.dns.DOMAIN, the external zones' NS):
+// a change to it is built whole.
+bool isKubeDns(const std::string& ns, const std::string& name) {
+  return ns == "kube-system" && name == "kube-dns";
+}
+
+}  // namespace
+
+bool IncrementalZone::supported(const Config& config) {
+  return config.manifests.empty() && config.pods != "verified" && !config.autopath &&
+         !config.ptr_single;
+}
+
+void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions& options,
+                            std::vector<wire::Name> own_apexes,
+                            std::shared_ptr<const zone::Snapshot> snapshot) {
+  options_ = options;
+  own_apexes_ = std::move(own_apexes);
+  services_.clear();
+  cluster_ips_.clear();
+  for (auto& rs : cluster.services) {
+    Key key{rs.service.meta.ns, rs.service.meta.name};
+    for (const auto& ip : rs.service.cluster_ips) cluster_ips_.emplace(ip, key);
+    services_.emplace_hint(services_.end(), std::move(key), std::move(rs));
+  }
+  namespaces_ = std::move(cluster.namespaces);
+  extra_reverse_.clear();
+  const wire::Name in_addr = *wire::Name::parse("in-addr.arpa");
+  const wire::Name ip6 = *wire::Name::parse("ip6.arpa");
+  for (const wire::Name& apex : own_apexes_) {
+    if (!apex.isSubdomainOf(in_addr) && !apex.isSubdomainOf(ip6)) continue;
+    const bool configured =
+        std::any_of(options_.reverse_cidrs.begin(), options_.reverse_cidrs.end(),
+                    [&](const base::Cidr& cidr) { return zone::reverseZoneOf(cidr) == apex; });
+    if (!configured) extra_reverse_[apex] = 0;
+  }
+  if (!extra_reverse_.empty()) {
+    zone::RecordList records;
+    for (const auto& [key, rs] : services_) zone::serviceRecords(rs, options_, records);
+    countPtrs(records, 1);
+  }
+  editor_.adopt(std::move(snapshot));
+  ready_ = true;
+}
+
+// The names a namespace gives the zones without any Service (clusterZone(), podRecords(),
+// externalZones()).
+void IncrementalZone::namespaceNames(const std::string& ns, bool exists, zone::Patch& patch) const {
+  auto& kept = exists ? patch.kept_added : patch.kept_removed;
+  auto& parents = exists ? patch.pod_parents_added : patch.pod_parents_removed;
+  const wire::Name& domain = options_.domain;
+  if (auto name = domain.child("svc")->child(ns)) kept.push_back(*name);
+  if (options_.pods != zone::PodNames::Disabled)
+    if (auto name = domain.child("pod")->child(ns)) {
+      kept.push_back(*name);
+      if (options_.pods == zone::PodNames::Insecure) parents.push_back(*name);
+    }
+  for (const wire::Name& apex : options_.external_zones)
+    if (auto name = apex.child(ns)) kept.push_back(*name);
+}
+
+void IncrementalZone::soaRecords(uint32_t serial, zone::RecordList& out) const {
+  const uint32_t ttl = options_.ttl;
+  for (const wire::Name& apex : own_apexes_) {
+    const bool external = std::find(options_.external_zones.begin(), options_.external_zones.end(),
+                                    apex) != options_.external_zones.end();
+    if (external) {
+      out.push_back(zone::soaRecord(apex, zone::externalNsName(apex, options_),
+                                    *apex.child("hostmaster"), ttl, serial, ttl));
+    } else {
+      out.push_back(zone::soaRecord(apex, options_.domain, ttl, serial, ttl));
+    }
+  }
+}
+
+bool IncrementalZone::countPtrs(const zone::RecordList& records, int sign) {
+  if (extra_reverse_.empty()) return true;
+  bool emptied = false;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const zone::RecordList::View r = records[i];
+    if (r.type != wire::type::PTR) continue;
+    for (auto& [apex, count] : extra_reverse_)
+      if (wire::isSubdomain(r.owner, r.owner_size, apex.data(), apex.size())) {
+        count += sign;
+        emptied |= count == 0;
+      }
+  }
+  return !emptied;
+}
+
+base::Status IncrementalZone::addService(
+    const kube::Store::ServiceObjects& objects, zone::Patch& patch,
+    std::vector<std::string>& warnings,
+    std::map<Key, std::optional<cluster::ResolvedService>>& next) {
+  if (isKubeDns(objects.ns, objects.name))
+    return base::Error{"Service kube-system/kube-dns changed", ""};
+  Key key{objects.ns, objects.name};
+  // What a full build makes of this Service: the same normalization, given the objects its
+  // records come from.
+  std::optional<cluster::ResolvedService> now;
+  if (objects.service) {
+    const cluster::Service& svc = *objects.service;
+    if (!svc.headless && svc.type != cluster::ServiceType::ExternalName && svc.cluster_ips.empty())
+      return base::Error{"Service " + svc.meta.id() + " has no ClusterIP yet", ""};
+    // Without slices, a full build takes endpoints from the Pods the selector picks.
+    if (changes_have_pods_ && svc.selector && !svc.selector->empty() && objects.slices.empty())
+      return base::Error{"Service " + svc.meta.id() + " selects Pods and has no slices", ""};
+    cluster::Inputs inputs;
+    inputs.services.push_back(svc);
+    inputs.slices = objects.slices;
+    auto normalized = cluster::normalize(std::move(inputs), cluster::Options{});
+    if (!normalized) return normalized.error();
+    warnings.insert(warnings.end(), normalized->warnings.begin(), normalized->warnings.end());
+    if (!normalized->services.empty()) now = std::move(normalized->services.front());
+  }
+  zone::RecordList before, after;
+  if (auto old = services_.find(key); old != services_.end())
+    zone::serviceRecords(old->second, options_, before);
+  if (now) zone::serviceRecords(*now, options_, after);
+  const std::vector<std::string> a = keysOf(before), b = keysOf(after);
+  std::vector<std::string> gone, come;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(gone));
+  std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(come));
+  for (const auto& k : gone) addKey(k, patch.removed);
+  for (const auto& k : come) addKey(k, patch.added);
+  next[key] = std::move(now);
+  return base::Ok{};
+}
+
+base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
+    const kube::Store::Changes& changes, uint32_t serial, std::vector<std::string>& warnings) {
+  auto refuse = [&](const std::string& why) -> base::Error {
+    ready_ = false;
+    return base::Error{why, ""};
+  };
+  if (!ready_) return refuse("no zone to change");
+  if (changes.pods) return refuse("a Pod changed");
+  // A relist that changed much of the cluster is cheaper built whole.
+  if (changes.services.size() > std::max<size_t>(64, changes.service_count / 8))
+    return refuse(std::to_string(changes.services.size()) + " Services changed");
+  changes_have_pods_ = changes.pod_count > 0;
+  zone::Patch patch;
+  patch.serial = serial;
+  std::map<Key, std::optional<cluster::ResolvedService>> next;
+  for (const auto& objects : changes.services)
+    if (auto added = addService(objects, patch, warnings, next); !added)
+      return refuse(added.error().message);
+  // The API server gives no two Services one ClusterIP, and a full build refuses it: an
+  // address of a changed Service may belong to another only if that one changed too and let
+  // it go.
+  std::map<base::IpAddress, const Key*> claimed;
+  for (const auto& [key, now] : next)
+    if (now)
+      for (const auto& ip : now->service.cluster_ips) {
+        auto owner = cluster_ips_.find(ip);
+        if (!claimed.emplace(ip, &key).second ||
+            (owner != cluster_ips_.end() && !next.count(owner->second)))
+          return refuse("clusterIP " + ip.str() + " is used twice");
+      }
+  std::vector<std::pair<std::string, bool>> namespaces;
+  for (const auto& [ns, exists] : changes.namespaces)
+    if (exists != (namespaces_.count(ns) > 0)) {
+      namespaceNames(ns, exists, patch);
+      namespaces.emplace_back(ns, exists);
+    }
+  const uint32_t old_serial = editor_.current()->serial();
+  if (old_serial != serial) {
+    soaRecords(old_serial, patch.removed);
+    soaRecords(serial, patch.added);
+  }
+  // A reverse zone of addresses outside the reverse CIDRs that loses its last PTR is gone
+  // from a full build: the zones themselves change.
+  auto counts = extra_reverse_;
+  countPtrs(patch.added, 1);
+  if (!countPtrs(patch.removed, -1)) {
+    extra_reverse_ = std::move(counts);
+    return refuse("a reverse zone lost its last address");
+  }
+  auto patched = editor_.apply(patch);
+  if (!patched) {
+    extra_reverse_ = std::move(counts);
+    return refuse(patched.error().message);
+  }
+  for (auto& [key, now] : next) {
+    if (auto old = services_.find(key); old != services_.end()) {
+      for (const auto& ip : old->second.service.cluster_ips)
+        if (auto owner = cluster_ips_.find(ip); owner != cluster_ips_.end() && owner->second == key)
+          cluster_ips_.erase(owner);
+      services_.erase(old);
+    }
+    if (!now) continue;
+    for (const auto& ip : now->service.cluster_ips) cluster_ips_[ip] = key;
+    services_.emplace(key, std::move(*now));
+  }
+  for (const auto& [ns, exists] : namespaces)
+    if (exists)
+      namespaces_.insert(ns);
+    else
+      namespaces_.erase(ns);
+  options_.serial = serial;
+  return *patched;
+}
+
+}  // namespace dnsd::server

@@ -1,0 +1,74 @@
+// Kubernetes API events applied to the zone one Service at a time: the records a changed
+// Service made before and makes now are compared, and only their difference is patched into
+// the published snapshot (zone::ZoneEditor), instead of rebuilding every Service's. The full
+// build stays the path for the first zone, reloads, relists that change much, and what a
+// Service's records alone cannot say (see supported() and apply()).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dnsd/base/result.h"
+#include "dnsd/cluster/cluster.h"
+#include "dnsd/kube/store.h"
+#include "dnsd/server/config.h"
+#include "dnsd/zone/records.h"
+#include "dnsd/zone/snapshot.h"
+#include "dnsd/zone/zone_editor.h"
+
+namespace dnsd::server {
+
+class IncrementalZone {
+ public:
+  // Whether this configuration's zone can follow the API one Service at a time (given the
+  // API as its source): the API is the only source of objects (manifests are re-read whole), no
+  // Pods are watched (verified Pod names, autopath) and no --ptr-single (which ranks one Service's
+  // names against another's for a shared address).
+  static bool supported(const Config& config);
+
+  // After a full build from the API's objects alone: the cluster it was made of, the records'
+  // options, the apexes of the zones made from the cluster (allZones() order: the cluster
+  // zone, the reverse zones, the external zones) and the snapshot published.
+  void reset(cluster::Cluster cluster, const zone::RecordOptions& options,
+             std::vector<wire::Name> own_apexes, std::shared_ptr<const zone::Snapshot> snapshot);
+  // The next change needs a full build (one failed, or was made another way).
+  void invalidate() { ready_ = false; }
+  bool ready() const { return ready_; }
+
+  // The zone with the store's changes applied under `serial`, as a full build of the store
+  // would make it; an error says why it cannot be done so (the caller then builds it whole,
+  // which reports anything wrong with the objects), and invalidates this.
+  // `warnings` gets what the changed objects' normalization warns of.
+  base::Result<std::shared_ptr<const zone::Snapshot>> apply(const kube::Store::Changes& changes,
+                                                            uint32_t serial,
+                                                            std::vector<std::string>& warnings);
+
+  size_t services() const { return services_.size(); }
+
+ private:
+  using Key = std::pair<std::string, std::string>;
+  base::Status addService(const kube::Store::ServiceObjects& objects, zone::Patch& patch,
+                          std::vector<std::string>& warnings,
+                          std::map<Key, std::optional<cluster::ResolvedService>>& next);
+  void namespaceNames(const std::string& ns, bool exists, zone::Patch& patch) const;
+  void soaRecords(uint32_t serial, zone::RecordList& out) const;
+  // PTRs in the reverse zones made for addresses outside every reverse CIDR: such a zone
+  // goes with its last address, which a full build does.
+  bool countPtrs(const zone::RecordList& records, int sign);
+
+  bool ready_ = false;
+  bool changes_have_pods_ = false;  // the store holds Pods (apply()'s changes.pod_count)
+  zone::RecordOptions options_;
+  std::vector<wire::Name> own_apexes_;
+  std::map<Key, cluster::ResolvedService> services_;
+  std::map<base::IpAddress, Key> cluster_ips_;  // the API server allows no two owners
+  std::set<std::string> namespaces_;
+  std::map<wire::Name, size_t> extra_reverse_;  // apex → its PTRs
+  zone::ZoneEditor editor_;
+};
+
+}  // namespace dnsd::server
