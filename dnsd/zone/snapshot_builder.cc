@@ -367,7 +367,7 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   for (const auto& zone : zones) {
     for (const auto& name : zone.pod_parents)
       if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
-        snap_->slots_[snap_->indexOf(*n)].flags |= kPodParent | kKept;
+        snap_->slots_[snap_->indexOf(*n)].flags |= kPodParent;
     for (const auto& name : zone.empty_names)
       if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
         snap_->slots_[snap_->indexOf(*n)].flags |= kKept;

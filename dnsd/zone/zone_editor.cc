@@ -262,15 +262,17 @@ void ZoneEditor::storeRegion(Snapshot& next, uint32_t slot, const std::vector<Rr
   next.record_count_ += rrs.size();
 }
 
-// A node lives while it has records, is kept, has a live child or is its zone's apex (RFC
-// 8020: empty non-terminals exist). A change of that is its parent's child count's, and so
+// A node lives while it has records, is kept or a pod parent (as the builder makes every
+// name of empty_names and pod_parents), has a live child or is its zone's apex (RFC 8020:
+// empty non-terminals exist). A change of that is its parent's child count's, and so
 // on up.
 void ZoneEditor::settle(Snapshot& next, uint32_t slot) {
   for (uint32_t s = slot; s != kNoNode;) {
     Node& n = next.slots_[s];
     const bool live = !(n.flags & kGone);
     const bool apex = n.name_size <= next.zones_[n.zone].apex.size();
-    const bool wanted = n.rrset_count > 0 || (n.flags & kKept) || children_[s] > 0 || apex;
+    const bool wanted =
+        n.rrset_count > 0 || (n.flags & (kKept | kPodParent)) || children_[s] > 0 || apex;
     if (live == wanted) return;
     const uint32_t parent = parentOf(next, s);
     if (wanted) {
@@ -375,7 +377,7 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
     }
     if (c.kept > 0) node.flags |= kKept;
     if (c.kept < 0) node.flags &= static_cast<uint8_t>(~kKept);
-    if (c.pod_parent > 0) node.flags |= kPodParent | kKept;
+    if (c.pod_parent > 0) node.flags |= kPodParent;
     if (c.pod_parent < 0) node.flags &= static_cast<uint8_t>(~kPodParent);
     settled.push_back(c.slot);
   }

@@ -25,8 +25,8 @@ struct Patch {
   // Records put in: none may be in the zone already (with the same rdata), as no two
   // sources of a zone make the same record.
   RecordList added;
-  // ZoneContent::empty_names and pod_parents that go and come. A pod parent is kept (it
-  // exists without records); taking it out of pod_parents takes away its flag only.
+  // ZoneContent::empty_names and pod_parents that go and come. Each makes a name exist
+  // without records, as in a full build: a name in both lists stays while it is in either.
   std::vector<wire::Name> kept_removed, kept_added;
   std::vector<wire::Name> pod_parents_removed, pod_parents_added;
   uint32_t serial = 0;  // of the new snapshot (its SOA records come in removed and added)
