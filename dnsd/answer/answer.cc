@@ -136,7 +136,7 @@ class Responder {
       if (q_.qtype != type::CNAME) r_.chase_at = target.pointer;
       return true;
     }
-    answerAt(*node, ownerOf(snap_.indexOf(*node), target), 1);
+    answerAt(*node, ownerOf(*node, target), 1);
     return true;
   }
 
@@ -218,8 +218,8 @@ class Responder {
     return wire::Owner{0, apex.data(), static_cast<uint8_t>(apex.size())};
   }
   // A pointer to where the name already is, with the name itself as the fallback.
-  wire::Owner ownerOf(uint32_t node, wire::Owner at) const {
-    const zone::Node& n = snap_.node(node);
+  wire::Owner ownerOf(uint32_t node, wire::Owner at) const { return ownerOf(snap_.node(node), at); }
+  wire::Owner ownerOf(const zone::Node& n, wire::Owner at) const {
     return wire::Owner{at.pointer, snap_.nameOf(n), n.name_size};
   }
   uint16_t rotation(const zone::StoredRRset& rrset) const {

@@ -82,9 +82,9 @@ void nodeRecords(const zone::Snapshot& snapshot, uint32_t node, std::vector<Rr>&
 
 Rr apexSoa(const zone::Snapshot& snapshot, int z) {
   const wire::Name& apex = snapshot.zone(z).apex;
-  const zone::Node* node = snapshot.find(apex.data(), apex.size(), apex.hash());
+  const uint32_t node = snapshot.findIndex(apex.data(), apex.size(), apex.hash());
   std::vector<Rr> rrs;
-  if (node) nodeRecords(snapshot, snapshot.indexOf(*node), rrs);
+  if (node != zone::kNoNode) nodeRecords(snapshot, node, rrs);
   for (const Rr& rr : rrs)
     if (rr.type() == wire::type::SOA) return rr;
   return {};

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <string_view>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "dnsd/wire/dns.h"
@@ -11,11 +11,11 @@
 namespace dnsd::zone {
 
 const Node* Snapshot::find(const uint8_t* name, size_t size, uint64_t hash) const noexcept {
-  const size_t slots = slots_.size();
+  const size_t slots = slot_count_;
   if (slots == 0) return nullptr;
   const auto high = static_cast<uint32_t>(hash >> 32);
   for (size_t i = homeSlot(hash, slots);;) {
-    const Node& n = slots_[i];
+    const Node& n = node(static_cast<uint32_t>(i));
     if (n.name_size == 0) return nullptr;
     if (n.hash_high == high && n.name_size == size && std::memcmp(nameOf(n), name, size) == 0)
       return n.flags & kGone ? nullptr : &n;
@@ -23,18 +23,31 @@ const Node* Snapshot::find(const uint8_t* name, size_t size, uint64_t hash) cons
   }
 }
 
+uint32_t Snapshot::findIndex(const uint8_t* name, size_t size, uint64_t hash) const noexcept {
+  const size_t slots = slot_count_;
+  if (slots == 0) return kNoNode;
+  const auto high = static_cast<uint32_t>(hash >> 32);
+  for (size_t i = homeSlot(hash, slots);;) {
+    const Node& n = node(static_cast<uint32_t>(i));
+    if (n.name_size == 0) return kNoNode;
+    if (n.hash_high == high && n.name_size == size && std::memcmp(nameOf(n), name, size) == 0)
+      return n.flags & kGone ? kNoNode : static_cast<uint32_t>(i);
+    if (++i == slots) i = 0;
+  }
+}
+
 void Snapshot::prefetchSlot(uint64_t hash) const noexcept {
-  if (!slots_.empty()) __builtin_prefetch(&slots_[homeSlot(hash, slots_.size())]);
+  if (slot_count_) __builtin_prefetch(&node(static_cast<uint32_t>(homeSlot(hash, slot_count_))));
 }
 
 bool Snapshot::prefetchNode(uint64_t hash) const noexcept {
-  const size_t slots = slots_.size();
+  const size_t slots = slot_count_;
   if (slots == 0) return false;
   const auto high = static_cast<uint32_t>(hash >> 32);
   // A few probes only: a hint, and the slots past the home one share its cache line or
   // the next.
   for (size_t i = homeSlot(hash, slots), probes = 0; probes < 4; ++probes) {
-    const Node& n = slots_[i];
+    const Node& n = node(static_cast<uint32_t>(i));
     if (n.name_size == 0) return false;
     if (n.hash_high == high) {
       __builtin_prefetch(blob_ + n.name_offset);
@@ -77,10 +90,11 @@ int Snapshot::zoneOfName(const uint8_t* name, size_t room) const noexcept {
 }
 
 const Node* Snapshot::searchDomainOf(const base::IpAddress& client) const noexcept {
-  auto it = std::lower_bound(pod_search_.begin(), pod_search_.end(), client,
-                             [](const auto& entry, const base::IpAddress& ip) { return entry.first < ip; });
+  auto it = std::lower_bound(
+      pod_search_.begin(), pod_search_.end(), client,
+      [](const auto& entry, const base::IpAddress& ip) { return entry.first < ip; });
   if (it == pod_search_.end() || !(it->first == client)) return nullptr;
-  return &slots_[it->second];
+  return &node(it->second);
 }
 
 const StoredRRset* Snapshot::rrset(const Node& node, uint16_t type) const noexcept {
@@ -97,8 +111,6 @@ std::shared_ptr<const Snapshot> Snapshot::withHosts(
   return copy;
 }
 
-size_t Snapshot::bytes() const {
-  return blob_size_ + slots_.capacity() * sizeof(Node) + links_size_ * 4;
-}
+size_t Snapshot::bytes() const { return blob_size_ + slot_count_ * sizeof(Node) + links_size_ * 4; }
 
 }  // namespace dnsd::zone

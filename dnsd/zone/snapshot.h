@@ -48,7 +48,7 @@ constexpr uint16_t nameAtOf(uint16_t type) noexcept {
 
 // Node flags, computed at build time so the query path only tests bits.
 inline constexpr uint8_t kPodParent = 1;  // children are Pod IP names made at query time
-inline constexpr uint8_t kKept = 2;  // exists without records or children (ZoneContent::empty_names)
+inline constexpr uint8_t kKept = 2;  // exists with no records or children (empty_names)
 // A name a patch removed (ZoneEditor): its slot stays, so that the links to it and the probe
 // sequences through it stay valid, and it comes back there if the name does. It is no node:
 // find() and link() never give it.
@@ -76,7 +76,7 @@ struct ZoneInfo {
   wire::Name apex;
   uint64_t hash = 0;
   int labels = 0;
-  StoredRRset negative_soa;  // the SOA with TTL min(TTL, minimum) for the authority section
+  StoredRRset negative_soa;    // the SOA with TTL min(TTL, minimum) for the authority section
   uint32_t ttl = kDefaultTtl;  // of records made at query time
   bool unsynced = false;       // ZoneContent::unsynced: SERVFAIL for every name
 };
@@ -102,29 +102,30 @@ class Snapshot {
     return {r.type, r.count, blob_ + r.data, r.size, nameAtOf(r.type)};
   }
   // Nodes are named by slot index.
-  const Node& node(uint32_t index) const noexcept { return slots_[index]; }
+  const Node& node(uint32_t index) const noexcept {
+    return pages_[index >> kPageShift][index & kPageMask];
+  }
+  // The index of the node of a lowercase wire name, or kNoNode (control plane).
+  uint32_t findIndex(const uint8_t* name, size_t size, uint64_t hash) const noexcept;
   // Cache hints for a walk by index (zone transfers): the node's slot, then, once that is
   // in cache, its name and RRsets.
-  void prefetchSlotAt(uint32_t index) const noexcept { __builtin_prefetch(&slots_[index]); }
+  void prefetchSlotAt(uint32_t index) const noexcept { __builtin_prefetch(&node(index)); }
   void prefetchNodeAt(uint32_t index) const noexcept {
-    const Node& n = slots_[index];
+    const Node& n = node(index);
     __builtin_prefetch(blob_ + n.name_offset);
     __builtin_prefetch(blob_ + n.rrsets);
   }
-  uint32_t indexOf(const Node& node) const noexcept {
-    return static_cast<uint32_t>(&node - slots_.data());
-  }
   // The node RR `i` of an RRset points to, or kNoNode (a target that is not a node).
   uint32_t link(uint32_t links, uint16_t i) const noexcept {
-    const uint32_t node = links_[links + i];
-    return node == kNoNode || (slots_[node].flags & kGone) ? kNoNode : node;
+    const uint32_t target = links_[links + i];
+    return target == kNoNode || (node(target).flags & kGone) ? kNoNode : target;
   }
   const uint8_t* nameOf(const Node& node) const noexcept { return blob_ + node.name_offset; }
   const ZoneInfo& zone(int index) const noexcept { return zones_[index]; }
   size_t zoneCount() const noexcept { return zones_.size(); }
   // Every slot of the hash table, for a walk over all nodes (zone transfers): a slot with
   // name_size 0 is empty, one flagged kGone holds no node (and no RRsets).
-  size_t slotCount() const noexcept { return slots_.size(); }
+  size_t slotCount() const noexcept { return slot_count_; }
   // --autopath: the node of NS.svc.DOMAIN for a Pod's address, or nullptr.
   const Node* searchDomainOf(const base::IpAddress& client) const noexcept;
   bool autopath() const noexcept { return !pod_search_.empty(); }
@@ -149,7 +150,14 @@ class Snapshot {
   // never moves) and never rewrite a byte an older one reads.
   std::shared_ptr<std::vector<uint8_t>> blob_store_;
   const uint8_t* blob_ = nullptr;  // blob_store_'s bytes
-  std::vector<Node> slots_;    // the hash table, about 1.5 slots a node
+  // The hash table, about 1.5 slots a node, in pages of 256 slots (4 KiB): a patch
+  // (ZoneEditor) copies the pages it changes and shares the rest with the snapshot it
+  // patched. A full build's pages are one allocation.
+  static constexpr uint32_t kPageShift = 8;
+  static constexpr uint32_t kPageMask = (1u << kPageShift) - 1;
+  std::vector<std::shared_ptr<Node[]>> pages_;
+  size_t slot_count_ = 0;
+  Node& slotAt(uint32_t index) { return pages_[index >> kPageShift][index & kPageMask]; }
   size_t node_count_ = 0;
   std::shared_ptr<std::vector<uint32_t>> links_store_;  // shared as blob_store_ is
   const uint32_t* links_ = nullptr;

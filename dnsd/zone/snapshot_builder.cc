@@ -302,8 +302,13 @@ void SnapshotBuilder::placeNodes() {
   const size_t count = nodes_.size();
   // A few more for a small zone, so that ZoneEditor can add names to it for a while.
   const size_t slots = count + count / 2 + 1 + 64;
-  auto& table = snap_->slots_;
-  table.assign(slots, Node{});
+  const size_t pages = (slots + Snapshot::kPageMask) >> Snapshot::kPageShift;
+  const std::shared_ptr<Node[]> block = std::make_shared<Node[]>(pages << Snapshot::kPageShift);
+  Node* table = block.get();
+  snap_->pages_.reserve(pages);
+  for (size_t p = 0; p < pages; ++p)
+    snap_->pages_.emplace_back(block, table + (p << Snapshot::kPageShift));
+  snap_->slot_count_ = slots;
   for (size_t n = 0; n < count; ++n) {
     size_t i = homeSlot(node_hashes_[n], slots);
     while (table[i].name_size != 0)
@@ -323,8 +328,7 @@ void SnapshotBuilder::placeNodes() {
 void SnapshotBuilder::linkTargets() {
   auto& links = *snap_->links_store_;
   for (const auto& [slot, target] : pending_links_)
-    if (const Node* node = snap_->find(target, wire::nameSize(target), wire::hashWire(target)))
-      links[slot] = snap_->indexOf(*node);
+    links[slot] = snap_->findIndex(target, wire::nameSize(target), wire::hashWire(target));
 }
 
 void SnapshotBuilder::zoneInfo() {
@@ -366,18 +370,19 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
   snap_->bind();  // find() reads names
   for (const auto& zone : zones) {
     for (const auto& name : zone.pod_parents)
-      if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
-        snap_->slots_[snap_->indexOf(*n)].flags |= kPodParent;
+      if (const uint32_t n = snap_->findIndex(name.data(), name.size(), name.hash()); n != kNoNode)
+        snap_->slotAt(n).flags |= kPodParent;
     for (const auto& name : zone.empty_names)
-      if (const Node* n = snap_->find(name.data(), name.size(), name.hash()))
-        snap_->slots_[snap_->indexOf(*n)].flags |= kKept;
+      if (const uint32_t n = snap_->findIndex(name.data(), name.size(), name.hash()); n != kNoNode)
+        snap_->slotAt(n).flags |= kKept;
   }
   zoneInfo();
   linkTargets();
   for (const auto& zone : zones)
     for (const auto& [ip, domain] : zone.pod_search)
-      if (const Node* n = snap_->find(domain.data(), domain.size(), domain.hash()))
-        snap_->pod_search_.emplace_back(ip, snap_->indexOf(*n));
+      if (const uint32_t n = snap_->findIndex(domain.data(), domain.size(), domain.hash());
+          n != kNoNode)
+        snap_->pod_search_.emplace_back(ip, n);
   std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
   trim(*snap_->blob_store_);
   trim(*snap_->links_store_);

@@ -58,12 +58,12 @@ void ZoneEditor::adopt(std::shared_ptr<const Snapshot> full) {
 }
 
 uint32_t ZoneEditor::findSlot(const Snapshot& s, const uint8_t* name, size_t size) const {
-  const size_t slots = s.slots_.size();
+  const size_t slots = s.slot_count_;
   if (slots == 0) return kNoNode;
   const uint64_t hash = wire::hashWire(name);
   const auto high = static_cast<uint32_t>(hash >> 32);
   for (size_t i = homeSlot(hash, slots);;) {
-    const Node& n = s.slots_[i];
+    const Node& n = s.node(static_cast<uint32_t>(i));
     if (n.name_size == 0) return kNoNode;
     if (n.hash_high == high && n.name_size == size &&
         std::memcmp(s.blob_ + n.name_offset, name, size) == 0)
@@ -73,7 +73,7 @@ uint32_t ZoneEditor::findSlot(const Snapshot& s, const uint8_t* name, size_t siz
 }
 
 uint32_t ZoneEditor::parentOf(const Snapshot& s, uint32_t slot) const {
-  const Node& n = s.slots_[slot];
+  const Node& n = s.node(slot);
   if (n.name_size <= s.zones_[n.zone].apex.size()) return kNoNode;  // the apex
   const uint8_t* name = s.blob_ + n.name_offset;
   const size_t skip = name[0] + 1u;
@@ -109,12 +109,12 @@ void ZoneEditor::prepare() {
   links_ = std::make_shared<std::vector<uint32_t>>();
   links_->reserve(s.links_size_ * 2 + (1u << 16));
   links_->assign(s.links_, s.links_ + s.links_size_);
-  children_.assign(s.slots_.size(), 0);
+  children_.assign(s.slot_count_, 0);
   used_slots_ = 0;
   dead_bytes_ = 0;
   waiting_.clear();
-  for (uint32_t i = 0; i < s.slots_.size(); ++i) {
-    const Node& n = s.slots_[i];
+  for (uint32_t i = 0; i < s.slot_count_; ++i) {
+    const Node& n = s.node(static_cast<uint32_t>(i));
     if (n.name_size == 0) continue;
     ++used_slots_;
     if (n.flags & kGone) continue;
@@ -153,13 +153,13 @@ base::Status ZoneEditor::change(Change& c, const Patch& patch) {
   const Snapshot& s = *current_;
   const auto* name = reinterpret_cast<const uint8_t*>(c.name.data());
   c.slot = findSlot(s, name, c.name.size());
-  c.zone = c.slot != kNoNode ? s.slots_[c.slot].zone : s.zoneOfName(name, c.name.size());
+  c.zone = c.slot != kNoNode ? s.node(c.slot).zone : s.zoneOfName(name, c.name.size());
   if (c.zone < 0) return base::Error{nameText(c.name) + " is in no zone", ""};
-  const bool live = c.slot != kNoNode && !(s.slots_[c.slot].flags & kGone);
-  if (c.kept < 0 && !(live && (s.slots_[c.slot].flags & kKept)))
+  const bool live = c.slot != kNoNode && !(s.node(c.slot).flags & kGone);
+  if (c.kept < 0 && !(live && (s.node(c.slot).flags & kKept)))
     return base::Error{nameText(c.name) + " is not a kept name", ""};
   if (!c.records) return base::Ok{};
-  if (live) c.rrs = recordsOf(s.slots_[c.slot]);
+  if (live) c.rrs = recordsOf(s.node(c.slot));
   auto same = [](const Rr& a, const RecordList::View& b) {
     return a.type == b.type && a.rdata == b.rdataBytes();
   };
@@ -203,6 +203,19 @@ base::Status ZoneEditor::change(Change& c, const Patch& patch) {
   return base::Ok{};
 }
 
+// A slot of the snapshot being made, to change: its page is copied first, once per patch,
+// so that the pages the published snapshots read are never written.
+Node& ZoneEditor::writable(Snapshot& next, uint32_t slot) {
+  const uint32_t page = slot >> Snapshot::kPageShift;
+  if (!copied_[page]) {
+    auto copy = std::make_shared<Node[]>(size_t{1} << Snapshot::kPageShift);
+    std::memcpy(copy.get(), next.pages_[page].get(), sizeof(Node) << Snapshot::kPageShift);
+    next.pages_[page] = std::move(copy);
+    copied_[page] = true;
+  }
+  return next.slotAt(slot);
+}
+
 uint32_t ZoneEditor::createSlot(Snapshot& next, const uint8_t* name, size_t size, int zone) {
   auto& blob = *blob_;
   Node node;
@@ -213,11 +226,11 @@ uint32_t ZoneEditor::createSlot(Snapshot& next, const uint8_t* name, size_t size
   node.name_size = static_cast<uint8_t>(size);
   node.zone = static_cast<uint8_t>(zone);
   node.flags = kGone;  // settle() brings it to life
-  const size_t slots = next.slots_.size();
+  const size_t slots = next.slot_count_;
   size_t i = homeSlot(hash, slots);
-  while (next.slots_[i].name_size != 0)
+  while (next.node(static_cast<uint32_t>(i)).name_size != 0)
     if (++i == slots) i = 0;
-  next.slots_[i] = node;
+  writable(next, static_cast<uint32_t>(i)) = node;
   ++used_slots_;
   return static_cast<uint32_t>(i);
 }
@@ -226,7 +239,7 @@ uint32_t ZoneEditor::createSlot(Snapshot& next, const uint8_t* name, size_t size
 void ZoneEditor::storeRegion(Snapshot& next, uint32_t slot, const std::vector<Rr>& rrs) {
   auto& blob = *blob_;
   auto& links = *links_;
-  Node& node = next.slots_[slot];
+  Node& node = writable(next, slot);
   const std::string owner(bytes(next.blob_ + node.name_offset, node.name_size));
   for (uint16_t h = 0; h < node.rrset_count; ++h) {
     StoredRRset header;
@@ -268,7 +281,7 @@ void ZoneEditor::storeRegion(Snapshot& next, uint32_t slot, const std::vector<Rr
 // on up.
 void ZoneEditor::settle(Snapshot& next, uint32_t slot) {
   for (uint32_t s = slot; s != kNoNode;) {
-    Node& n = next.slots_[s];
+    Node& n = writable(next, s);
     const bool live = !(n.flags & kGone);
     const bool apex = n.name_size <= next.zones_[n.zone].apex.size();
     const bool wanted =
@@ -334,11 +347,11 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
         const uint32_t slot =
             findSlot(s, reinterpret_cast<const uint8_t*>(owner.data()), owner.size());
         if (slot == kNoNode) continue;
-        const auto rrs = recordsOf(s.slots_[slot]);
+        const auto rrs = recordsOf(s.node(slot));
         blob_need += regionBytes(rrs);
         link_need += rrs.size();
       }
-  if ((used_slots_ + made.size()) * 100 > s.slots_.size() * kMaxLoadPercent)
+  if ((used_slots_ + made.size()) * 100 > s.slot_count_ * kMaxLoadPercent)
     return base::Error{"the name table is full", ""};
   if (blob_->size() + blob_need > blob_->capacity() ||
       links_->size() + link_need > links_->capacity())
@@ -346,7 +359,8 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
   if (dead_bytes_ > std::max<size_t>(blob_->size() / 3, kDeadFloor))
     return base::Error{"a third of the arena is dead", ""};
 
-  auto next = std::make_shared<Snapshot>(s);  // a copy of the slot table, not of the blob
+  auto next = std::make_shared<Snapshot>(s);  // shares the pages, the blob and the links
+  copied_.assign(s.pages_.size(), false);
   next->blob_store_ = blob_;
   next->links_store_ = links_;
   next->bind();
@@ -369,7 +383,7 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
         p += p[0] + 1u;
       }
     }
-    Node& node = next->slots_[c.slot];
+    Node& node = writable(*next, c.slot);
     if (c.records) {
       storeRegion(*next, c.slot, c.rrs);
       if (node.name_size == next->zones_[c.zone].apex.size())
@@ -383,7 +397,7 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
   }
   // Links that waited for a name made now: their owners are stored again, and so linked.
   for (const uint32_t slot : created) {
-    const Node& n = next->slots_[slot];
+    const Node& n = next->node(slot);
     auto waiting = waiting_.find(std::string(bytes(next->blob_ + n.name_offset, n.name_size)));
     if (waiting == waiting_.end()) continue;
     const std::vector<std::string> owners = std::move(waiting->second);
@@ -392,8 +406,8 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
       if (changes.count(owner)) continue;  // stored already
       const uint32_t at =
           findSlot(*next, reinterpret_cast<const uint8_t*>(owner.data()), owner.size());
-      if (at == kNoNode || (next->slots_[at].flags & kGone)) continue;
-      storeRegion(*next, at, recordsOf(next->slots_[at]));
+      if (at == kNoNode || (next->node(at).flags & kGone)) continue;
+      storeRegion(*next, at, recordsOf(next->node(at)));
     }
   }
   for (const uint32_t slot : created) settled.push_back(slot);
@@ -412,7 +426,7 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
   for (const uint32_t z : apexes_changed) {
     ZoneInfo& zone = next->zones_[z];
     const uint32_t apex = findSlot(*next, zone.apex.data(), zone.apex.size());
-    for (const Rr& rr : recordsOf(next->slots_[apex])) {
+    for (const Rr& rr : recordsOf(next->node(apex))) {
       if (rr.type != wire::type::SOA) continue;
       const uint32_t minimum =
           wire::load32(reinterpret_cast<const uint8_t*>(rr.rdata.data()) + rr.rdata.size() - 4);

@@ -1,7 +1,7 @@
 // ZoneEditor: a change to a published snapshot that costs what it touches. The new snapshot
-// shares the old one's blob and links (appended to, never rewritten) and copies only its
-// slot table; the nodes whose records change get new regions, names that come get slots,
-// names that go stay as tombstones (kGone). Runs on the control plane; the full build
+// shares the old one's blob and links (appended to, never rewritten) and the pages of its
+// slot table it does not change; the nodes whose records change get new regions, names that come
+// get slots, names that go stay as tombstones (kGone). Runs on the control plane; the full build
 // (buildSnapshot) stays the path for starts, reloads and changes the editor refuses.
 #pragma once
 
@@ -72,6 +72,7 @@ class ZoneEditor {
   std::vector<Rr> recordsOf(const Node& node) const;
   base::Status change(Change& c, const Patch& patch);
   size_t regionBytes(const std::vector<Rr>& rrs) const;
+  Node& writable(Snapshot& next, uint32_t slot);
   uint32_t createSlot(Snapshot& next, const uint8_t* name, size_t size, int zone);
   void storeRegion(Snapshot& next, uint32_t slot, const std::vector<Rr>& rrs);
   uint32_t parentOf(const Snapshot& next, uint32_t slot) const;
@@ -82,6 +83,7 @@ class ZoneEditor {
   std::shared_ptr<std::vector<uint8_t>> blob_;  // the lineage's arena (prepare())
   std::shared_ptr<std::vector<uint32_t>> links_;
   std::vector<uint32_t> children_;  // by slot: live nodes one label below
+  std::vector<bool> copied_;        // by page: copied by the apply() under way
   size_t used_slots_ = 0;           // slots with a name, live or gone
   size_t dead_bytes_ = 0;           // of the blob, read by no later snapshot
   // In-zone names linked before they existed: target name → the owners whose RRsets link
