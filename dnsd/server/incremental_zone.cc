@@ -60,7 +60,8 @@ bool IncrementalZone::supported(const Config& config) {
 
 void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions& options,
                             std::vector<wire::Name> own_apexes,
-                            std::shared_ptr<const zone::Snapshot> snapshot) {
+                            std::shared_ptr<const zone::Snapshot> snapshot,
+                            zone::EditState edit) {
   options_ = options;
   own_apexes_ = std::move(own_apexes);
   services_.clear();
@@ -86,7 +87,7 @@ void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions&
     for (const auto& [key, rs] : services_) zone::serviceRecords(rs, options_, records);
     countPtrs(records, 1);
   }
-  editor_.adopt(std::move(snapshot));
+  editor_.adopt(std::move(snapshot), std::move(edit));
   ready_ = true;
 }
 

@@ -34,7 +34,8 @@ class IncrementalZone {
   // options, the apexes of the zones made from the cluster (allZones() order: the cluster
   // zone, the reverse zones, the external zones) and the snapshot published.
   void reset(cluster::Cluster cluster, const zone::RecordOptions& options,
-             std::vector<wire::Name> own_apexes, std::shared_ptr<const zone::Snapshot> snapshot);
+             std::vector<wire::Name> own_apexes, std::shared_ptr<const zone::Snapshot> snapshot,
+             zone::EditState edit = {});
   // The next change needs a full build (one failed, or was made another way).
   void invalidate() { ready_ = false; }
   bool ready() const { return ready_; }

@@ -295,7 +295,9 @@ base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::C
                        reuse ? &zone_files->zones : nullptr, read);
   if (!content) return failed(cache, content.error());
   Stopwatch watch;
-  auto snapshot = zone::buildSnapshot(std::move(*content), serial, std::move(hosts));
+  const bool editable = api && api->keep_cluster;
+  auto snapshot = zone::buildSnapshot(std::move(*content), serial, std::move(hosts),
+                                      editable ? &loaded.edit : nullptr);
   if (!snapshot) return failed(cache, snapshot.error());
   if (cache) cache->commit();
   if (zone_files && !reuse) {

@@ -31,6 +31,7 @@ struct Loaded {
   std::optional<cluster::Cluster> cluster;
   zone::RecordOptions options;
   std::vector<wire::Name> own_apexes;  // the zones made from the cluster (allZones())
+  zone::EditState edit;                // the snapshot was built for a zone::ZoneEditor
   std::string summary() const;  // one line for the startup log
 };
 

@@ -114,7 +114,7 @@ bool incremental_enabled = false;
 void followLoad(Loaded& loaded) {
   if (incremental_enabled && loaded.cluster && loaded.synced)
     incremental.reset(std::move(*loaded.cluster), loaded.options, std::move(loaded.own_apexes),
-                      loaded.snapshot);
+                      loaded.snapshot, std::move(loaded.edit));
   else
     incremental.invalidate();
   loaded.cluster.reset();

@@ -173,11 +173,22 @@ class Snapshot {
   size_t record_count_ = 0;
 };
 
+// What a ZoneEditor needs to follow a snapshot beside the snapshot itself, which the builder
+// knows for nothing and the editor would otherwise find by a walk of every name.
+struct EditState {
+  std::vector<uint32_t> children;  // by slot: the node's children
+  // Links to names of our zones that have no node: target, owner (lowercase wire forms).
+  std::vector<std::pair<std::string, std::string>> waiting;
+  bool made = false;
+};
+
 // Builds a snapshot of the given zones. Fails (and builds nothing) on records that cannot
 // coexist: a name with a CNAME and other data, an owner outside its zone.
-// `hosts` (may be null) is served with it.
+// `hosts` (may be null) is served with it. With `edit`, the snapshot is made for a
+// ZoneEditor to follow: its blob and links have room to append (reserved, not resident
+// until written), and `edit` is filled.
 base::Result<std::shared_ptr<const Snapshot>> buildSnapshot(
     std::vector<ZoneContent> zones, uint32_t serial,
-    std::shared_ptr<const hosts::HostsTable> hosts = nullptr);
+    std::shared_ptr<const hosts::HostsTable> hosts = nullptr, EditState* edit = nullptr);
 
 }  // namespace dnsd::zone

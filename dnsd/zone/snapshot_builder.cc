@@ -22,7 +22,6 @@ void trim(std::vector<T>& v) {
 
 }  // namespace
 
-
 base::Status SnapshotBuilder::collect() {
   size_t total = 0;
   for (const auto& zone : *zones_) total += zone.records.size();
@@ -66,8 +65,7 @@ base::Status SnapshotBuilder::collect() {
 // A name and every ancestor down to its zone's apex: empty non-terminals exist (RFC 8020).
 // Each suffix is a name in place, so nothing is allocated. Each new node learns its parent
 // (layoutNames() walks them). Returns the name's node.
-uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone,
-                                 size_t apex_size) {
+uint32_t SnapshotBuilder::exists(const uint8_t* name, size_t size, uint8_t zone, size_t apex_size) {
   uint8_t starts[wire::kMaxLabels + 1];
   uint64_t hashes[wire::kMaxLabels + 1];
   const size_t suffixes = wire::suffixHashes(name, starts, hashes);
@@ -142,12 +140,11 @@ void SnapshotBuilder::groupRecords() {
     const uint32_t records = first_[n + 1] - first_[n];
     size_t types = records;
     if (records >= 2) {
-      std::sort(by_node_.begin() + first_[n], by_node_.begin() + first_[n + 1],
-                [&](Ref a, Ref b) {
-                  const RecordList::View x = recordOf(a), y = recordOf(b);
-                  if (x.type != y.type) return x.type < y.type;
-                  return x.rdataBytes() < y.rdataBytes();
-                });
+      std::sort(by_node_.begin() + first_[n], by_node_.begin() + first_[n + 1], [&](Ref a, Ref b) {
+        const RecordList::View x = recordOf(a), y = recordOf(b);
+        if (x.type != y.type) return x.type < y.type;
+        return x.rdataBytes() < y.rdataBytes();
+      });
       types = 1;
       uint16_t last = recordOf(by_node_[first_[n]]).type;
       for (uint32_t k = first_[n] + 1; k < first_[n + 1]; ++k) {
@@ -163,7 +160,8 @@ void SnapshotBuilder::groupRecords() {
 }
 
 // Appends the RRs of one RRset to the blob; returns its header, for the caller to place.
-StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl) {
+StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl,
+                                        uint32_t owner) {
   auto& blob = *snap_->blob_store_;
   auto& links = *snap_->links_store_;
   StoredRRset out;
@@ -179,7 +177,7 @@ StoredRRset SnapshotBuilder::storeRRset(const std::vector<RecordList::View>& rrs
   uint32_t link = out.links;
   for (const RecordList::View& r : rrs) {
     at += wire::storeRR(at, r.type, ttl ? ttl : r.ttl, r.rdata, r.rdata_size);
-    if (const uint8_t* target = r.target()) pending_links_.emplace_back(link, target);
+    if (const uint8_t* target = r.target()) pending_links_.push_back({link, target, owner});
     ++link;
   }
   out.size = static_cast<uint32_t>(bytes);
@@ -206,12 +204,14 @@ base::Status SnapshotBuilder::layout() {
     }
   }
   if (crowded_ != kNoNode)
-    return base::Error{text(node_names_[crowded_], nodes_[crowded_].name_size) +
-                           " has more than 255 record types", ""};
+    return base::Error{
+        text(node_names_[crowded_], nodes_[crowded_].name_size) + " has more than 255 record types",
+        ""};
   blob += rrset_total_ * sizeof(StoredRRset);  // one header per (node, type)
   auto& out = *snap_->blob_store_;
-  out.reserve(blob);
-  snap_->links_store_->reserve(records);
+  // For an editor, room to append: pages never written are not resident.
+  out.reserve(edit_ ? blob * 2 + (1u << 20) : blob);
+  snap_->links_store_->reserve(edit_ ? records * 2 + (1u << 16) : records);
   pending_links_.reserve(records);
   for (size_t g = 0; g + 1 < group_first_.size(); ++g) {
     const uint32_t* members = groups_.data() + group_first_[g];
@@ -239,9 +239,8 @@ base::Status SnapshotBuilder::storeNode(uint32_t n) {
   out.resize(out.size() + types * sizeof(StoredRRset));
   size_t stored = 0;
   auto store = [&] {
-    const StoredRRset header = storeRRset(rrs_, 0);
-    std::memcpy(out.data() + node.rrsets + stored++ * sizeof(StoredRRset), &header,
-                sizeof header);
+    const StoredRRset header = storeRRset(rrs_, 0, n);
+    std::memcpy(out.data() + node.rrsets + stored++ * sizeof(StoredRRset), &header, sizeof header);
     rrs_.clear();
   };
   for (uint32_t k = first_[n]; k < first_[n + 1]; ++k) {
@@ -249,7 +248,8 @@ base::Status SnapshotBuilder::storeNode(uint32_t n) {
     if (!rrs_.empty() && rrs_.back().type != r.type) {
       if (rrs_.back().type == wire::type::CNAME || r.type == wire::type::CNAME)
         return base::Error{text(node_names_[n], node.name_size) +
-                               " has a CNAME and other records (RFC 1034 §3.6.2)", ""};
+                               " has a CNAME and other records (RFC 1034 §3.6.2)",
+                           ""};
       store();
     }
     if (rrs_.empty() || rrs_.back().rdataBytes() != r.rdataBytes()) rrs_.push_back(r);
@@ -296,8 +296,8 @@ void SnapshotBuilder::layoutNames() {
 }
 
 // Moves every node into the snapshot's table, whose slots are the nodes: about 1.5 slots a
-// node (at most two thirds full; a power of two at most half full would take up to 2x), and at least
-// one slot empty so every probe ends. From here a node is named by its slot.
+// node (at most two thirds full; a power of two at most half full would take up to 2x), and at
+// least one slot empty so every probe ends. From here a node is named by its slot.
 void SnapshotBuilder::placeNodes() {
   const size_t count = nodes_.size();
   // A few more for a small zone, so that ZoneEditor can add names to it for a while.
@@ -309,11 +309,18 @@ void SnapshotBuilder::placeNodes() {
   for (size_t p = 0; p < pages; ++p)
     snap_->pages_.emplace_back(block, table + (p << Snapshot::kPageShift));
   snap_->slot_count_ = slots;
+  if (edit_) slot_of_.resize(count);
   for (size_t n = 0; n < count; ++n) {
     size_t i = homeSlot(node_hashes_[n], slots);
     while (table[i].name_size != 0)
       if (++i == slots) i = 0;
     table[i] = nodes_[n];
+    if (edit_) slot_of_[n] = static_cast<uint32_t>(i);
+  }
+  if (edit_) {
+    edit_->children.assign(slots, 0);
+    for (size_t n = 0; n < count; ++n)
+      if (parents_[n] != kNoNode) ++edit_->children[slot_of_[parents_[n]]];
   }
   snap_->node_count_ = count;
   nodes_ = {};
@@ -327,14 +334,22 @@ void SnapshotBuilder::placeNodes() {
 // nothing measurable (docs/benchmarks.md, "Startup").
 void SnapshotBuilder::linkTargets() {
   auto& links = *snap_->links_store_;
-  for (const auto& [slot, target] : pending_links_)
-    links[slot] = snap_->findIndex(target, wire::nameSize(target), wire::hashWire(target));
+  for (const PendingLink& p : pending_links_) {
+    const size_t size = wire::nameSize(p.target);
+    links[p.link] = snap_->findIndex(p.target, size, wire::hashWire(p.target));
+    if (edit_ && links[p.link] == kNoNode && p.owner != kNoNode &&
+        snap_->zoneOfName(p.target, size) >= 0) {
+      const Node& owner = snap_->node(slot_of_[p.owner]);
+      edit_->waiting.emplace_back(
+          std::string(reinterpret_cast<const char*>(p.target), size),
+          std::string(reinterpret_cast<const char*>(snap_->nameOf(owner)), owner.name_size));
+    }
+  }
 }
 
 void SnapshotBuilder::zoneInfo() {
   for (const auto& zone : *zones_) {
-    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), {}, zone.ttl,
-                  zone.unsynced};
+    ZoneInfo info{zone.apex, zone.apex.hash(), zone.apex.labelCount(), {}, zone.ttl, zone.unsynced};
     const Node* apex = snap_->find(zone.apex.data(), zone.apex.size(), info.hash);
     const StoredRRset* soa = snap_->rrset(*apex, wire::type::SOA);
     if (soa) {
@@ -353,9 +368,10 @@ void SnapshotBuilder::zoneInfo() {
 }
 
 base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
-    std::vector<ZoneContent> zones, uint32_t serial,
-    std::shared_ptr<const hosts::HostsTable> hosts) {
+    std::vector<ZoneContent> zones, uint32_t serial, std::shared_ptr<const hosts::HostsTable> hosts,
+    EditState* edit) {
   zones_ = &zones;
+  edit_ = edit;
   for (const auto& zone : zones) {
     bool has_soa = false;
     for (size_t i = 0; i < zone.records.size() && !has_soa; ++i)
@@ -384,8 +400,12 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
           n != kNoNode)
         snap_->pod_search_.emplace_back(ip, n);
   std::sort(snap_->pod_search_.begin(), snap_->pod_search_.end());
-  trim(*snap_->blob_store_);
-  trim(*snap_->links_store_);
+  if (!edit_) {
+    trim(*snap_->blob_store_);
+    trim(*snap_->links_store_);
+  } else {
+    edit_->made = true;
+  }
   snap_->bind();
   snap_->blob_size_ = snap_->blob_store_->size();
   snap_->links_size_ = snap_->links_store_->size();
@@ -395,9 +415,9 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
 }
 
 base::Result<std::shared_ptr<const Snapshot>> buildSnapshot(
-    std::vector<ZoneContent> zones, uint32_t serial,
-    std::shared_ptr<const hosts::HostsTable> hosts) {
-  return SnapshotBuilder().build(std::move(zones), serial, std::move(hosts));
+    std::vector<ZoneContent> zones, uint32_t serial, std::shared_ptr<const hosts::HostsTable> hosts,
+    EditState* edit) {
+  return SnapshotBuilder().build(std::move(zones), serial, std::move(hosts), edit);
 }
 
 }  // namespace dnsd::zone

@@ -20,7 +20,7 @@ class SnapshotBuilder {
  public:
   base::Result<std::shared_ptr<const Snapshot>> build(
       std::vector<ZoneContent> zones, uint32_t serial,
-      std::shared_ptr<const hosts::HostsTable> hosts = nullptr);
+      std::shared_ptr<const hosts::HostsTable> hosts = nullptr, EditState* edit = nullptr);
 
  private:
   base::Status collect();
@@ -30,7 +30,8 @@ class SnapshotBuilder {
   void growTable();
   void groupRecords();
   base::Status layout();
-  StoredRRset storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl);
+  StoredRRset storeRRset(const std::vector<RecordList::View>& rrs, uint32_t ttl,
+                         uint32_t owner = kNoNode);
   base::Status storeNode(uint32_t node);
   void layoutNames();
   void placeNodes();
@@ -65,15 +66,22 @@ class SnapshotBuilder {
   std::vector<uint32_t> owner_;
   std::vector<uint32_t> first_;
   std::vector<Ref> by_node_;
-  std::vector<std::pair<uint32_t, const uint8_t*>> pending_links_;  // link slot, target name
+  struct PendingLink {
+    uint32_t link;          // index in the links
+    const uint8_t* target;  // its name, in the zones' records
+    uint32_t owner;         // the node whose RRset it is in
+  };
+  std::vector<PendingLink> pending_links_;
+  EditState* edit_ = nullptr;      // build()'s `edit`
+  std::vector<uint32_t> slot_of_;  // with edit_: by node index, its slot
   // layoutNames()' groups: each a stored name's node, then the nodes that are its suffixes,
   // longest first; group g is groups_[group_first_[g] .. group_first_[g + 1]).
   std::vector<uint32_t> groups_;
   std::vector<uint32_t> group_first_;
-  size_t names_size_ = 0;                // bytes of the stored names
-  size_t rrset_total_ = 0;               // by groupRecords(): RRsets of all nodes
-  uint32_t crowded_ = kNoNode;           // by groupRecords(): a node with over 255 types
-  std::vector<RecordList::View> rrs_;    // storeNode()'s RRset being gathered
+  size_t names_size_ = 0;              // bytes of the stored names
+  size_t rrset_total_ = 0;             // by groupRecords(): RRsets of all nodes
+  uint32_t crowded_ = kNoNode;         // by groupRecords(): a node with over 255 types
+  std::vector<RecordList::View> rrs_;  // storeNode()'s RRset being gathered
 };
 
 }  // namespace dnsd::zone

@@ -46,8 +46,9 @@ std::string_view bytes(const uint8_t* p, size_t n) { return {reinterpret_cast<co
 
 }  // namespace
 
-void ZoneEditor::adopt(std::shared_ptr<const Snapshot> full) {
+void ZoneEditor::adopt(std::shared_ptr<const Snapshot> full, EditState edit) {
   current_ = std::move(full);
+  edit_ = std::move(edit);
   prepared_ = false;
   blob_.reset();
   links_.reset();
@@ -103,6 +104,22 @@ std::vector<ZoneEditor::Rr> ZoneEditor::recordsOf(const Node& node) const {
 // that wait for a name of ours to exist.
 void ZoneEditor::prepare() {
   const Snapshot& s = *current_;
+  if (edit_.made && s.blob_store_->size() == s.blob_size_ &&
+      s.blob_store_->capacity() > s.blob_size_ && s.links_store_->size() == s.links_size_) {
+    // Built for this: its arena has room, and the builder counted the rest.
+    blob_ = s.blob_store_;
+    links_ = s.links_store_;
+    children_ = std::move(edit_.children);
+    used_slots_ = s.node_count_;
+    dead_bytes_ = 0;
+    waiting_.clear();
+    for (auto& [target, owner] : edit_.waiting)
+      waiting_[std::move(target)].push_back(std::move(owner));
+    edit_ = {};
+    prepared_ = true;
+    return;
+  }
+  edit_ = {};
   blob_ = std::make_shared<std::vector<uint8_t>>();
   blob_->reserve(s.blob_size_ * 2 + (1u << 20));
   blob_->assign(s.blob_, s.blob_ + s.blob_size_);

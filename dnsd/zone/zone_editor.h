@@ -34,10 +34,11 @@ struct Patch {
 
 class ZoneEditor {
  public:
-  // Starts from a snapshot buildSnapshot() made, or one made by withHosts() from it. The
-  // work of following it (an arena with room to append, child counts, unlinked targets) is
-  // done by the first apply().
-  void adopt(std::shared_ptr<const Snapshot> full);
+  // Starts from a snapshot buildSnapshot() made, or one made by withHosts() from it. With
+  // the EditState the build filled, it follows it as it is; without, the first apply()
+  // copies its blob and links to an arena with room and walks every name to count
+  // children and find unlinked targets.
+  void adopt(std::shared_ptr<const Snapshot> full, EditState edit = {});
 
   // The current snapshot with the patch applied: it answers as buildSnapshot() of the same
   // records would. An error changes nothing (the caller builds the zone whole and adopts
@@ -80,6 +81,7 @@ class ZoneEditor {
 
   std::shared_ptr<const Snapshot> current_;
   bool prepared_ = false;
+  EditState edit_;  // adopt()'s, until prepare()
   std::shared_ptr<std::vector<uint8_t>> blob_;  // the lineage's arena (prepare())
   std::shared_ptr<std::vector<uint32_t>> links_;
   std::vector<uint32_t> children_;  // by slot: live nodes one label below

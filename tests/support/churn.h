@@ -550,7 +550,7 @@ class Run {
     if (!loaded) return incremental_.invalidate();
     applied_ = loaded->snapshot;
     incremental_.reset(std::move(*loaded->cluster), loaded->options,
-                       std::move(loaded->own_apexes), loaded->snapshot);
+                       std::move(loaded->own_apexes), loaded->snapshot, std::move(loaded->edit));
   }
 
   void fail(const std::string& why) {

@@ -73,10 +73,15 @@ TEST_CASE("any sequence of patches serves what a full build of the same records 
     std::set<Rec> records;
     std::set<std::string> kept = {"a.svc.cluster.local"};
     uint32_t serial = 1;
-    auto built = buildSnapshot(zonesOf(records, kept, serial), serial);
+    // Half the sequences start as the server does (a build made for the editor), half from
+    // a plain build the editor prepares itself.
+    const bool made_for_it = seed % 2;
+    EditState edit;
+    auto built = buildSnapshot(zonesOf(records, kept, serial), serial, nullptr,
+                               made_for_it ? &edit : nullptr);
     REQUIRE(built.ok());
     ZoneEditor editor;
-    editor.adopt(*built);
+    editor.adopt(*built, std::move(edit));
     for (int step = 0; step < 40; ++step) {
       Patch patch;
       std::set<Rec> next = records;
@@ -106,7 +111,9 @@ TEST_CASE("any sequence of patches serves what a full build of the same records 
         ++serial;
       }
       patch.serial = serial;
-      auto full = buildSnapshot(zonesOf(next, next_kept, serial), serial);
+      EditState next_edit;
+      auto full = buildSnapshot(zonesOf(next, next_kept, serial), serial, nullptr,
+                                made_for_it ? &next_edit : nullptr);
       const std::string before = testing::snapshotDump(*editor.current());
       auto patched = editor.apply(patch);
       INFO("seed ", seed, " step ", step);
@@ -118,7 +125,7 @@ TEST_CASE("any sequence of patches serves what a full build of the same records 
           serial = editor.current()->serial();
           continue;  // what cannot be built is not served (a CNAME beside other data)
         }
-        editor.adopt(*full);
+        editor.adopt(*full, std::move(next_edit));
       } else {
         ++applied;
         REQUIRE_MESSAGE(full.ok(), "the editor took what a full build refuses: ",
