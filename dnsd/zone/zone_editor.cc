@@ -298,13 +298,14 @@ void ZoneEditor::storeRegion(Snapshot& next, uint32_t slot, const std::vector<Rr
 // on up.
 void ZoneEditor::settle(Snapshot& next, uint32_t slot) {
   for (uint32_t s = slot; s != kNoNode;) {
-    Node& n = writable(next, s);
-    const bool live = !(n.flags & kGone);
-    const bool apex = n.name_size <= next.zones_[n.zone].apex.size();
+    const Node& seen = next.node(s);
+    const bool live = !(seen.flags & kGone);
+    const bool apex = seen.name_size <= next.zones_[seen.zone].apex.size();
     const bool wanted =
-        n.rrset_count > 0 || (n.flags & (kKept | kPodParent)) || children_[s] > 0 || apex;
+        seen.rrset_count > 0 || (seen.flags & (kKept | kPodParent)) || children_[s] > 0 || apex;
     if (live == wanted) return;
     const uint32_t parent = parentOf(next, s);
+    Node& n = writable(next, s);
     if (wanted) {
       n.flags &= static_cast<uint8_t>(~kGone);
       ++next.node_count_;
