@@ -246,8 +246,8 @@ bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, Kube
   publish(*patched, incremental.services(), true, holder, metrics, !next.held, true);
   serial_held = next.held;
   last_api_build = std::chrono::steady_clock::now();
-  retired = current;
-  retired_pending = current != nullptr;
+  // A patch frees a few pages, not a zone: no trim for it (one walks the whole heap), but a
+  // full build's trim still waits for the API to be quiet.
   spdlog::debug("kubernetes: applied {} changed services, serial {}, in {:.3f} ms",
                 changes.services.size(), (*patched)->serial(),
                 std::chrono::duration<double, std::milli>(last_api_build - start).count());
