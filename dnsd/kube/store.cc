@@ -59,7 +59,7 @@ void Store::touch(Resource resource, const Key& key) {
 }
 
 bool Store::erase(Resource resource, const Key& key) {
-  touch(resource, key);
+  touch(resource, key);  // before: a slice's Service is read from it
   switch (resource) {
     case Resource::Services: return services_.erase(key) > 0;
     case Resource::EndpointSlices: return slices_.erase(key) > 0;
@@ -73,7 +73,10 @@ bool Store::upsert(Resource resource, Object&& object) {
   const Key key = keyOf(object.key);
   // Nothing DNS can use (or rejected): an earlier version is forgotten.
   if (std::holds_alternative<std::monostate>(object.value)) return erase(resource, key);
-  touch(resource, key);  // the object as it was
+  // A slice's Service before the change: a new label moves it to another Service.
+  std::optional<std::string> was;
+  if (resource == Resource::EndpointSlices)
+    if (auto it = slices_.find(key); it != slices_.end()) was = it->second.service_name;
   bool changed = false;
   switch (resource) {
     case Resource::Services:
@@ -87,8 +90,10 @@ bool Store::upsert(Resource resource, Object&& object) {
       changed = put(pods_, key, std::get<cluster::Pod>(std::move(object.value)));
       break;
   }
-  if (changed) touch(resource, key);  // and as it is now
-  return changed;
+  if (!changed) return false;  // a relist names every object: only what changed is touched
+  touch(resource, key);
+  if (was) touched_services_.emplace(key.first, std::move(*was));
+  return true;
 }
 
 bool Store::apply(Resource resource, EventType type, Object&& object) {

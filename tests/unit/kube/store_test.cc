@@ -145,3 +145,15 @@ TEST_CASE("changes say whether each namespace an object was in still exists") {
   store.apply(Resource::Namespaces, EventType::Deleted, Object{"b", {}, {}});
   CHECK(store.takeChanges().namespaces == Exists{{"b", false}});
 }
+
+TEST_CASE("a relist touches only what it changed") {
+  Store store;
+  store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1"));
+  store.apply(Resource::Services, EventType::Added, service("a", "api", "10.96.0.2"));
+  store.takeInputs();
+  store.begin(Resource::Services, "");
+  store.listed(Resource::Services, "", service("a", "web", "10.96.0.1"));  // as it was
+  store.listed(Resource::Services, "", service("a", "api", "10.96.0.3"));  // changed
+  store.end(Resource::Services, "");
+  CHECK(touched(store.takeChanges()) == std::vector<std::string>{"a/api 0 slices"});
+}
