@@ -226,8 +226,6 @@ void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   retired_pending = true;
 }
 
-// `from_api`: the API changed (or the serial catches up), not the manifests; logged at
-// debug, as it happens often.
 // Applies the API's changes since the last build to the zone served: true when published,
 // false when the zone must be built whole.
 bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, KubeSource& kube,
@@ -253,6 +251,8 @@ bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, Kube
   return true;
 }
 
+// `from_api`: the API changed (or the serial catches up), not the manifests; logged at
+// debug, as it happens often.
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
             KubeSource* kube, bool from_api) {
   std::lock_guard lock(reload_mutex);

@@ -46,6 +46,12 @@ constexpr uint16_t nameAtOf(uint16_t type) noexcept {
   return 0xFFFF;
 }
 
+// Where the name the builder links sits in each rdata of a type (RecordList's target:
+// CNAME, NS, PTR at 0, MX's exchange at 2, SRV's target at 6), or 0xFFFF.
+constexpr uint16_t linkAtOf(uint16_t type) noexcept {
+  return type == wire::type::MX ? 2 : nameAtOf(type);
+}
+
 // Node flags, computed at build time so the query path only tests bits.
 inline constexpr uint8_t kPodParent = 1;  // children are Pod IP names made at query time
 inline constexpr uint8_t kKept = 2;  // exists with no records or children (empty_names)

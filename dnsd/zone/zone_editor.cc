@@ -21,23 +21,6 @@ constexpr size_t kMaxLoadPercent = 72;
 // the blob: a small zone would be built again every few changes.
 constexpr size_t kDeadFloor = 256 * 1024;
 
-// Where the name the builder links sits in a type's rdata (zonefile targetField(),
-// RecordList's target), or none.
-uint16_t targetAt(uint16_t type) {
-  switch (type) {
-    case wire::type::CNAME:
-    case wire::type::NS:
-    case wire::type::PTR:
-      return 0;
-    case wire::type::MX:
-      return 2;
-    case wire::type::SRV:
-      return 6;
-    default:
-      return RecordList::kNoTarget;
-  }
-}
-
 std::string nameText(std::string_view wire) {
   return wire::Name::fromWire(std::string(wire)).text();
 }
@@ -92,7 +75,7 @@ std::vector<ZoneEditor::Rr> ZoneEditor::recordsOf(const Node& node) const {
       const uint16_t length = wire::load16(p);
       const uint16_t rdata_size = wire::load16(p + 10);
       rrs.push_back({wire::load16(p + 2), wire::load32(p + 6),
-                     std::string(bytes(p + 12, rdata_size)), targetAt(header.type)});
+                     std::string(bytes(p + 12, rdata_size)), linkAtOf(header.type)});
       p += 2u + length;
     }
   }
@@ -140,7 +123,7 @@ void ZoneEditor::prepare() {
     for (uint16_t h = 0; h < n.rrset_count; ++h) {
       StoredRRset header;
       std::memcpy(&header, headers + h, sizeof header);
-      const uint16_t at = targetAt(header.type);
+      const uint16_t at = linkAtOf(header.type);
       if (at == RecordList::kNoTarget) continue;
       const uint8_t* p = s.blob_ + header.data;
       for (uint16_t k = 0; k < header.count; ++k) {
