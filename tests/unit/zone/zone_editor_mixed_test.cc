@@ -16,6 +16,14 @@
 
 namespace {
 
+// Under a sanitizer (scripts/sanitize.sh runs the unit tests so) each build and comparison
+// costs many times as much: fewer, so that the run stays within the tests' timeout.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr uint32_t kRounds = 200;
+#else
+constexpr uint32_t kRounds = 2000;
+#endif
+
 using namespace dnsd;
 using zone::Record;
 
@@ -144,7 +152,7 @@ TEST_CASE("patches across three zones serve what a full build of the same record
   zone::ZoneEditor editor;
   editor.adopt(build(w, 1));
   int applied = 0, rebuilt = 0;
-  for (uint32_t round = 2; round < 2000; ++round) {
+  for (uint32_t round = 2; round < kRounds; ++round) {
     zone::Patch patch;
     patch.serial = round;
     const int changes = 1 + static_cast<int>(rng() % 5);
@@ -192,7 +200,7 @@ TEST_CASE("patches across three zones serve what a full build of the same record
     REQUIRE(testing::snapshotDump(**patched) == testing::snapshotDump(*expected));
   }
   // Most patches must apply incrementally, and the limits must be reached too.
-  CHECK(applied > 1600);
+  CHECK(applied > kRounds * 8 / 10);
   CHECK(rebuilt > 0);
 }
 
