@@ -92,7 +92,7 @@ void renderReload(PrometheusText& out, const ControlPlaneValues& control) {
              control.reload_failures);
   out.family("dnsd_zone_publications_total", "counter",
              "Zones published, by how: built whole from every object, or patched with the "
-             "Services the API changed.");
+             "Services the API or the manifest files changed.");
   out.sample("dnsd_zone_publications_total", PrometheusText::label("build", "full"),
              control.zone_builds);
   out.sample("dnsd_zone_publications_total", PrometheusText::label("build", "patch"),

@@ -54,8 +54,11 @@ bool isKubeDns(const std::string& ns, const std::string& name) {
 }  // namespace
 
 bool IncrementalZone::supported(const Config& config) {
-  return config.manifests.empty() && config.pods != "verified" && !config.autopath &&
-         !config.ptr_single;
+  return config.manifests.empty() && optionsAllow(config);
+}
+
+bool IncrementalZone::optionsAllow(const Config& config) {
+  return config.pods != "verified" && !config.autopath && !config.ptr_single;
 }
 
 void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions& options,

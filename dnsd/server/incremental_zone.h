@@ -25,10 +25,13 @@ namespace dnsd::server {
 class IncrementalZone {
  public:
   // Whether this configuration's zone can follow the API one Service at a time (given the
-  // API as its source): the API is the only source of objects (manifests are re-read whole), no
-  // Pods are watched (verified Pod names, autopath) and no --ptr-single (which ranks one Service's
-  // names against another's for a shared address).
+  // API as its source): the API is the only source of objects (manifests beside it are
+  // normalized with its objects, and re-read whole), and optionsAllow().
   static bool supported(const Config& config);
+  // Whether the zone options allow it, whatever the source (see also ManifestChanges): no
+  // Pods are watched (verified Pod names, autopath) and no --ptr-single (which ranks one
+  // Service's names against another's for a shared address).
+  static bool optionsAllow(const Config& config);
 
   // After a full build from the API's objects alone: the cluster it was made of, the records'
   // options, the apexes of the zones made from the cluster (allZones() order: the cluster

@@ -202,13 +202,18 @@ base::Status addZoneFiles(const Config& config, std::vector<zone::ZoneContent>& 
   return base::Ok{};
 }
 
-// The manifests: read (through the cache, when given), or for an API event as the cache holds
-// them (see ApiObjects::event).
+// The manifests: as read already (`read`), read (through the cache, when given), or for an API
+// event as the cache holds them (see ApiObjects::event).
 base::Result<cluster::Inputs> manifests(const Config& config, manifest::Cache* cache,
-                                        const ApiObjects* api) {
+                                        const ApiObjects* api, ReadManifests* read) {
+  if (read) return std::move(read->inputs);
   if (config.manifests.empty()) return cluster::Inputs{};
   if (api && api->event && cache && cache->holdsAll()) return manifest::cached(*cache);
   return manifest::load(config.manifests, cache);
+}
+
+bool keepsCluster(const ApiObjects* api, const ReadManifests* read) {
+  return (api && api->keep_cluster) || (read && read->keep_cluster);
 }
 
 // Manifests (and API objects) → normalized cluster → every zone's records, then the zone
@@ -217,7 +222,7 @@ base::Result<cluster::Inputs> manifests(const Config& config, manifest::Cache* c
 base::Result<std::vector<zone::ZoneContent>> zones(
     const Config& config, uint32_t serial, Loaded& loaded, manifest::Cache* cache,
     Disposal& disposal, ApiObjects* api, const std::vector<zonefile::Zone>* kept_zone_files,
-    std::vector<zonefile::Zone>& read) {
+    std::vector<zonefile::Zone>& read, ReadManifests* read_manifests) {
   auto options = recordOptions(config, serial);
   if (!options) return options.error();
   Stopwatch watch;
@@ -230,7 +235,7 @@ base::Result<std::vector<zone::ZoneContent>> zones(
   std::optional<HeapPrefault> prefault;
   if (!cache || cache->size() == 0) prefault.emplace(expectedHeap(config.manifests));
   watch.lap("heap claimed");
-  auto inputs = manifests(config, cache, api);
+  auto inputs = manifests(config, cache, api, read_manifests);
   // Without the API, what the cache replaced is of no use (a reload reads the disk again):
   // freed now rather than held through the build.
   if (cache && !api) cache->commit();
@@ -262,7 +267,7 @@ base::Result<std::vector<zone::ZoneContent>> zones(
   if (!loaded.synced)
     for (auto& z : zones) z.unsynced = true;
   watch.lap("records made");
-  if (api && api->keep_cluster) {
+  if (keepsCluster(api, read_manifests)) {
     loaded.options = *options;
     for (const auto& z : zones) loaded.own_apexes.push_back(z.apex);
     loaded.cluster = std::move(*cluster);
@@ -285,17 +290,17 @@ base::Error failed(manifest::Cache* cache, const base::Error& error) {
 
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial, manifest::Cache* cache,
                               ApiObjects* api, std::shared_ptr<const hosts::HostsTable> hosts,
-                              ZoneFiles* zone_files) {
+                              ZoneFiles* zone_files, ReadManifests* read_manifests) {
   auto start = std::chrono::steady_clock::now();
   Loaded loaded;
   Disposal disposal;
   const bool reuse = api && api->event && zone_files && zone_files->kept;
   std::vector<zonefile::Zone> read;
   auto content = zones(config, serial, loaded, cache, disposal, api,
-                       reuse ? &zone_files->zones : nullptr, read);
+                       reuse ? &zone_files->zones : nullptr, read, read_manifests);
   if (!content) return failed(cache, content.error());
   Stopwatch watch;
-  const bool editable = api && api->keep_cluster;
+  const bool editable = keepsCluster(api, read_manifests);
   auto snapshot = zone::buildSnapshot(std::move(*content), serial, std::move(hosts),
                                       editable ? &loaded.edit : nullptr);
   if (!snapshot) return failed(cache, snapshot.error());
@@ -318,7 +323,7 @@ base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, u
   Loaded unused;
   Disposal disposal;
   std::vector<zonefile::Zone> read;
-  return zones(config, serial, unused, nullptr, disposal, api, nullptr, read);
+  return zones(config, serial, unused, nullptr, disposal, api, nullptr, read, nullptr);
 }
 
 }  // namespace dnsd::server

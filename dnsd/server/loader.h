@@ -26,8 +26,8 @@ struct Loaded {
   std::vector<std::string> warnings;
   double seconds = 0;
   bool synced = true;  // false: built before the API was listed; its cluster names SERVFAIL
-  // With ApiObjects::keep_cluster: what the zones were made of, for applying the next API
-  // events one Service at a time (IncrementalZone), instead of being freed.
+  // With ApiObjects::keep_cluster (or ReadManifests'): what the zones were made of, for applying
+  // the next API events one Service at a time (IncrementalZone), instead of being freed.
   std::optional<cluster::Cluster> cluster;
   zone::RecordOptions options;
   std::vector<wire::Name> own_apexes;  // the zones made from the cluster (allZones())
@@ -57,13 +57,21 @@ struct ZoneFiles {
   bool kept = false;  // `zones` holds the files of a load that succeeded
 };
 
+// Manifests the caller has read already (server.cc compares them with the last reload's
+// first, see ManifestChanges): built from these instead of the files.
+struct ReadManifests {
+  cluster::Inputs inputs;
+  bool keep_cluster = false;  // see Loaded::cluster
+};
+
 // `cache` (kept by the server across reloads) spares re-parsing unchanged manifest files.
 // `hosts` (may be null) is the --hosts table to serve with the zone. `zone_files` (may be
-// null: read them) is filled by a load that reads the files and succeeds.
+// null: read them) is filled by a load that reads the files and succeeds. `read` (may be
+// null) gives the manifests instead of the files; its objects are moved out.
 base::Result<Loaded> loadZone(const Config& config, uint32_t serial,
                               manifest::Cache* cache = nullptr, ApiObjects* api = nullptr,
                               std::shared_ptr<const hosts::HostsTable> hosts = nullptr,
-                              ZoneFiles* zone_files = nullptr);
+                              ZoneFiles* zone_files = nullptr, ReadManifests* read = nullptr);
 
 // The zones' records without building a snapshot, for `dnsd records`.
 base::Result<std::vector<zone::ZoneContent>> loadRecords(const Config& config, uint32_t serial,

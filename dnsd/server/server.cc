@@ -25,6 +25,7 @@
 #include "dnsd/server/incremental_zone.h"
 #include "dnsd/server/kube_source.h"
 #include "dnsd/server/loader.h"
+#include "dnsd/server/manifest_changes.h"
 #include "dnsd/server/privileges.h"
 #include "dnsd/server/reloader.h"
 #include "dnsd/server/shared.h"
@@ -109,6 +110,21 @@ void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics&
 // (IncrementalZone::supported). Under reload_mutex.
 IncrementalZone incremental;
 bool incremental_enabled = false;
+
+// With the manifests as the only source (ManifestChanges::supported): each reload's objects,
+// compared with the last reload's, give the changes applied to the zone. Under reload_mutex.
+ManifestChanges manifest_changes;
+bool follow_manifests = false;
+
+// The manifests, only the files changed since the last read parsed, listed for comparison:
+// what a full build is then made of.
+base::Result<ReadManifests> readManifests(const Config& config,
+                                          base::Result<kube::Store::Changes>& changes) {
+  auto inputs = manifest::load(config.manifests, &manifest_cache);
+  if (!inputs) return inputs.error();
+  changes = manifest_changes.list(*inputs);
+  return ReadManifests{std::move(*inputs), true};
+}
 
 // After a full build: the next API events are applied to it, or wait for another full build.
 void followLoad(Loaded& loaded) {
@@ -251,6 +267,33 @@ bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, Kube
   return true;
 }
 
+// Applies the manifests' changes since the last reload to the zone served, as API changes are:
+// true when published, false when the zone must be built whole.
+bool applyManifestChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics,
+                          const base::Result<kube::Store::Changes>& changes,
+                          const transfer::NextSerial& next,
+                          std::chrono::steady_clock::time_point start) {
+  if (!changes) {
+    spdlog::debug("manifests: building the whole zone: {}", changes.error().message);
+    return false;
+  }
+  if (!incremental.ready()) return false;
+  std::vector<std::string> warnings;
+  auto patched = incremental.apply(*changes, next.serial, warnings);
+  if (!patched) {
+    spdlog::debug("manifests: building the whole zone: {}", patched.error().message);
+    return false;
+  }
+  warning_log.log(warnings);
+  publish(*patched, incremental.services(), true, holder, metrics, !next.held, true);
+  serial_held = next.held;
+  spdlog::info(
+      "reloaded: {} changed services applied to the zone, serial {}, in {:.3f} ms",
+      changes->services.size(), (*patched)->serial(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  return true;
+}
+
 // `from_api`: the API changed (or the serial catches up), not the manifests; logged at
 // debug, as it happens often.
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
@@ -260,12 +303,29 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   const transfer::NextSerial next =
       transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
   if (kube && from_api && applyApiChanges(holder, metrics, *kube, next)) return;
+  std::optional<ReadManifests> read;
+  if (follow_manifests) {
+    const auto start = std::chrono::steady_clock::now();
+    base::Result<kube::Store::Changes> changes = base::Error{"not listed", ""};
+    auto manifests = readManifests(config, changes);
+    if (!manifests) {  // nothing was listed: the next read is compared with the zone served
+      metrics.reloadFailed();
+      spdlog::error("reload failed: {} (the previous zone keeps serving)", manifests.error().str());
+      return;
+    }
+    if (applyManifestChanges(holder, metrics, changes, next, start)) {
+      manifest_cache.commit();
+      return;
+    }
+    read = std::move(*manifests);
+  }
   auto api = apiObjects(kube);
   // With the API as a source, the files are read for a reload only: an API event must not
   // cost a parse of every file, nor fail on one caught mid-edit.
   if (api) api->event = from_api;
   auto loaded = loadZone(config, next.serial, kube ? &manifest_cache : cacheFor(config),
-                         api ? &*api : nullptr, hosts_state.table, kube ? &zone_files : nullptr);
+                         api ? &*api : nullptr, hosts_state.table, kube ? &zone_files : nullptr,
+                         read ? &*read : nullptr);
   if (!loaded) {
     incremental.invalidate();
     metrics.reloadFailed();
@@ -483,13 +543,24 @@ uint32_t firstSerial(const Config& config, const TransferServer* secondaries, ui
 bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
                    KubeSource* kube, uint32_t serial) {
   auto api = apiObjects(kube);
+  std::optional<ReadManifests> read;
+  if (follow_manifests) {
+    base::Result<kube::Store::Changes> changes = base::Error{"not listed", ""};
+    auto manifests = readManifests(config, changes);
+    if (!manifests) {
+      spdlog::error("{}", manifests.error().str());
+      return false;
+    }
+    read = std::move(*manifests);
+  }
   if (!config.hosts_file.empty())
     if (auto read = readHosts(config); !read) {
       spdlog::error("--hosts: {}", read.error().str());
       return false;
     }
-  auto loaded = loadZone(config, serial, kube ? &manifest_cache : cacheFor(config),
-                         api ? &*api : nullptr, hosts_state.table, kube ? &zone_files : nullptr);
+  auto loaded =
+      loadZone(config, serial, kube ? &manifest_cache : cacheFor(config), api ? &*api : nullptr,
+               hosts_state.table, kube ? &zone_files : nullptr, read ? &*read : nullptr);
   if (!loaded) {
     spdlog::error("{}", loaded.error().str());
     return false;
@@ -570,6 +641,9 @@ int run(const Config& config) {
     if (!created) return fail(created.error());
     kube = std::move(*created);
     incremental_enabled = IncrementalZone::supported(config);
+  } else {
+    follow_manifests = ManifestChanges::supported(config);
+    incremental_enabled = follow_manifests;
   }
   auto http = startHttp(config, metrics, ready);
   if (!http) {
