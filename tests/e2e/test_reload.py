@@ -7,6 +7,8 @@ Behaviours:
     answers without a restart; the propagation latency is printed (the goal, 100 ms at 1,000
     Services, is measured by scripts/bench-reload.sh, not asserted here).
   - A broken manifest keeps the last good zone serving; fixing it brings the next reload.
+  - With --reload-cache an edit of one file of many is published as a patch of the zone
+    (dnsd_zone_publications_total{build="patch"}), not a full build.
   - SIGHUP reloads when watching is off (--no-watch).
   - A zone file is watched as the manifests are, wherever it lives.
   - The SOA serial rises with every change, within a second (a change in a second that already
@@ -104,6 +106,58 @@ def test_files_change_answers(c, binary, workdir, extra_args=()):
 def test_files_change_answers_with_cache(c, binary, workdir):
     """--reload-cache re-reads only changed files: the same changes must show all the same."""
     test_files_change_answers(c, binary, workdir, ["--reload-cache"])
+
+
+def test_one_file_patched(c, binary, workdir):
+    """With --reload-cache, an edit of one file of many is applied to the zone served as a
+    patch (the metric says so), never by building every Service again, and a broken edit in
+    between keeps the zone and loses nothing."""
+    def services(f, extra=()):
+        items = [("default" if i % 2 else f"ns-{f}", f"svc-{f}-{i}", f"10.96.{10 + f}.{i + 1}")
+                 for i in range(5)] + list(extra)
+        return "---\n".join(SERVICE.format(ns=ns, name=name, ip=ip) for ns, name, ip in items)
+
+    for f in range(20):
+        write(os.path.join(workdir, f"f{f:02}.yaml"), services(f))
+    metrics = harness.free_port()
+    args = ["--reload-cache", "--metrics", f"127.0.0.1:{metrics}"]
+    with Server(binary, [workdir], c, extra_args=args, name="patch-reload") as s:
+        c.expect_equal(s.dig("svc-7-0.ns-7.svc.cluster.local").rdatas(), ["10.96.17.1"],
+                       "a Service of the files is served")
+        before = harness.metric_samples(metrics, "dnsd_zone_publications_total")
+        write(os.path.join(workdir, "f07.yaml"),
+              services(7, [("fresh", "new", "10.96.99.1")]).replace("10.96.17.1", "10.96.17.99"))
+        c.check(wait_for(s, "svc-7-0.ns-7.svc.cluster.local", ["10.96.17.99"]) is not None,
+                "a changed ClusterIP in the edited file is served")
+        c.check(wait_for(s, "new.fresh.svc.cluster.local", ["10.96.99.1"]) is not None,
+                "a Service added to it, in a new namespace, is served")
+        c.expect_equal(s.dig("99.17.96.10.in-addr.arpa", "PTR").rdatas(),
+                       ["svc-7-0.ns-7.svc.cluster.local."], "with the new address's PTR")
+        c.expect_equal(s.dig("1.17.96.10.in-addr.arpa", "PTR").rcode, "NXDOMAIN",
+                       "the old address's PTR is gone")
+        write(os.path.join(workdir, "f03.yaml"), "kind: Service\nmetadata: {name: svc-3-0\n")
+        deadline = time.monotonic() + 10
+        while "reload failed" not in s.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        c.expect_equal(s.dig("svc-3-0.ns-3.svc.cluster.local").rdatas(), ["10.96.13.1"],
+                       "a broken edit keeps the file's Services served")
+        write(os.path.join(workdir, "f03.yaml"), services(3).split("---\n", 1)[1])
+        c.check(wait_for(s, "svc-3-0.ns-3.svc.cluster.local", []) is not None,
+                "the next good edit applies: a Service removed from the file is NXDOMAIN")
+        c.expect_equal(s.dig("svc-3-1.default.svc.cluster.local").rdatas(), ["10.96.13.2"],
+                       "and the file's other Services stay")
+        os.unlink(os.path.join(workdir, "f07.yaml"))
+        c.check(wait_for(s, "new.fresh.svc.cluster.local", []) is not None and
+                s.dig("fresh.svc.cluster.local").rcode == "NXDOMAIN",
+                "a removed file takes its Services and their namespace away")
+        c.expect_equal(s.dig("svc-8-0.ns-8.svc.cluster.local").rdatas(), ["10.96.18.1"],
+                       "the other files' Services stay")
+        after = harness.metric_samples(metrics, "dnsd_zone_publications_total")
+        patches = after.get('{build="patch"}', 0) - before.get('{build="patch"}', 0)
+        c.check(patches >= 3 and after.get('{build="full"}') == before.get('{build="full"}'),
+                f"every edit was published as a patch, none built whole: {before} then {after}")
+        c.check("changed services applied" in s.log(), "the log says what a reload applied",
+                s.log()[-2000:])
 
 
 def test_broken_file_keeps_old_zone(c, binary, workdir):
@@ -282,6 +336,7 @@ def main():
     binary = harness.binary_from_argv("test_reload")
     c = Checks("test_reload")
     for test in (test_files_change_answers, test_files_change_answers_with_cache,
+                 test_one_file_patched,
                  test_broken_file_keeps_old_zone, test_zone_file_change, test_sighup,
                  test_nothing_lost):
         workdir = tempfile.mkdtemp(prefix="dnsd-reload-")
