@@ -46,7 +46,7 @@ Summary error(const wire::QueryView& q, uint8_t rcode, const char* why, const Si
 bool sendZone(const JournalState& state, int z, const Rr& soa, MessageStream& out) {
   if (!out.add(soa)) return false;
   const zone::Snapshot& snap = *state.snapshot;
-  const std::vector<uint32_t>& nodes = state.nodes[static_cast<size_t>(z)];
+  const std::vector<uint32_t>& nodes = state.nodes(z);
   // Canonical order is not the snapshot's memory order, so each node would be a cache miss:
   // its slot is fetched well ahead, its name and RRsets once the slot has arrived.
   constexpr size_t kSlotAhead = 16, kNodeAhead = 8;
