@@ -63,8 +63,7 @@ bool IncrementalZone::optionsAllow(const Config& config) {
 
 void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions& options,
                             std::vector<wire::Name> own_apexes,
-                            std::shared_ptr<const zone::Snapshot> snapshot,
-                            zone::EditState edit) {
+                            std::shared_ptr<const zone::Snapshot> snapshot, zone::EditState edit) {
   options_ = options;
   own_apexes_ = std::move(own_apexes);
   services_.clear();
@@ -227,11 +226,13 @@ base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
     extra_reverse_ = std::move(counts);
     return refuse("a reverse zone lost its last address");
   }
+  std::weak_ptr<const zone::Snapshot> base = editor_.current();
   auto patched = editor_.apply(patch);
   if (!patched) {
     extra_reverse_ = std::move(counts);
     return refuse(patched.error().message);
   }
+  applied_ = {std::make_shared<const zone::Patch>(std::move(patch)), std::move(base)};
   for (auto& [key, now] : next) {
     if (auto old = services_.find(key); old != services_.end()) {
       for (const auto& ip : old->second.service.cluster_ips)

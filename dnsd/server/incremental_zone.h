@@ -16,6 +16,7 @@
 #include "dnsd/cluster/cluster.h"
 #include "dnsd/kube/store.h"
 #include "dnsd/server/config.h"
+#include "dnsd/transfer/journal.h"
 #include "dnsd/zone/records.h"
 #include "dnsd/zone/snapshot.h"
 #include "dnsd/zone/zone_editor.h"
@@ -52,6 +53,8 @@ class IncrementalZone {
                                                             std::vector<std::string>& warnings);
 
   size_t services() const { return services_.size(); }
+  // The patch the last apply() made and the snapshot it was applied to (for the IXFR journal).
+  const transfer::Patched& applied() const { return applied_; }
 
  private:
   using Key = std::pair<std::string, std::string>;
@@ -73,6 +76,7 @@ class IncrementalZone {
   std::set<std::string> namespaces_;
   std::map<wire::Name, size_t> extra_reverse_;  // apex → its PTRs
   zone::ZoneEditor editor_;
+  transfer::Patched applied_;
 };
 
 }  // namespace dnsd::server

@@ -91,14 +91,14 @@ TransferServer* transfers = nullptr;
 // serial never names two contents. Under reload_mutex.
 bool serial_held = false;
 
-void publish(const std::shared_ptr<const zone::Snapshot>& snapshot, size_t services,
-             bool synced, zone::SnapshotHolder& holder, admin::Metrics& metrics,
-             bool new_serial, bool patched = false) {
+void publish(const std::shared_ptr<const zone::Snapshot>& snapshot, size_t services, bool synced,
+             zone::SnapshotHolder& holder, admin::Metrics& metrics, bool new_serial,
+             const transfer::Patched* patched = nullptr) {
   holder.publish(snapshot);
-  if (transfers && new_serial) transfers->publish(snapshot);
+  if (transfers) transfers->publish(snapshot, new_serial, patched);
   served_synced = synced;
   metrics.setZone(services, snapshot->recordCount(), snapshot->nodeCount(), snapshot->serial());
-  metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)), patched);
+  metrics.reloadSucceeded(static_cast<double>(std::time(nullptr)), patched != nullptr);
 }
 
 void publish(const Loaded& loaded, zone::SnapshotHolder& holder, admin::Metrics& metrics,
@@ -256,7 +256,8 @@ bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, Kube
     return false;
   }
   warning_log.log(warnings);
-  publish(*patched, incremental.services(), true, holder, metrics, !next.held, true);
+  publish(*patched, incremental.services(), true, holder, metrics, !next.held,
+          &incremental.applied());
   serial_held = next.held;
   last_api_build = std::chrono::steady_clock::now();
   // A patch frees a few pages, not a zone: no trim for it (one walks the whole heap), but a
@@ -285,7 +286,8 @@ bool applyManifestChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics,
     return false;
   }
   warning_log.log(warnings);
-  publish(*patched, incremental.services(), true, holder, metrics, !next.held, true);
+  publish(*patched, incremental.services(), true, holder, metrics, !next.held,
+          &incremental.applied());
   serial_held = next.held;
   spdlog::info(
       "reloaded: {} changed services applied to the zone, serial {}, in {:.3f} ms",

@@ -182,9 +182,28 @@ base::Status TransferServer::start() {
   return base::Ok{};
 }
 
-void TransferServer::publish(std::shared_ptr<const zone::Snapshot> snapshot) {
+void TransferServer::publish(std::shared_ptr<const zone::Snapshot> snapshot, bool offered,
+                             const transfer::Patched* patched) {
   {
     std::lock_guard lock(mutex_);
+    // A patch counts only when it was applied to the snapshot served before: owner_before
+    // tells two weak_ptrs' objects apart even once one is gone.
+    const bool follows = patched && patched->patch && !served_.owner_before(patched->base) &&
+                         !patched->base.owner_before(served_);
+    if (!follows) {
+      after_offered_.whole = true;
+      after_offered_.patches.clear();
+    } else if (!after_offered_.whole) {
+      after_offered_.patches.push_back(patched->patch);
+    }
+    served_ = snapshot;
+    if (!offered) return;
+    if (after_offered_.whole) {
+      to_incoming_ = std::move(after_offered_);
+    } else if (!to_incoming_.whole) {
+      for (auto& p : after_offered_.patches) to_incoming_.patches.push_back(std::move(p));
+    }
+    after_offered_ = {};
     incoming_ = std::move(snapshot);
   }
   uint64_t one = 1;
@@ -371,16 +390,20 @@ void TransferServer::journalLoop() {
     }
     std::shared_ptr<const zone::Snapshot> next;
     std::shared_ptr<const transfer::JournalState> previous;
+    Steps steps;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
       next = std::move(incoming_);
       incoming_.reset();
+      steps = std::move(to_incoming_);
+      to_incoming_ = {};
       previous = state_;
     }
     if (next) {
       std::vector<int> changed;
-      auto state = transfer::advance(previous.get(), std::move(next), options_.limits, &changed);
+      auto state = transfer::advance(previous.get(), std::move(next), options_.limits, &changed,
+                                     steps.whole ? nullptr : &steps.patches);
       {
         std::lock_guard lock(mutex_);
         state_ = state;

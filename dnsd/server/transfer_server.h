@@ -48,8 +48,12 @@ class TransferServer {
   // fetch it.
   base::Status start();
 
-  // Each snapshot published, in order (the main thread).
-  void publish(std::shared_ptr<const zone::Snapshot> snapshot);
+  // Each snapshot served, in order (the main thread). `offered`: the secondaries get it (a
+  // snapshot that kept an earlier one's serial is served but not offered). `patched`: how
+  // ZoneEditor made it, when it did; the journal then diffs only the names the patches since
+  // its last snapshot touched, provided they follow one another from that snapshot.
+  void publish(std::shared_ptr<const zone::Snapshot> snapshot, bool offered = true,
+               const transfer::Patched* patched = nullptr);
 
   // Takes over the TCP connection `fd` from the TCP server: sends `pending` (answers to
   // the queries before), then answers `query`, then closes it. Any thread.
@@ -100,6 +104,16 @@ class TransferServer {
   std::shared_ptr<const zone::Snapshot> incoming_;  // published, not yet in the journal
   std::set<int> active_;                            // fds of the connections taken, until closed
   size_t transfers_ = 0;  // transfers sending: --transfer-max counts these
+  // The patches that made each snapshot served from the one before, in order; `whole` once
+  // one came another way (a full build), so that the journal compares every name.
+  struct Steps {
+    std::vector<std::shared_ptr<const zone::Patch>> patches;
+    bool whole = false;
+  };
+  Steps to_incoming_;    // from the journal's snapshot to incoming_
+  Steps after_offered_;  // from the last snapshot offered to the last served
+  // The last snapshot served.
+  std::weak_ptr<const zone::Snapshot> served_;
   bool stopping_ = false;
   int wake_fd_ = -1;  // eventfd: a snapshot came, or stop
   int notify4_ = -1, notify6_ = -1;

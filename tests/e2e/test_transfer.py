@@ -7,6 +7,9 @@ Behaviours:
     zone, its reverse zone, a zone file, an external zone) by AXFR, and their copies equal `dnsd records`.
   - A manifest change is published, NOTIFY sent, and both serve the new name within 3 s,
     having fetched it by IXFR (their logs say so), not by a whole transfer.
+  - Fed by the Kubernetes API (the fake API server), where each change is patched into the
+    zone, Knot follows bursts of Service and endpoint changes by IXFR alone, and its copy
+    equals dnsd's own AXFR of the same serial.
   - A restart of dnsd, even right after a burst of changes ran the serial ahead of the
     clock, gives a higher serial: the secondaries move forward, never back.
   - Odd and hostile transfer queries get clear answers: IXFR without an SOA (FORMERR), a
@@ -31,7 +34,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import Checks, Server, free_port, run_command  # noqa: E402
+from fake_apiserver import FakeApiServer  # noqa: E402
+from harness import Checks, Server, free_port, metric_samples, run_command  # noqa: E402
 
 ZONE_FILE = os.path.join(harness.ZONES, "example.internal.zone")
 # Every kind of zone dnsd serves: the cluster zone, its reverse zone, a zone file and an
@@ -389,6 +393,108 @@ def test_secondaries(c, binary, workdir):
             print("----- nsd log -----\n" + nsd.log()[-4000:])
 
 
+def api_service(ns, name, ip, endpoints):
+    """A Service with a named port and its EndpointSlice, as the API server holds them."""
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+           "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
+                    "ports": [{"name": "http", "protocol": "TCP", "port": 80}]}}
+    eps = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+           "metadata": {"name": name + "-a", "namespace": ns,
+                        "labels": {"kubernetes.io/service-name": name}},
+           "addressType": "IPv4",
+           "endpoints": [{"addresses": [e], "conditions": {"ready": True}} for e in endpoints],
+           "ports": [{"name": "http", "protocol": "TCP", "port": 8080}]}
+    return svc, eps
+
+
+def test_api_changes(c, binary, workdir):
+    """The API path patches the zone instead of building it: the journal's diffs come from
+    those patches, and a secondary must still end with exactly dnsd's zone by IXFR alone."""
+    api = FakeApiServer(os.path.join(workdir, "api"), bookmark_interval=1.0)
+    knot = None
+    d = None
+    try:
+        api.start()
+        for ns in ("default", "shop", "kube-system"):
+            api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        api.apply(api_service("kube-system", "kube-dns", "10.96.0.10", [])[0])
+        for i in range(20):
+            for obj in api_service("shop", f"s{i}", f"10.96.5.{i + 1}", [f"10.244.5.{i + 1}"]):
+                api.apply(obj)
+        kubeconfig = os.path.join(workdir, "xfr.kubeconfig")
+        api.write_kubeconfig(kubeconfig)
+        code, out = run_command([binary, "records", "--kubeconfig", kubeconfig], timeout=30)
+        zones = [line.split()[2] for line in out.splitlines() if line.startswith("; zone ")]
+        c.check(code == 0 and "cluster.local." in zones and len(zones) >= 2,
+                "dnsd records --kubeconfig lists the cluster zone and a reverse zone", out[-2000:])
+        dnsd_port = free_port()
+        metrics_port = free_port()
+        knot = Knot(os.path.join(workdir, "api-secondary"), dnsd_port, zones)
+        d = Server(binary, [], c, name="dnsd-api-primary", keep_port=True,
+                   extra_args=["--kubeconfig", kubeconfig, "--transfer-to", "127.0.0.1/32",
+                               "--notify", f"127.0.0.1:{knot.port}",
+                               "--metrics", f"127.0.0.1:{metrics_port}"])
+        d.port = dnsd_port
+        d.start()
+
+        def same_copy(zone):
+            """Knot's copy of `zone` holds dnsd's records. Serials are not compared: a serial
+            that moved with no record changed is not NOTIFYed, so Knot may hold the one before."""
+            _, ours, _ = axfr(d.port, zone)
+            _, theirs, _ = axfr(knot.port, zone)
+            return ours and normalized(theirs) == normalized(ours)
+
+        for zone in zones:
+            c.check(wait_for(lambda: same_copy(zone), 10), f"Knot holds dnsd's {zone}")
+        knot_before = len(knot.log())
+        dnsd_before = len(d.log())
+        builds = metric_samples(metrics_port, "dnsd_zone_publications_total")
+
+        # Rounds of changes, several a second, so that some serials carry several patches:
+        # Services come and go, endpoints move, one record comes and goes within a round.
+        for r in range(6):
+            svc, eps = api_service("shop", f"new{r}", f"10.96.6.{r + 1}", [f"10.244.6.{r + 1}"])
+            api.apply(svc)
+            api.apply(eps)
+            _, moved = api_service("shop", f"s{r}", "", [f"10.244.7.{r + 1}", "10.244.7.200"])
+            api.apply(moved)
+            api.delete("Service", "shop", f"s{10 + r}")
+            if r % 2:
+                api.delete("Service", "shop", f"new{r - 1}")
+                _, back = api_service("shop", f"s{r}", "", [f"10.244.7.{r + 1}"])
+                api.apply(back)
+            time.sleep(0.3)
+        last = "new5.shop.svc.cluster.local"
+        c.check(wait_for(lambda: "10.96.6.6" in run_command(
+            ["dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", "-p", str(d.port), last,
+             "A"])[1], 5), "dnsd serves the last change")
+        for zone in zones:
+            c.check(wait_for(lambda: same_copy(zone), 10),
+                    f"Knot's copy of {zone} after the changes equals dnsd's AXFR",
+                    f"dnsd's serial {soa_serial(d.port, zone)}, Knot's "
+                    f"{soa_serial(knot.port, zone)}")
+        after = metric_samples(metrics_port, "dnsd_zone_publications_total")
+        c.check(after.get('{build="patch"}', 0) > builds.get('{build="patch"}', 0) and
+                after.get('{build="full"}') == builds.get('{build="full"}'),
+                f"each change was patched into the zone, none built it whole: {builds} then "
+                f"{after}")
+        knot_log = knot.log()[knot_before:]
+        c.check(re.search(r"\[cluster\.local\.\] IXFR, incoming, remote [^,]+, finished",
+                          knot_log) and "AXFR, incoming" not in knot_log,
+                "Knot fetched every change by IXFR, never the whole zone", knot_log[-3000:])
+        dnsd_log = d.log()[dnsd_before:]
+        c.check("transfer: IXFR of cluster.local." in dnsd_log and "IXFR as AXFR" not in dnsd_log,
+                "dnsd answered Knot's IXFRs with differences, never the whole zone", dnsd_log)
+    finally:
+        if d:
+            d.stop()
+        if knot:
+            knot.stop()
+            if c.failed:
+                print("----- knot log -----\n" + knot.log()[-4000:])
+        api.stop()
+
+
 def test_restart_without_notify(c, binary, workdir):
     """With no --notify secondary to ask, the clock alone keeps the serial from going back
     over a restart: so a burst of changes must not run the serial ahead of it, and an
@@ -629,6 +735,7 @@ def main():
         c.run(test_notify_retries, c, binary, workdir)
         c.run(test_restart_without_notify, c, binary, workdir)
         c.run(test_secondaries, c, binary, workdir)
+        c.run(test_api_changes, c, binary, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     c.finish()
