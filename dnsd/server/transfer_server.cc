@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -376,6 +377,8 @@ uint32_t TransferServer::secondariesSerial(const wire::Name& zone, int timeout_m
 }
 
 void TransferServer::journalLoop() {
+  // Named, so that `top -H` and /proc/PID/task/*/comm tell its CPU from the query threads'.
+  pthread_setname_np(pthread_self(), "dnsd-journal");
   yieldToQueries();
   for (;;) {
     int64_t now = nowMs();
