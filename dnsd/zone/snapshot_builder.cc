@@ -305,9 +305,15 @@ void SnapshotBuilder::placeNodes() {
   const size_t pages = (slots + Snapshot::kPageMask) >> Snapshot::kPageShift;
   const std::shared_ptr<Node[]> block = std::make_shared<Node[]>(pages << Snapshot::kPageShift);
   Node* table = block.get();
-  snap_->pages_.reserve(pages);
-  for (size_t p = 0; p < pages; ++p)
-    snap_->pages_.emplace_back(block, table + (p << Snapshot::kPageShift));
+  snap_->page_table_.resize(pages);
+  snap_->page_groups_.resize((pages + Snapshot::kGroupMask) >> Snapshot::kGroupShift);
+  for (size_t p = 0; p < pages; ++p) {
+    Node* page = table + (p << Snapshot::kPageShift);
+    snap_->page_table_[p] = page;
+    auto& group = snap_->page_groups_[p >> Snapshot::kGroupShift];
+    if (!group) group = std::make_shared<Snapshot::PageGroup>();
+    group->pages[p & Snapshot::kGroupMask] = std::shared_ptr<Node[]>(block, page);
+  }
   snap_->slot_count_ = slots;
   if (edit_) slot_of_.resize(count);
   for (size_t n = 0; n < count; ++n) {

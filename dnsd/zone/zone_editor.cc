@@ -208,9 +208,17 @@ base::Status ZoneEditor::change(Change& c, const Patch& patch) {
 Node& ZoneEditor::writable(Snapshot& next, uint32_t slot) {
   const uint32_t page = slot >> Snapshot::kPageShift;
   if (!copied_[page]) {
+    // The page's group first, so the published snapshots' groups are never written either.
+    const uint32_t group = page >> Snapshot::kGroupShift;
+    auto& owner = next.page_groups_[group];
+    if (!copied_groups_[group]) {
+      owner = std::make_shared<Snapshot::PageGroup>(*owner);
+      copied_groups_[group] = true;
+    }
     auto copy = std::make_shared<Node[]>(size_t{1} << Snapshot::kPageShift);
-    std::memcpy(copy.get(), next.pages_[page].get(), sizeof(Node) << Snapshot::kPageShift);
-    next.pages_[page] = std::move(copy);
+    std::memcpy(copy.get(), next.page_table_[page], sizeof(Node) << Snapshot::kPageShift);
+    next.page_table_[page] = copy.get();
+    owner->pages[page & Snapshot::kGroupMask] = std::move(copy);
     copied_[page] = true;
   }
   return next.slotAt(slot);
@@ -361,7 +369,8 @@ base::Result<std::shared_ptr<const Snapshot>> ZoneEditor::apply(const Patch& pat
     return base::Error{"a third of the arena is dead", ""};
 
   auto next = std::make_shared<Snapshot>(s);  // shares the pages, the blob and the links
-  copied_.assign(s.pages_.size(), false);
+  copied_.assign(s.page_table_.size(), false);
+  copied_groups_.assign(s.page_groups_.size(), false);
   next->blob_store_ = blob_;
   next->links_store_ = links_;
   next->bind();

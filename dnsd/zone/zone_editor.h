@@ -81,13 +81,14 @@ class ZoneEditor {
 
   std::shared_ptr<const Snapshot> current_;
   bool prepared_ = false;
-  EditState edit_;  // adopt()'s, until prepare()
+  EditState edit_;                              // adopt()'s, until prepare()
   std::shared_ptr<std::vector<uint8_t>> blob_;  // the lineage's arena (prepare())
   std::shared_ptr<std::vector<uint32_t>> links_;
-  std::vector<uint32_t> children_;  // by slot: live nodes one label below
-  std::vector<bool> copied_;        // by page: copied by the apply() under way
-  size_t used_slots_ = 0;           // slots with a name, live or gone
-  size_t dead_bytes_ = 0;           // of the blob, read by no later snapshot
+  std::vector<uint32_t> children_;   // by slot: live nodes one label below
+  std::vector<bool> copied_;         // by page: copied by the apply() under way
+  std::vector<bool> copied_groups_;  // by page group: the same
+  size_t used_slots_ = 0;            // slots with a name, live or gone
+  size_t dead_bytes_ = 0;            // of the blob, read by no later snapshot
   // In-zone names linked before they existed: target name → the owners whose RRsets link
   // it, to be stored again (and so linked) once it has a slot.
   std::unordered_map<std::string, std::vector<std::string>> waiting_;
