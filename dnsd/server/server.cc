@@ -446,21 +446,28 @@ bool serialDue(const zone::SnapshotHolder& holder) {
 // forwarding loop (1: stop with an error). A held serial moves on in the next second.
 int waitForSignals(const sigset_t& signals, const Config& config, zone::SnapshotHolder& holder,
                    admin::Metrics& metrics, forward::Forwarder* forwarder, KubeSource* kube) {
-  // API changes go out at most every kApiCoalesce: the first of a quiet spell at once, the
-  // rest of a burst together at the end of the interval, so that 1,000 events a second make
-  // a few hundred publications, not a thousand.
-  constexpr auto kApiCoalesce = std::chrono::milliseconds(2);
-  auto last_api_publish = std::chrono::steady_clock::time_point();
+  // After a publication of API changes, the next waits nine times as long as that one took
+  // (at most kApiMaxPause): the first change after a quiet spell goes out at once, a burst's
+  // changes go out together at the end of the pause, and publishing takes at most about a
+  // tenth of the main thread's core, which it may share with a worker. A cheap patch pauses
+  // a fraction of a millisecond; a whole-zone build, which costs more, coalesces more.
+  constexpr int kApiPauseFactor = 9;
+  constexpr auto kApiMaxPause = std::chrono::milliseconds(20);
+  auto next_api_publish = std::chrono::steady_clock::time_point();
   bool api_deferred = false;
   auto publishApi = [&] {
     api_deferred = false;
+    const auto start = std::chrono::steady_clock::now();
     reload(config, holder, metrics, kube, true);
-    last_api_publish = std::chrono::steady_clock::now();
+    const auto end = std::chrono::steady_clock::now();
+    next_api_publish =
+        end + std::min<std::chrono::steady_clock::duration>(kApiPauseFactor * (end - start),
+                                                             kApiMaxPause);
   };
   for (;;) {
     timespec wait = nextWait();
     if (api_deferred) {
-      const auto left = last_api_publish + kApiCoalesce - std::chrono::steady_clock::now();
+      const auto left = next_api_publish - std::chrono::steady_clock::now();
       const long ns = std::max<long>(
           0, std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
       if (ns < wait.tv_sec * 1'000'000'000L + wait.tv_nsec) wait = {0, ns};
@@ -468,7 +475,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGUSR1) {
       api_changed = false;
-      if (std::chrono::steady_clock::now() - last_api_publish < kApiCoalesce)
+      if (std::chrono::steady_clock::now() < next_api_publish)
         api_deferred = true;
       else
         publishApi();
