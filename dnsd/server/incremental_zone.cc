@@ -89,8 +89,14 @@ void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions&
     for (const auto& [key, rs] : services_) zone::serviceRecords(rs, options_, records);
     countPtrs(records, 1);
   }
+  built_bytes_ = snapshot->bytes();
   editor_.adopt(std::move(snapshot), std::move(edit));
   ready_ = true;
+}
+
+bool IncrementalZone::grown() const {
+  return ready_ && editor_.current() &&
+         editor_.current()->bytes() > built_bytes_ + built_bytes_ / 16;
 }
 
 // The names a namespace gives the zones without any Service (clusterZone(), podRecords(),

@@ -56,6 +56,11 @@ class IncrementalZone {
   // The patch the last apply() made and the snapshot it was applied to (for the IXFR journal).
   const transfer::Patched& applied() const { return applied_; }
 
+  // Whether patches have grown the zone's memory by more than a sixteenth since its build
+  // (their regions and names appended to the arena, the old ones left dead): a build of the
+  // same state would give that back.
+  bool grown() const;
+
  private:
   using Key = std::pair<std::string, std::string>;
   base::Status addService(const kube::Store::ServiceObjects& objects, zone::Patch& patch,
@@ -68,6 +73,7 @@ class IncrementalZone {
   bool countPtrs(const zone::RecordList& records, int sign);
 
   bool ready_ = false;
+  size_t built_bytes_ = 0;          // the built snapshot's bytes()
   bool changes_have_pods_ = false;  // the store holds Pods (apply()'s changes.pod_count)
   zone::RecordOptions options_;
   std::vector<wire::Name> own_apexes_;

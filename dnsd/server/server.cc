@@ -248,6 +248,7 @@ bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, Kube
                      const transfer::NextSerial& next) {
   if (!incremental.ready()) return false;
   const auto start = std::chrono::steady_clock::now();
+  auto current = holder.get();
   std::vector<std::string> warnings;
   const kube::Store::Changes changes = kube.takeChanges();
   auto patched = incremental.apply(changes, next.serial, warnings);
@@ -260,8 +261,10 @@ bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, Kube
           &incremental.applied());
   serial_held = next.held;
   last_api_build = std::chrono::steady_clock::now();
-  // A patch frees a few pages, not a zone: no trim for it (one walks the whole heap), but a
-  // full build's trim still waits for the API to be quiet.
+  // No trim now (one walks the whole heap, and a patch frees a few pages), but once the API
+  // is quiet, as after a build: a run of patches leaves freed pages in the heap too.
+  retired = current;
+  retired_pending = current != nullptr;
   spdlog::debug("kubernetes: applied {} changed services, serial {}, in {:.3f} ms",
                 changes.services.size(), (*patched)->serial(),
                 std::chrono::duration<double, std::milli>(last_api_build - start).count());
@@ -350,6 +353,21 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
     spdlog::debug("kubernetes: published {}", loaded->summary());
   else
     spdlog::info("reloaded: {}", loaded->summary());
+}
+
+// Once the API has been quiet for a while, a zone that patches have grown is built whole
+// again, as a SIGHUP would: the arena's dead regions and the pages the patches copied go,
+// and the trim that follows the build hands them back to the system.
+void compactWhenQuiet(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
+                      KubeSource* kube) {
+  {
+    std::lock_guard lock(reload_mutex);
+    if (!incremental.grown() || std::chrono::steady_clock::now() - last_api_build < kApiQuiet)
+      return;
+    incremental.invalidate();
+  }
+  spdlog::info("kubernetes: quiet; building whole the zone that patches have grown");
+  reload(config, holder, metrics, kube, false);
 }
 
 int fail(const base::Error& error) {
@@ -460,16 +478,15 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     const auto start = std::chrono::steady_clock::now();
     reload(config, holder, metrics, kube, true);
     const auto end = std::chrono::steady_clock::now();
-    next_api_publish =
-        end + std::min<std::chrono::steady_clock::duration>(kApiPauseFactor * (end - start),
-                                                             kApiMaxPause);
+    next_api_publish = end + std::min<std::chrono::steady_clock::duration>(
+                                 kApiPauseFactor * (end - start), kApiMaxPause);
   };
   for (;;) {
     timespec wait = nextWait();
     if (api_deferred) {
       const auto left = next_api_publish - std::chrono::steady_clock::now();
-      const long ns = std::max<long>(
-          0, std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
+      const long ns =
+          std::max<long>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
       if (ns < wait.tv_sec * 1'000'000'000L + wait.tv_nsec) wait = {0, ns};
     }
     int sig = sigtimedwait(&signals, nullptr, &wait);
@@ -487,6 +504,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     publishForwardStats(forwarder, metrics);
     if (kube) metrics.setKubernetes(kube->values());
     if (transfers) metrics.setTransfers(transfers->stats());
+    if (kube) compactWhenQuiet(config, holder, metrics, kube);
     trimAfterRetired();
     if (forwarder && forwarder->loopDetected()) {
       spdlog::error(
