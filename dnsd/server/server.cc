@@ -464,12 +464,13 @@ bool serialDue(const zone::SnapshotHolder& holder) {
 // forwarding loop (1: stop with an error). A held serial moves on in the next second.
 int waitForSignals(const sigset_t& signals, const Config& config, zone::SnapshotHolder& holder,
                    admin::Metrics& metrics, forward::Forwarder* forwarder, KubeSource* kube) {
-  // After a publication of API changes, the next waits nine times as long as that one took
+  // After a publication of API changes, the next waits four times as long as that one took
   // (at most kApiMaxPause): the first change after a quiet spell goes out at once, a burst's
   // changes go out together at the end of the pause, and publishing takes at most about a
-  // tenth of the main thread's core, which it may share with a worker. A cheap patch pauses
-  // a fraction of a millisecond; a whole-zone build, which costs more, coalesces more.
-  constexpr int kApiPauseFactor = 9;
+  // fifth of the main thread's core, which it may share with a worker. A cheap patch pauses
+  // a fraction of a millisecond (a change that closely follows another waits that long); a
+  // whole-zone build, which costs more, coalesces more.
+  constexpr int kApiPauseFactor = 4;
   constexpr auto kApiMaxPause = std::chrono::milliseconds(20);
   auto next_api_publish = std::chrono::steady_clock::time_point();
   bool api_deferred = false;
