@@ -9,17 +9,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "tests/support/sanitizer.h"
+
 namespace {
 
 using namespace dnsd::testing::churn;
 
-// Under a sanitizer (scripts/sanitize.sh runs the unit tests so) each sequence costs several
-// times as much: fewer, so that the run stays within the tests' timeout.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint64_t kSequences = 300;
-#else
-constexpr uint64_t kSequences = 2000;
-#endif
+constexpr uint64_t kSequences = dnsd::testing::rounds<uint64_t>(2000, 300);
 
 uint64_t fromEnv(const char* name, uint64_t fallback) {
   const char* text = std::getenv(name);

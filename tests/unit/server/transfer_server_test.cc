@@ -16,19 +16,14 @@
 #include "dnsd/transfer/zone_walk.h"
 #include "dnsd/zone/zone_editor.h"
 #include "tests/support/patch_world.h"
+#include "tests/support/sanitizer.h"
 
 namespace dnsd::server {
 namespace {
 
 using namespace dnsd::testing::patch_world;
 
-// Under a sanitizer (scripts/sanitize.sh runs the unit tests so) each build and walk costs
-// many times as much: fewer, so that the run stays within the tests' timeout.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint32_t kRounds = 60;
-#else
-constexpr uint32_t kRounds = 400;
-#endif
+constexpr uint32_t kRounds = dnsd::testing::rounds<uint32_t>(400, 60);
 
 // The journal's state once it took in `snapshot`.
 std::shared_ptr<const transfer::JournalState> taken(const TransferServer& server,

@@ -11,6 +11,7 @@
 
 #include "dnsd/zone/zone_editor.h"
 #include "tests/support/patch_world.h"
+#include "tests/support/sanitizer.h"
 
 namespace dnsd::transfer {
 namespace {
@@ -18,13 +19,7 @@ namespace {
 using namespace dnsd::testing::patch_world;
 using Patches = std::vector<std::shared_ptr<const zone::Patch>>;
 
-// Under a sanitizer (scripts/sanitize.sh runs the unit tests so) each build and walk costs
-// many times as much: fewer, so that the run stays within the tests' timeout.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint32_t kRounds = 150;
-#else
-constexpr uint32_t kRounds = 1500;
-#endif
+constexpr uint32_t kRounds = dnsd::testing::rounds<uint32_t>(1500, 150);
 
 // The newest diff of each zone of `a` equals that of `b`, byte for byte.
 void checkSameDiffs(const JournalState& a, const JournalState& b) {

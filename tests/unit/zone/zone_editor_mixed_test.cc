@@ -13,17 +13,12 @@
 #include "dnsd/zone/records.h"
 #include "dnsd/zone/zone_editor.h"
 #include "tests/support/patch_world.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/snapshot_dump.h"
 
 namespace {
 
-// Under a sanitizer (scripts/sanitize.sh runs the unit tests so) each build and comparison
-// costs many times as much: fewer, so that the run stays within the tests' timeout.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint32_t kRounds = 200;
-#else
-constexpr uint32_t kRounds = 2000;
-#endif
+constexpr uint32_t kRounds = dnsd::testing::rounds<uint32_t>(2000, 200);
 
 using namespace dnsd;
 using namespace dnsd::testing::patch_world;

@@ -13,18 +13,13 @@
 
 #include "dnsd/wire/dns.h"
 #include "dnsd/zone/records.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/snapshot_dump.h"
 
 namespace dnsd::zone {
 namespace {
 
-// Under a sanitizer (scripts/sanitize.sh runs the unit tests so) each build and comparison
-// costs many times as much: fewer, so that the run stays within the tests' timeout.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint32_t kSequences = 30;
-#else
-constexpr uint32_t kSequences = 300;
-#endif
+constexpr uint32_t kSequences = dnsd::testing::rounds<uint32_t>(300, 30);
 
 wire::Name name(const std::string& text) { return *wire::Name::parse(text); }
 
