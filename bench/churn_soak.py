@@ -17,7 +17,9 @@ server (tests/e2e/fake_apiserver.py, run in this process):
 With --rate R instead: one UDP worker's queries a second (dnsperf at saturation) and p99
 (dnsblast at --latency-qps) in --rounds alternating rounds, idle and while R of those events
 arrive a second; idle rounds send R Pod events a second, which dnsd does not watch, so that
-this process takes the same share of the load generators' core both ways.
+this process takes the same share of the load generators' core both ways. Also dnsd's CPU
+per answer, all its threads together: dnsd is pinned to one core, so one second over it is
+what that core could answer at saturation, a measure the generators' own limit leaves alone.
 
 Usage: churn_soak.py DNSD_BINARY [N] [EVENTS] [--sample K] [--settled] [--seed S] [--cpu C]
        churn_soak.py DNSD_BINARY N --rate R [--rounds K] [--duration S] [--latency-qps Q]
@@ -355,13 +357,17 @@ def under_load(a, api, cluster, kubeconfig, workdir, procs):
             churn.start()
             time.sleep(1)
             published = metric(metrics_port, 'dnsd_reload_total{result="success"}')
+            answered = metric(metrics_port, "dnsd_dns_responses_total")
             cpu, own = cpu_ns(proc.pid), time.process_time()
             t = time.monotonic()
             qps = dnsperf_qps(prober.port, queries, a.duration, gen_cpu)
             p99 = dnsblast_p99(dnsblast, prober.port, queries, a.duration, a.latency_qps,
                                gen_cpu)
             wall = time.monotonic() - t
-            row = {"qps": qps, "p99": p99, "dnsd_cpu": (cpu_ns(proc.pid) - cpu) / 1e9 / wall,
+            spent = cpu_ns(proc.pid) - cpu
+            answers = metric(metrics_port, "dnsd_dns_responses_total") - answered
+            row = {"qps": qps, "p99": p99, "dnsd_cpu": spent / 1e9 / wall,
+                   "cpu_per_answer": spent / max(answers, 1) / 1000,
                    "own_cpu": (time.process_time() - own) / wall,
                    "published": (metric(metrics_port, 'dnsd_reload_total{result="success"}') -
                                  published) / wall}
@@ -383,6 +389,15 @@ def under_load(a, api, cluster, kubeconfig, workdir, procs):
           f"{med('churn', 'qps') / med('idle', 'qps'):.2f} |")
     print(f"| p99, ms | {med('idle', 'p99'):.3f} | {med('churn', 'p99'):.3f} | "
           f"{med('churn', 'p99') / med('idle', 'p99'):.2f} |")
+    # dnsd is pinned to one core, so all its threads (the worker, the API client, the
+    # publications) share it: one core over its CPU per answer is the rate it would answer
+    # at saturation, whether or not the generators, which share the other core with the
+    # fake API server, can reach it.
+    idle_cpa, churn_cpa = med("idle", "cpu_per_answer"), med("churn", "cpu_per_answer")
+    print(f"| dnsd CPU per answer, all its threads, µs | {idle_cpa:.2f} | {churn_cpa:.2f} | "
+          f"{churn_cpa / idle_cpa:.2f} |")
+    print(f"| answers a second its core allows (1 s / CPU per answer) | {1e6 / idle_cpa:,.0f} | "
+          f"{1e6 / churn_cpa:,.0f} | {idle_cpa / churn_cpa:.2f} |")
     print(f"| dnsd CPU, % of a core | {100 * med('idle', 'dnsd_cpu'):.0f} | "
           f"{100 * med('churn', 'dnsd_cpu'):.0f} | |")
     print(f"| fake API server and sender CPU (on the generator's core), % | "

@@ -1,5 +1,7 @@
 #include "dnsd/kube/store.h"
 
+#include <type_traits>
+
 #include "dnsd/cluster/names.h"
 
 namespace dnsd::kube {
@@ -50,7 +52,9 @@ void Store::touch(Resource resource, const Key& key) {
         touched_services_.emplace(key.first, it->second.service_name);
       touched_namespaces_.insert(key.first);
       break;
-    case Resource::Namespaces: touched_namespaces_.insert(key.second); break;
+    case Resource::Namespaces:
+      touched_namespaces_.insert(key.second);
+      break;
     case Resource::Pods:
       touched_pods_ = true;
       touched_namespaces_.insert(key.first);
@@ -58,13 +62,27 @@ void Store::touch(Resource resource, const Key& key) {
   }
 }
 
+std::map<Key, cluster::EndpointSlice>::iterator Store::eraseSlice(
+    std::map<Key, cluster::EndpointSlice>::iterator it) {
+  slices_by_service_.erase({it->first.first, it->second.service_name, it->first.second});
+  return slices_.erase(it);
+}
+
 bool Store::erase(Resource resource, const Key& key) {
   touch(resource, key);  // before: a slice's Service is read from it
   switch (resource) {
-    case Resource::Services: return services_.erase(key) > 0;
-    case Resource::EndpointSlices: return slices_.erase(key) > 0;
-    case Resource::Namespaces: return namespaces_.erase(key) > 0;
-    case Resource::Pods: return pods_.erase(key) > 0;
+    case Resource::Services:
+      return services_.erase(key) > 0;
+    case Resource::EndpointSlices: {
+      auto it = slices_.find(key);
+      if (it == slices_.end()) return false;
+      eraseSlice(it);
+      return true;
+    }
+    case Resource::Namespaces:
+      return namespaces_.erase(key) > 0;
+    case Resource::Pods:
+      return pods_.erase(key) > 0;
   }
   return false;
 }
@@ -84,8 +102,14 @@ bool Store::upsert(Resource resource, Object&& object) {
       break;
     case Resource::EndpointSlices:
       changed = put(slices_, key, std::get<cluster::EndpointSlice>(std::move(object.value)));
+      if (changed) {
+        if (was) slices_by_service_.erase({key.first, *was, key.second});
+        slices_by_service_.emplace(key.first, slices_[key].service_name, key.second);
+      }
       break;
-    case Resource::Namespaces: changed = namespaces_.insert(key).second; break;
+    case Resource::Namespaces:
+      changed = namespaces_.insert(key).second;
+      break;
     case Resource::Pods:
       changed = put(pods_, key, std::get<cluster::Pod>(std::move(object.value)));
       break;
@@ -132,16 +156,27 @@ bool Store::end(Resource resource, const std::string& ns) {
         ++it;
       } else {
         touch(resource, key);
-        it = map.erase(it);
+        if constexpr (std::is_same_v<std::decay_t<decltype(map)>, decltype(slices_)>)
+          it = eraseSlice(it);
+        else
+          it = map.erase(it);
         changed = true;
       }
     }
   };
   switch (resource) {
-    case Resource::Services: forget(services_); break;
-    case Resource::EndpointSlices: forget(slices_); break;
-    case Resource::Namespaces: forget(namespaces_); break;
-    case Resource::Pods: forget(pods_); break;
+    case Resource::Services:
+      forget(services_);
+      break;
+    case Resource::EndpointSlices:
+      forget(slices_);
+      break;
+    case Resource::Namespaces:
+      forget(namespaces_);
+      break;
+    case Resource::Pods:
+      forget(pods_);
+      break;
   }
   return changed;
 }
@@ -149,10 +184,14 @@ bool Store::end(Resource resource, const std::string& ns) {
 size_t Store::count(Resource resource) const {
   std::lock_guard lock(mutex_);
   switch (resource) {
-    case Resource::Services: return services_.size();
-    case Resource::EndpointSlices: return slices_.size();
-    case Resource::Namespaces: return namespaces_.size();
-    case Resource::Pods: return pods_.size();
+    case Resource::Services:
+      return services_.size();
+    case Resource::EndpointSlices:
+      return slices_.size();
+    case Resource::Namespaces:
+      return namespaces_.size();
+    case Resource::Pods:
+      return pods_.size();
   }
   return 0;
 }
@@ -181,9 +220,11 @@ Store::Changes Store::takeChanges() {
     objects.ns = key.first;
     objects.name = key.second;
     if (auto it = services_.find(key); it != services_.end()) objects.service = it->second;
-    for (auto it = slices_.lower_bound({key.first, std::string()});
-         it != slices_.end() && it->first.first == key.first; ++it)
-      if (it->second.service_name == key.second) objects.slices.push_back(it->second);
+    for (auto it = slices_by_service_.lower_bound({key.first, key.second, std::string()});
+         it != slices_by_service_.end() && std::get<0>(*it) == key.first &&
+         std::get<1>(*it) == key.second;
+         ++it)
+      objects.slices.push_back(slices_.at({key.first, std::get<2>(*it)}));
   }
   for (const std::string& ns : touched_namespaces_)
     changes.namespaces.emplace_back(ns, namespaceExists(ns));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -44,7 +45,7 @@ class Store {
   // are made of now, and every namespace that may have come or gone.
   struct ServiceObjects {
     std::string ns, name;
-    std::optional<cluster::Service> service;    // none: deleted
+    std::optional<cluster::Service> service;     // none: deleted
     std::vector<cluster::EndpointSlice> slices;  // labelled with its name, in key order
   };
   struct Changes {
@@ -69,8 +70,13 @@ class Store {
   mutable std::mutex mutex_;
   std::map<Key, cluster::Service> services_;
   std::map<Key, cluster::EndpointSlice> slices_;
+  // The slices by the Service their label names: (namespace, Service, slice name), so that
+  // a changed Service finds its slices without reading its whole namespace's.
+  std::set<std::tuple<std::string, std::string, std::string>> slices_by_service_;
+  std::map<Key, cluster::EndpointSlice>::iterator eraseSlice(
+      std::map<Key, cluster::EndpointSlice>::iterator it);
   std::map<Key, cluster::Pod> pods_;
-  std::set<Key> namespaces_;  // ("", name)
+  std::set<Key> namespaces_;             // ("", name)
   std::map<Scope, std::set<Key>> seen_;  // the keys each list under way has named
   // Since the last take: Services by key, namespaces, whether a Pod changed.
   std::set<Key> touched_services_;
