@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 
+#include "dnsd/base/priority.h"
 #include "dnsd/kube/curl_library.h"
 
 namespace dnsd::kube {
@@ -64,25 +65,25 @@ struct Client::Watch {
   Resource resource;
   std::string ns;
   enum class Phase { Listing, Watching } phase = Phase::Listing;
-  bool listed = false;        // listed whole at least once
-  bool relisting = false;     // the list under way replaces an earlier one
-  std::string rv;             // where a watch resumes
-  bool rv_match = false;      // list at `rv` (NotOlderThan), after a 410 ends a watch
+  bool listed = false;     // listed whole at least once
+  bool relisting = false;  // the list under way replaces an earlier one
+  std::string rv;          // where a watch resumes
+  bool rv_match = false;   // list at `rv` (NotOlderThan), after a 410 ends a watch
   std::string continue_token;
 
   Loop* loop = nullptr;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   curl_slist* connect_to = nullptr;
-  std::string body;           // a list page, or the watch bytes not yet a whole event
-  size_t scanned = 0;         // of `body`, bytes known to hold no newline
+  std::string body;    // a list page, or the watch bytes not yet a whole event
+  size_t scanned = 0;  // of `body`, bytes known to hold no newline
   long code = 0;
   Clock::time_point started, last_byte, retry_at;
-  uint64_t events = 0;        // events and bookmarks on this watch
-  std::string abort;          // why the write callback dropped the connection
-  bool expired = false;       // an ERROR 410 ended the watch: relist
+  uint64_t events = 0;   // events and bookmarks on this watch
+  std::string abort;     // why the write callback dropped the connection
+  bool expired = false;  // an ERROR 410 ended the watch: relist
   milliseconds backoff{0};
-  bool changed = false;       // during one write callback
+  bool changed = false;  // during one write callback
 };
 
 struct Client::Loop {
@@ -99,7 +100,10 @@ struct Client::Loop {
   std::mt19937 random{std::random_device{}()};
 
   Loop(Client& c, const CurlLibrary& library)
-      : client(c), curl(library), tokens(c.options_.credentials), url(ServerUrl::parse(c.options_.credentials.server)) {}
+      : client(c),
+        curl(library),
+        tokens(c.options_.credentials),
+        url(ServerUrl::parse(c.options_.credentials.server)) {}
   ~Loop() {
     for (auto& w : watches) release(*w);
     if (multi) curl.multi_cleanup(multi);
@@ -132,8 +136,8 @@ struct Client::Loop {
 
   static int onTimer(CURLM*, long timeout_ms, void* self) {
     auto* loop = static_cast<Loop*>(self);
-    loop->timer = timeout_ms < 0 ? Clock::time_point::max()
-                                 : Clock::now() + milliseconds(timeout_ms);
+    loop->timer =
+        timeout_ms < 0 ? Clock::time_point::max() : Clock::now() + milliseconds(timeout_ms);
     return 0;
   }
 
@@ -155,7 +159,8 @@ struct Client::Loop {
     if (w.resource == Resource::EndpointSlices)  // slices of no Service name nothing
       labels = "kubernetes.io/service-name" + (labels.empty() ? "" : "," + labels);
     if (w.resource != Resource::Namespaces && !labels.empty()) add("labelSelector", labels);
-    if (w.resource == Resource::Namespaces && !w.ns.empty()) add("fieldSelector", "metadata.name=" + w.ns);
+    if (w.resource == Resource::Namespaces && !w.ns.empty())
+      add("fieldSelector", "metadata.name=" + w.ns);
     if (w.resource == Resource::Pods)  // CoreDNS's pod watch leaves finished Pods out too
       add("fieldSelector", "status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown");
     if (watch) {
@@ -167,7 +172,8 @@ struct Client::Loop {
       add("timeoutSeconds", std::to_string(minutes(random)));
     } else {
       add("limit", std::to_string(options().page_size));
-      if (!w.continue_token.empty()) add("continue", w.continue_token);
+      if (!w.continue_token.empty())
+        add("continue", w.continue_token);
       else if (w.rv_match) {
         add("resourceVersion", w.rv);
         add("resourceVersionMatch", "NotOlderThan");
@@ -262,7 +268,6 @@ struct Client::Loop {
     w.headers = w.connect_to = nullptr;
   }
 
-
   // ---- responses ----
 
   static size_t write(char* data, size_t size, size_t count, void* self) {
@@ -307,8 +312,9 @@ struct Client::Loop {
     w.scanned = w.body.size();
     if (w.changed) client.changed_();
     if (w.body.size() > options().max_event_bytes)
-      return w.abort = "a watch event over " + std::to_string(options().max_event_bytes >> 20) +
-                       " MiB", 0;
+      return w.abort =
+                 "a watch event over " + std::to_string(options().max_event_bytes >> 20) + " MiB",
+             0;
     return n;
   }
 
@@ -454,7 +460,8 @@ struct Client::Loop {
     epoll = epoll_create1(EPOLL_CLOEXEC);
     stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     multi = curl.multi_init();
-    if (epoll < 0 || stop < 0 || !multi) return base::Error{"kubernetes: cannot start the client", ""};
+    if (epoll < 0 || stop < 0 || !multi)
+      return base::Error{"kubernetes: cannot start the client", ""};
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = stop;
@@ -559,7 +566,10 @@ base::Status Client::start() {
   if (!curl) return curl.error();
   loop_ = std::make_unique<Loop>(*this, **curl);
   if (auto status = loop_->init(); !status) return status;
-  thread_ = std::thread([this] { loop_->run(); });
+  thread_ = std::thread([this] {
+    base::yieldToQueries();  // decoding events is background work to the queries
+    loop_->run();
+  });
   return base::Ok{};
 }
 

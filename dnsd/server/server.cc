@@ -19,6 +19,7 @@
 
 #include "dnsd/admin/http_server.h"
 #include "dnsd/admin/metrics.h"
+#include "dnsd/base/priority.h"
 #include "dnsd/hosts/hosts_file.h"
 #include "dnsd/server/forwarding.h"
 #include "dnsd/server/heap.h"
@@ -464,6 +465,9 @@ bool serialDue(const zone::SnapshotHolder& holder) {
 // forwarding loop (1: stop with an error). A held serial moves on in the next second.
 int waitForSignals(const sigset_t& signals, const Config& config, zone::SnapshotHolder& holder,
                    admin::Metrics& metrics, forward::Forwarder* forwarder, KubeSource* kube) {
+  // Builds and patches are background work to the workers, started by now on this core
+  // and the other: a query's wake-up preempts them (the threads a build starts inherit it).
+  base::yieldToQueries();
   // After a publication of API changes, the next waits four times as long as that one took
   // (at most kApiMaxPause): the first change after a quiet spell goes out at once, a burst's
   // changes go out together at the end of the pause, and publishing takes at most about a

@@ -16,6 +16,7 @@
 #include <optional>
 #include <random>
 
+#include "dnsd/base/priority.h"
 #include "dnsd/server/recursion.h"
 #include "dnsd/server/shared.h"
 #include "dnsd/transfer/notify.h"
@@ -125,14 +126,6 @@ void closeGently(int fd) {
   }
   close(fd);
 }
-
-// Transfers and diffs are background work: when the CPU is short, the threads that answer
-// queries go first (a thread's nice value is its own on Linux).
-void yieldToQueries() {
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
-  }  // not allowed to lower it: the transfer still runs, at the same priority
-}
-
 }  // namespace
 
 base::Result<TransferOptions> transferOptions(const std::vector<std::string>& transfer_to,
@@ -260,7 +253,7 @@ void TransferServer::take(int fd, const sockaddr_storage& peer, std::vector<uint
 
 void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> query,
                            std::vector<uint8_t> pending) {
-  yieldToQueries();
+  base::yieldToQueries();
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   // What the kernel holds for a client that reads slowly stays small: without this, the
   // send buffer grows to megabytes per connection.
@@ -379,7 +372,7 @@ uint32_t TransferServer::secondariesSerial(const wire::Name& zone, int timeout_m
 void TransferServer::journalLoop() {
   // Named, so that `top -H` and /proc/PID/task/*/comm tell its CPU from the query threads'.
   pthread_setname_np(pthread_self(), "dnsd-journal");
-  yieldToQueries();
+  base::yieldToQueries();
   for (;;) {
     int64_t now = nowMs();
     int64_t wait = 1000;
