@@ -1,5 +1,6 @@
 #include "dnsd/kube/client.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -567,6 +568,8 @@ base::Status Client::start() {
   loop_ = std::make_unique<Loop>(*this, **curl);
   if (auto status = loop_->init(); !status) return status;
   thread_ = std::thread([this] {
+    // Named, so that `top -H` and /proc/PID/task/*/comm tell its CPU from the workers'.
+    pthread_setname_np(pthread_self(), "dnsd-kube");
     base::yieldToQueries();  // decoding events is background work to the queries
     loop_->run();
   });
