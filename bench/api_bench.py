@@ -309,8 +309,10 @@ def main():
         slices = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
                   for o in objs if o["kind"] == "EndpointSlice"}
         prober = Prober(port)
-        per_query = query_cpu_ns(proc.pid, prober, last)
-        cpu = ChangeCpu(proc.pid, prober, per_query)
+        # Per thread (schedstat): exact, where /proc/PID/stat counts 10 ms ticks, a few over
+        # a run of changes; patches start no thread whose CPU it would miss.
+        per_query = query_cpu_ns(proc.pid, prober, last, per_thread=True)
+        cpu = ChangeCpu(proc.pid, prober, per_query, per_thread=True)
         latencies = events(api, prober, a.n, a.events, slices)
         # Each round sends six events: the five measured and the Namespace's creation.
         cpu_per_event = cpu.per_change_us(6 * a.events)
