@@ -1,6 +1,10 @@
 #include "dnsd/zone/snapshot_builder.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -18,6 +22,19 @@ std::string text(const uint8_t* name, size_t size) {
 template <typename T>
 void trim(std::vector<T>& v) {
   if (v.capacity() - v.size() > v.size() / 8) v.shrink_to_fit();
+}
+
+// The room reserved past a vector's end for a ZoneEditor to append to is resident only
+// once written, if its pages are fresh; pages malloc recycled (the zone before this one)
+// are resident already. They go back to the system here, and come back zeroed as the
+// editor appends. Whole pages strictly inside the block only: malloc's own bookkeeping
+// lies outside it.
+template <typename T>
+void releaseRoom(std::vector<T>& v) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(v.data() + v.size()) + page - 1) & ~(page - 1);
+  const auto end = reinterpret_cast<uintptr_t>(v.data() + v.capacity()) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace
@@ -410,6 +427,8 @@ base::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(
     trim(*snap_->blob_store_);
     trim(*snap_->links_store_);
   } else {
+    releaseRoom(*snap_->blob_store_);
+    releaseRoom(*snap_->links_store_);
     edit_->made = true;
   }
   snap_->bind();
