@@ -262,6 +262,47 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
   return inputs;
 }
 
+base::Result<std::vector<FileChange>> loadChanges(const std::vector<std::string>& paths,
+                                                  Cache& cache) {
+  base::Result<std::vector<std::string>> listed = manifest::files(paths);
+  if (!listed) return listed.error();
+  const std::vector<std::string>& files = *listed;
+  std::vector<cluster::Inputs> parts(files.size());
+  std::vector<std::optional<base::Error>> errors(files.size());
+  std::vector<FileId> ids(files.size());
+  std::vector<bool> unchanged(files.size(), false);
+  for (size_t i = 0; i < files.size(); ++i) {
+    ids[i] = fileId(files[i]);
+    auto it = cache.entries_.find(files[i]);
+    unchanged[i] = ids[i].inode && it != cache.entries_.end() && it->second.inode == ids[i].inode &&
+                   it->second.size == ids[i].size && it->second.mtime_ns == ids[i].mtime_ns;
+  }
+  loadEach(files, unchanged, parts, errors);
+  for (size_t i = 0; i < files.size(); ++i)
+    if (errors[i]) return *errors[i];
+  cache.commit();
+  std::vector<FileChange> changes;
+  std::map<std::string, Cache::Entry> entries;
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto old = cache.entries_.find(files[i]);
+    if (unchanged[i]) {
+      entries[files[i]] = std::move(old->second);
+      continue;
+    }
+    FileChange& change = changes.emplace_back();
+    change.file = files[i];
+    if (old != cache.entries_.end()) change.before = std::move(old->second.inputs);
+    entries[files[i]] = {ids[i].inode, ids[i].size, ids[i].mtime_ns, parts[i]};
+    change.now = std::move(parts[i]);
+  }
+  for (auto& [file, entry] : cache.entries_)  // files gone since
+    if (!entries.count(file)) changes.push_back({file, std::move(entry.inputs), {}});
+  cache.entries_ = std::move(entries);
+  cache.order_ = files;
+  cache.holds_all_ = true;
+  return changes;
+}
+
 void Cache::restore() {
   if (!previous_.kept) return;
   entries_ = std::move(previous_.entries);

@@ -30,6 +30,20 @@ base::Result<std::vector<std::string>> files(const std::vector<std::string>& pat
 // cache that holds every file of that load (a pipe is never cached).
 cluster::Inputs cached(const Cache& cache);
 
+// One file whose objects differ from the cache's: as the cache held them (empty: new) and as
+// read now (empty: removed).
+struct FileChange {
+  std::string file;
+  cluster::Inputs before, now;
+};
+
+// Reads the files of `paths` as load() does with `cache`, parsing only those that changed,
+// but gives the files that changed instead of every object, and keeps them in the cache at
+// once (no restore(): the caller follows the files, not a zone). A pipe counts as changed at
+// every call. An error (a file that does not parse) leaves the cache as it was.
+base::Result<std::vector<FileChange>> loadChanges(const std::vector<std::string>& paths,
+                                                  Cache& cache);
+
 class Cache {
  public:
   size_t size() const { return entries_.size(); }
@@ -40,10 +54,16 @@ class Cache {
   // commit() frees it.
   void restore();
   void commit();
+  // Each file's objects, in the order read.
+  template <typename F>
+  void forEachFile(F f) const {
+    for (const std::string& file : order_) f(file, entries_.at(file).inputs);
+  }
 
  private:
   friend base::Result<cluster::Inputs> load(const std::vector<std::string>&, Cache*);
   friend cluster::Inputs cached(const Cache&);
+  friend base::Result<std::vector<FileChange>> loadChanges(const std::vector<std::string>&, Cache&);
   struct Entry {
     uint64_t inode = 0, size = 0;
     int64_t mtime_ns = 0;

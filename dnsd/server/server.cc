@@ -117,16 +117,6 @@ bool incremental_enabled = false;
 ManifestChanges manifest_changes;
 bool follow_manifests = false;
 
-// The manifests, only the files changed since the last read parsed, listed for comparison:
-// what a full build is then made of.
-base::Result<ReadManifests> readManifests(const Config& config,
-                                          base::Result<kube::Store::Changes>& changes) {
-  auto inputs = manifest::load(config.manifests, &manifest_cache);
-  if (!inputs) return inputs.error();
-  changes = manifest_changes.list(*inputs);
-  return ReadManifests{std::move(*inputs), true};
-}
-
 // After a full build: the next API events are applied to it, or wait for another full build.
 void followLoad(Loaded& loaded) {
   if (incremental_enabled && loaded.cluster && loaded.synced)
@@ -312,18 +302,18 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   std::optional<ReadManifests> read;
   if (follow_manifests) {
     const auto start = std::chrono::steady_clock::now();
-    base::Result<kube::Store::Changes> changes = base::Error{"not listed", ""};
-    auto manifests = readManifests(config, changes);
-    if (!manifests) {  // nothing was listed: the next read is compared with the zone served
+    // Only the files changed since the last read are parsed; a file that fails keeps the
+    // cache and the store as they were, so the next read is compared with the zone served.
+    auto files = manifest::loadChanges(config.manifests, manifest_cache);
+    if (!files) {
       metrics.reloadFailed();
-      spdlog::error("reload failed: {} (the previous zone keeps serving)", manifests.error().str());
+      spdlog::error("reload failed: {} (the previous zone keeps serving)", files.error().str());
       return;
     }
-    if (applyManifestChanges(holder, metrics, changes, next, start)) {
-      manifest_cache.commit();
+    if (applyManifestChanges(holder, metrics, manifest_changes.apply(*files, manifest_cache), next,
+                             start))
       return;
-    }
-    read = std::move(*manifests);
+    read = ReadManifests{manifest::cached(manifest_cache), true};
   }
   auto api = apiObjects(kube);
   // With the API as a source, the files are read for a reload only: an API event must not
@@ -577,13 +567,13 @@ bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Me
   auto api = apiObjects(kube);
   std::optional<ReadManifests> read;
   if (follow_manifests) {
-    base::Result<kube::Store::Changes> changes = base::Error{"not listed", ""};
-    auto manifests = readManifests(config, changes);
-    if (!manifests) {
-      spdlog::error("{}", manifests.error().str());
+    auto files = manifest::loadChanges(config.manifests, manifest_cache);
+    if (!files) {
+      spdlog::error("{}", files.error().str());
       return false;
     }
-    read = std::move(*manifests);
+    manifest_changes.apply(*files, manifest_cache);  // the first files: built whole below
+    read = ReadManifests{manifest::cached(manifest_cache), true};
   }
   if (!config.hosts_file.empty())
     if (auto read = readHosts(config); !read) {

@@ -207,15 +207,14 @@ class Sequence {
   // As server.cc reload() does with ManifestChanges::supported().
   void reload() {
     ++serial_;
-    auto inputs = manifest::load(config_.manifests, &cache_);
-    if (!inputs) return;  // the zone served stays, nothing was listed
-    auto changes = listed_.list(*inputs);
+    auto files = manifest::loadChanges(config_.manifests, cache_);
+    if (!files) return;  // the zone served stays, nothing was listed
+    auto changes = listed_.apply(*files, cache_);
     if (changes && incremental_.ready()) {
       std::vector<std::string> warnings;
       auto patched = incremental_.apply(*changes, serial_, warnings);
       if (patched) {
         served_ = *patched;
-        cache_.commit();
         ++applied;
         return;
       }
@@ -224,7 +223,7 @@ class Sequence {
     // DNSD_MANIFEST_WHY=1: why each reload was built whole.
     if (!changes && std::getenv("DNSD_MANIFEST_WHY"))
       std::fprintf(stderr, "built whole: %s\n", changes.error().message.c_str());
-    server::ReadManifests read{std::move(*inputs), true};
+    server::ReadManifests read{manifest::cached(cache_), true};
     auto loaded = server::loadZone(config_, serial_, &cache_, nullptr, nullptr, nullptr, &read);
     if (!loaded) return incremental_.invalidate();
     served_ = loaded->snapshot;
