@@ -1,20 +1,19 @@
 #include "dnsd/manifest/load.h"
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/exceptions.h>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/exceptions.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <thread>
 #include <optional>
-#include <atomic>
 #include <system_error>
+#include <thread>
 
 #include "dnsd/cluster/cluster.h"
 #include "dnsd/manifest/document.h"
@@ -144,7 +143,8 @@ namespace {
 
 template <typename T>
 void append(std::vector<T>& into, std::vector<T>& from) {
-  into.insert(into.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  into.insert(into.end(), std::make_move_iterator(from.begin()),
+              std::make_move_iterator(from.end()));
 }
 
 void merge(cluster::Inputs& into, cluster::Inputs& from) {
@@ -190,8 +190,8 @@ void loadEach(const std::vector<std::string>& files, const std::vector<bool>& pa
         cluster::sortInputs(parts[i]);  // here, in parallel, rather than all in normalize()
     }
   };
-  size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()),
-                                     files.size(), 16});
+  size_t threads =
+      std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), files.size(), 16});
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -210,6 +210,15 @@ base::Result<std::vector<std::string>> files(const std::vector<std::string>& pat
   return all;
 }
 
+const Cache::Entry* Cache::unchanged(const std::string& file, uint64_t inode, uint64_t size,
+                                     int64_t mtime_ns) const {
+  auto it = entries_.find(file);
+  if (inode == 0 || it == entries_.end() || it->second.inode != inode || it->second.size != size ||
+      it->second.mtime_ns != mtime_ns)
+    return nullptr;
+  return &it->second;
+}
+
 base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache* cache) {
   base::Result<std::vector<std::string>> listed = manifest::files(paths);
   if (!listed) return listed.error();
@@ -220,10 +229,9 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
   std::vector<bool> cached(files.size(), false);
   for (size_t i = 0; cache && i < files.size(); ++i) {
     ids[i] = fileId(files[i]);
-    auto it = cache->entries_.find(files[i]);
-    if (ids[i].inode && it != cache->entries_.end() && it->second.inode == ids[i].inode &&
-        it->second.size == ids[i].size && it->second.mtime_ns == ids[i].mtime_ns) {
-      parts[i] = it->second.inputs;
+    if (const Cache::Entry* entry =
+            cache->unchanged(files[i], ids[i].inode, ids[i].size, ids[i].mtime_ns)) {
+      parts[i] = entry->inputs;
       cached[i] = true;
     }
   }
@@ -273,9 +281,7 @@ base::Result<std::vector<FileChange>> loadChanges(const std::vector<std::string>
   std::vector<bool> unchanged(files.size(), false);
   for (size_t i = 0; i < files.size(); ++i) {
     ids[i] = fileId(files[i]);
-    auto it = cache.entries_.find(files[i]);
-    unchanged[i] = ids[i].inode && it != cache.entries_.end() && it->second.inode == ids[i].inode &&
-                   it->second.size == ids[i].size && it->second.mtime_ns == ids[i].mtime_ns;
+    unchanged[i] = cache.unchanged(files[i], ids[i].inode, ids[i].size, ids[i].mtime_ns);
   }
   loadEach(files, unchanged, parts, errors);
   for (size_t i = 0; i < files.size(); ++i)

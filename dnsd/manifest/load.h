@@ -69,6 +69,10 @@ class Cache {
     int64_t mtime_ns = 0;
     cluster::Inputs inputs;
   };
+  // The entry of `file` if it is still that file's (same inode, size and modification
+  // time), else null.
+  const Entry* unchanged(const std::string& file, uint64_t inode, uint64_t size,
+                         int64_t mtime_ns) const;
   std::map<std::string, Entry> entries_;
   std::vector<std::string> order_;  // the files in the order the load read them
   bool holds_all_ = false;
