@@ -132,18 +132,18 @@ void followLoad(Loaded& loaded) {
 std::weak_ptr<const zone::Snapshot> retired;
 bool retired_pending = false;
 
-// When the API last changed the zone. While changes keep coming, the heap is left as it is:
-// each trim hands back pages the next build faults in again, which would cost every
-// change more than the build itself.
-std::chrono::steady_clock::time_point last_api_build;
-constexpr auto kApiQuiet = std::chrono::seconds(5);
+// When the API or a patch from the manifests last changed the zone. While changes keep coming,
+// the heap is left as it is: each trim hands back pages the next build faults in again, which
+// would cost every change more than the build itself.
+std::chrono::steady_clock::time_point last_change;
+constexpr auto kQuiet = std::chrono::seconds(5);
 
-// Called about once a second: trims once the replaced snapshot is gone (and the API has been
-// quiet for a while).
+// Called about once a second: trims once the replaced snapshot is gone (and changes have
+// paused for a while).
 void trimAfterRetired() {
   std::lock_guard lock(reload_mutex);
   if (!retired_pending || !retired.expired()) return;
-  if (std::chrono::steady_clock::now() - last_api_build < kApiQuiet) return;
+  if (std::chrono::steady_clock::now() - last_change < kQuiet) return;
   retired_pending = false;
   trimHeap();
 }
@@ -233,60 +233,36 @@ void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
   retired_pending = true;
 }
 
-// Applies the API's changes since the last build to the zone served: true when published,
-// false when the zone must be built whole.
-bool applyApiChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics, KubeSource& kube,
-                     const transfer::NextSerial& next) {
-  if (!incremental.ready()) return false;
-  const auto start = std::chrono::steady_clock::now();
-  auto current = holder.get();
-  std::vector<std::string> warnings;
-  const kube::Store::Changes changes = kube.takeChanges();
-  auto patched = incremental.apply(changes, next.serial, warnings);
-  if (!patched) {
-    spdlog::debug("kubernetes: building the whole zone: {}", patched.error().message);
-    return false;
-  }
-  warning_log.log(warnings);
-  publish(*patched, incremental.services(), true, holder, metrics, !next.held,
-          &incremental.applied());
-  serial_held = next.held;
-  last_api_build = std::chrono::steady_clock::now();
-  // No trim now (one walks the whole heap, and a patch frees a few pages), but once the API
-  // is quiet, as after a build: a run of patches leaves freed pages in the heap too.
-  retired = current;
-  retired_pending = current != nullptr;
-  spdlog::debug("kubernetes: applied {} changed services, serial {}, in {:.3f} ms",
-                changes.services.size(), (*patched)->serial(),
-                std::chrono::duration<double, std::milli>(last_api_build - start).count());
-  return true;
-}
-
-// Applies the manifests' changes since the last reload to the zone served, as API changes are:
-// true when published, false when the zone must be built whole.
-bool applyManifestChanges(zone::SnapshotHolder& holder, admin::Metrics& metrics,
-                          const base::Result<kube::Store::Changes>& changes,
-                          const transfer::NextSerial& next,
-                          std::chrono::steady_clock::time_point start) {
+// Applies the changes since the last build to the zone served, API events and manifest edits
+// alike: true when published, false when the zone must be built whole. `source` names them in
+// the log; API events come often, so they are logged at debug.
+bool applyChanges(std::string_view source, const base::Result<kube::Store::Changes>& changes,
+                  zone::SnapshotHolder& holder, admin::Metrics& metrics,
+                  const transfer::NextSerial& next, std::chrono::steady_clock::time_point start,
+                  spdlog::level::level_enum level) {
   if (!changes) {
-    spdlog::debug("manifests: building the whole zone: {}", changes.error().message);
+    spdlog::debug("{}: building the whole zone: {}", source, changes.error().message);
     return false;
   }
-  if (!incremental.ready()) return false;
+  auto current = holder.get();
   std::vector<std::string> warnings;
   auto patched = incremental.apply(*changes, next.serial, warnings);
   if (!patched) {
-    spdlog::debug("manifests: building the whole zone: {}", patched.error().message);
+    spdlog::debug("{}: building the whole zone: {}", source, patched.error().message);
     return false;
   }
   warning_log.log(warnings);
   publish(*patched, incremental.services(), true, holder, metrics, !next.held,
           &incremental.applied());
   serial_held = next.held;
-  spdlog::info(
-      "reloaded: {} changed services applied to the zone, serial {}, in {:.3f} ms",
-      changes->services.size(), (*patched)->serial(),
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  last_change = std::chrono::steady_clock::now();
+  // No trim now (one walks the whole heap, and a patch frees a few pages), but once changes
+  // pause, as after a build: a run of patches leaves freed pages in the heap too.
+  retired = current;
+  retired_pending = current != nullptr;
+  spdlog::log(level, "{}: {} changed services applied to the zone, serial {}, in {:.3f} ms",
+              source, changes->services.size(), (*patched)->serial(),
+              std::chrono::duration<double, std::milli>(last_change - start).count());
   return true;
 }
 
@@ -298,7 +274,10 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   auto current = holder.get();
   const transfer::NextSerial next =
       transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
-  if (kube && from_api && applyApiChanges(holder, metrics, *kube, next)) return;
+  if (kube && from_api && incremental.ready() &&
+      applyChanges("kubernetes", kube->takeChanges(), holder, metrics, next,
+                   std::chrono::steady_clock::now(), spdlog::level::debug))
+    return;
   std::optional<ReadManifests> read;
   if (follow_manifests) {
     const auto start = std::chrono::steady_clock::now();
@@ -310,8 +289,9 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
       spdlog::error("reload failed: {} (the previous zone keeps serving)", files.error().str());
       return;
     }
-    if (applyManifestChanges(holder, metrics, manifest_changes.apply(*files, manifest_cache), next,
-                             start))
+    auto changes = manifest_changes.apply(*files, manifest_cache);
+    if (incremental.ready() &&
+        applyChanges("manifests", changes, holder, metrics, next, start, spdlog::level::info))
       return;
     read = ReadManifests{manifest::cached(manifest_cache), true};
   }
@@ -335,7 +315,7 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
   // Trimming costs milliseconds: for API events, which may come many a second, it waits
   // until they pause (trimAfterRetired) instead of delaying the next change.
   if (from_api)
-    last_api_build = std::chrono::steady_clock::now();
+    last_change = std::chrono::steady_clock::now();
   else
     trimHeap();
   retired = current;
@@ -346,18 +326,18 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
     spdlog::info("reloaded: {}", loaded->summary());
 }
 
-// Once the API has been quiet for a while, a zone that patches have grown is built whole
+// Once changes have paused for a while, a zone that patches have grown is built whole
 // again, as a SIGHUP would: the arena's dead regions and the pages the patches copied go,
 // and the trim that follows the build hands them back to the system.
 void compactWhenQuiet(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
                       KubeSource* kube) {
   {
     std::lock_guard lock(reload_mutex);
-    if (!incremental.grown() || std::chrono::steady_clock::now() - last_api_build < kApiQuiet)
+    if (!incremental.grown() || std::chrono::steady_clock::now() - last_change < kQuiet)
       return;
     incremental.invalidate();
   }
-  spdlog::info("kubernetes: quiet; building whole the zone that patches have grown");
+  spdlog::info("changes paused; building whole the zone that patches have grown");
   reload(config, holder, metrics, kube, false);
 }
 
@@ -499,7 +479,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     publishForwardStats(forwarder, metrics);
     if (kube) metrics.setKubernetes(kube->values());
     if (transfers) metrics.setTransfers(transfers->stats());
-    if (kube) compactWhenQuiet(config, holder, metrics, kube);
+    if (kube || follow_manifests) compactWhenQuiet(config, holder, metrics, kube);
     trimAfterRetired();
     if (forwarder && forwarder->loopDetected()) {
       spdlog::error(
