@@ -260,8 +260,8 @@ bool applyChanges(std::string_view source, const base::Result<kube::Store::Chang
   // pause, as after a build: a run of patches leaves freed pages in the heap too.
   retired = current;
   retired_pending = current != nullptr;
-  spdlog::log(level, "{}: {} changed services applied to the zone, serial {}, in {:.3f} ms",
-              source, changes->services.size(), (*patched)->serial(),
+  spdlog::log(level, "{}: {} changed services applied to the zone, serial {}, in {:.3f} ms", source,
+              changes->services.size(), (*patched)->serial(),
               std::chrono::duration<double, std::milli>(last_change - start).count());
   return true;
 }
@@ -333,8 +333,7 @@ void compactWhenQuiet(const Config& config, zone::SnapshotHolder& holder, admin:
                       KubeSource* kube) {
   {
     std::lock_guard lock(reload_mutex);
-    if (!incremental.grown() || std::chrono::steady_clock::now() - last_change < kQuiet)
-      return;
+    if (!incremental.grown() || std::chrono::steady_clock::now() - last_change < kQuiet) return;
     incremental.invalidate();
   }
   spdlog::info("changes paused; building whole the zone that patches have grown");
