@@ -400,8 +400,9 @@ void publishForwardStats(const forward::Forwarder* forwarder, admin::Metrics& me
 }
 
 // Set by the API client's thread when it changed the store and has signalled; cleared by the
-// main thread before it reads the store, so a change during a rebuild signals again. Events
-// arriving while a zone builds are thereby published together by the next build.
+// main thread right before it reads the store, so a change during a rebuild signals again.
+// Events arriving while a zone builds, or while a publication waits out its pause, are
+// thereby published together by the next one.
 std::atomic<bool> api_changed{false};
 
 void onApiChange() {
@@ -449,6 +450,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
   bool api_deferred = false;
   auto publishApi = [&] {
     api_deferred = false;
+    api_changed = false;
     const auto start = std::chrono::steady_clock::now();
     reload(config, holder, metrics, kube, true);
     const auto end = std::chrono::steady_clock::now();
@@ -465,7 +467,8 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     }
     int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGUSR1) {
-      api_changed = false;
+      // api_changed stays set while the pause runs: the events that come meanwhile need no
+      // signal, the publication at its end takes them all.
       if (std::chrono::steady_clock::now() < next_api_publish)
         api_deferred = true;
       else
@@ -551,7 +554,7 @@ bool loadFirstZone(const Config& config, zone::SnapshotHolder& holder, admin::Me
       spdlog::error("{}", files.error().str());
       return false;
     }
-    manifest_changes.apply(*files, manifest_cache);  // the first files: built whole below
+    static_cast<void>(manifest_changes.apply(*files, manifest_cache));  // built whole below
     read = ReadManifests{manifest::cached(manifest_cache), true};
   }
   if (!config.hosts_file.empty())
