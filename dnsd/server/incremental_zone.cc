@@ -1,6 +1,7 @@
 #include "dnsd/server/incremental_zone.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "dnsd/wire/dns.h"
@@ -8,41 +9,56 @@
 namespace dnsd::server {
 namespace {
 
-// A record as one comparable string: owner, type, TTL, rdata, and where its target starts.
-std::string keyOf(const zone::RecordList::View& r) {
-  std::string key(reinterpret_cast<const char*>(r.owner), r.owner_size);
-  key.push_back(static_cast<char>(r.type >> 8));
-  key.push_back(static_cast<char>(r.type));
-  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>(r.ttl >> shift));
-  key.push_back(static_cast<char>(r.target_at >> 8));
-  key.push_back(static_cast<char>(r.target_at));
-  key.append(reinterpret_cast<const char*>(r.rdata), r.rdata_size);
-  return key;
+// Records in one order: owner, type, TTL, where the target starts, rdata. Any order that
+// tells records apart will do; this one compares views in place, with no copy.
+int compare(const zone::RecordList::View& a, const zone::RecordList::View& b) {
+  if (a.owner_size != b.owner_size) return a.owner_size < b.owner_size ? -1 : 1;
+  if (int c = std::memcmp(a.owner, b.owner, a.owner_size)) return c;
+  if (a.type != b.type) return a.type < b.type ? -1 : 1;
+  if (a.ttl != b.ttl) return a.ttl < b.ttl ? -1 : 1;
+  if (a.target_at != b.target_at) return a.target_at < b.target_at ? -1 : 1;
+  if (a.rdata_size != b.rdata_size) return a.rdata_size < b.rdata_size ? -1 : 1;
+  return std::memcmp(a.rdata, b.rdata, a.rdata_size);
 }
 
-void addKey(std::string_view key, zone::RecordList& out) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(key.data());
-  const size_t owner_size = wire::nameSize(bytes);
-  const uint8_t* p = bytes + owner_size;
-  const auto type = static_cast<uint16_t>(p[0] << 8 | p[1]);
-  const uint32_t ttl = static_cast<uint32_t>(p[2]) << 24 | static_cast<uint32_t>(p[3]) << 16 |
-                       static_cast<uint32_t>(p[4]) << 8 | p[5];
-  const auto target_at = static_cast<uint16_t>(p[6] << 8 | p[7]);
-  const std::string_view rdata = key.substr(owner_size + 8);
-  const std::string_view owner = key.substr(0, owner_size);
-  if (target_at == zone::RecordList::kNoTarget)
-    out.add(owner, type, ttl, rdata, {});
+// The records of `records`, each once, in compare()'s order.
+std::vector<zone::RecordList::View> sortedViews(const zone::RecordList& records) {
+  std::vector<zone::RecordList::View> views;
+  views.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) views.push_back(records[i]);
+  std::sort(views.begin(), views.end(),
+            [](const auto& a, const auto& b) { return compare(a, b) < 0; });
+  views.erase(std::unique(views.begin(), views.end(),
+                          [](const auto& a, const auto& b) { return compare(a, b) == 0; }),
+              views.end());
+  return views;
+}
+
+void addView(const zone::RecordList::View& r, zone::RecordList& out) {
+  const std::string_view owner(reinterpret_cast<const char*>(r.owner), r.owner_size);
+  const std::string_view rdata = r.rdataBytes();
+  if (r.target_at == zone::RecordList::kNoTarget)
+    out.add(owner, r.type, r.ttl, rdata, {});
   else
-    out.add(owner, type, ttl, rdata.substr(0, target_at), rdata.substr(target_at));
+    out.add(owner, r.type, r.ttl, rdata.substr(0, r.target_at), rdata.substr(r.target_at));
 }
 
-std::vector<std::string> keysOf(const zone::RecordList& records) {
-  std::vector<std::string> keys;
-  keys.reserve(records.size());
-  for (size_t i = 0; i < records.size(); ++i) keys.push_back(keyOf(records[i]));
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+// Adds to `gone` the records only `before` has, to `come` those only `after` has.
+void difference(const zone::RecordList& before, const zone::RecordList& after,
+                zone::RecordList& gone, zone::RecordList& come) {
+  const auto a = sortedViews(before), b = sortedViews(after);
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    const int c = i == a.size() ? 1 : j == b.size() ? -1 : compare(a[i], b[j]);
+    if (c < 0) {
+      addView(a[i++], gone);
+    } else if (c > 0) {
+      addView(b[j++], come);
+    } else {
+      ++i;
+      ++j;
+    }
+  }
 }
 
 // The cluster's DNS Service names dnsd's own address (ns.dns.DOMAIN, the external zones' NS):
@@ -173,12 +189,7 @@ base::Status IncrementalZone::addService(
   if (auto old = services_.find(key); old != services_.end())
     zone::serviceRecords(old->second, options_, before);
   if (now) zone::serviceRecords(*now, options_, after);
-  const std::vector<std::string> a = keysOf(before), b = keysOf(after);
-  std::vector<std::string> gone, come;
-  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(gone));
-  std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(come));
-  for (const auto& k : gone) addKey(k, patch.removed);
-  for (const auto& k : come) addKey(k, patch.added);
+  difference(before, after, patch.removed, patch.added);
   next[key] = std::move(now);
   return base::Ok{};
 }
