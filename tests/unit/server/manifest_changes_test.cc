@@ -25,6 +25,7 @@
 #include "dnsd/server/incremental_zone.h"
 #include "dnsd/server/loader.h"
 #include "tests/support/churn.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/snapshot_dump.h"
 
 namespace {
@@ -33,13 +34,7 @@ using namespace dnsd;
 using namespace dnsd::testing::churn;
 namespace fs = std::filesystem;
 
-// Under a sanitizer each reload costs several times as much: fewer sequences, so that the
-// run stays within the tests' timeout.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint64_t kSequences = 10;
-#else
-constexpr uint64_t kSequences = 40;
-#endif
+constexpr uint64_t kSequences = dnsd::testing::rounds<uint64_t>(40, 10);
 constexpr int kSteps = 25;
 constexpr int kFiles = 3;
 
