@@ -156,10 +156,11 @@ def test_one_file_patched(c, binary, workdir):
         after = harness.metric_samples(metrics, "dnsd_zone_publications_total")
         patches = after.get('{build="patch"}', 0) - before.get('{build="patch"}', 0)
         # A slow machine may pause long enough for the quiet-time rebuild of a grown zone
-        # (test_grown_zone_rebuilt); that is the only full build allowed here.
+        # (test_grown_zone_rebuilt); that is the only full build allowed here (logged as it
+        # starts, so it may not be published yet).
         rebuilds = s.log().count(GROWN_REBUILT)
-        c.check(patches >= 3 and
-                after.get('{build="full"}') == before.get('{build="full"}') + rebuilds,
+        full = after.get('{build="full"}', 0) - before.get('{build="full"}', 0)
+        c.check(patches >= 3 and 0 <= full <= rebuilds,
                 f"every edit was published as a patch, none built whole: {before} then {after}")
         c.check("changed services applied" in s.log(), "the log says what a reload applied",
                 s.log()[-2000:])
