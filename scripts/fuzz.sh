@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz/ with clang into ./build-fuzz and runs each for
-# SECONDS (default 60) over a fresh copy of its seed corpus, tests/fuzz/corpus/TARGET/.
+# SECONDS (default 60) over a fresh copy of its seed corpus, tests/fuzz/corpus/TARGET/, as many
+# targets at a time as there are cores.
 # Prints one line per target and ends with "fuzz: N passed, N failed"; exits non-zero when a
 # target crashed, leaked, hung or ran out of memory. What it found is left in
 # build-fuzz/crashes/TARGET/ (named in the output; replay: build-fuzz/tests/fuzz/TARGET FILE)
@@ -33,15 +34,13 @@ if ((${#targets[@]} == 0)); then
 fi
 meson compile -C "$build" "${targets[@]}" || { echo "fuzz: 0 passed, 1 failed (build)"; exit 1; }
 
-passed=0
-failed=0
-mkdir -p "$build/fuzz-logs"
-for t in "${targets[@]}"; do
-  corpus="$build/fuzz-corpus/$t" crashes="$build/crashes/$t" log="$build/fuzz-logs/$t.log"
+# One target per core at a time, each still for SECONDS; results are printed in target order.
+run() {
+  local t=$1 corpus="$build/fuzz-corpus/$1" crashes="$build/crashes/$1" log="$build/fuzz-logs/$1.log"
   rm -rf "$corpus" "$crashes"
   mkdir -p "$corpus" "$crashes"
   [ -d "tests/fuzz/corpus/$t" ] && cp tests/fuzz/corpus/"$t"/* "$corpus"/
-  start=$SECONDS
+  local start=$SECONDS status took stats found why
   "$build/tests/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" >"$log" 2>&1
   status=$?
@@ -50,13 +49,32 @@ for t in "${targets[@]}"; do
     sed -E 's/^#([0-9]+)[[:space:]]+DONE +cov: ([0-9]+) +ft: ([0-9]+) +corp: ([0-9]+).*/\1 runs, cov \2, ft \3, corpus \4/')
   found=$(find "$crashes" -type f ! -name 'slow-unit-*' | sort | tr '\n' ' ')
   if [ "$status" -eq 0 ] && [ -z "$found" ]; then
-    passed=$((passed + 1))
-    echo "$t: ok in ${took}s (${stats:-no stats})"
+    echo "$t: ok in ${took}s (${stats:-no stats})" >"$build/fuzz-logs/$t.result"
   else
-    failed=$((failed + 1))
     why=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error:|fuzz check failed' "$log")
-    echo "$t: FAILED in ${took}s, exit $status: ${why:-see $log}; input: ${found:-none}(log $log)"
+    echo "$t: FAILED in ${took}s, exit $status: ${why:-see $log}; input: ${found:-none}(log $log)" \
+      >"$build/fuzz-logs/$t.result"
   fi
+}
+
+passed=0
+failed=0
+rm -rf "$build/fuzz-logs"
+mkdir -p "$build/fuzz-logs"
+at_once=$(nproc)
+for ((i = 0; i < ${#targets[@]}; i += at_once)); do
+  batch=("${targets[@]:i:at_once}")
+  for t in "${batch[@]}"; do run "$t" & done
+  wait
+  for t in "${batch[@]}"; do
+    line=$(cat "$build/fuzz-logs/$t.result" 2>/dev/null)
+    echo "${line:-$t: FAILED: no result (log $build/fuzz-logs/$t.log)}"
+    if [[ "$line" == "$t: ok in "* ]]; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+    fi
+  done
 done
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
