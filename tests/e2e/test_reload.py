@@ -188,9 +188,12 @@ def test_grown_zone_rebuilt(c, binary, workdir):
             write(os.path.join(workdir, f"f{f:02}.yaml"), services(f, 56))
             c.check(wait_for(s, f"svc-55.ns-{f}.svc.cluster.local", [f"10.96.{f}.56"])
                     is not None, f"the Services added to f{f:02}.yaml are served")
+        # A serial that catches up with the clock is published too, as a patch of nothing: at
+        # least one patch an edit, and no full build.
         patched = harness.metric_samples(metrics, "dnsd_zone_publications_total")
-        c.expect_equal(patched.get('{build="patch"}', 0) - before.get('{build="patch"}', 0), 3,
-                       "each edit was published as a patch")
+        c.check(patched.get('{build="patch"}', 0) - before.get('{build="patch"}', 0) >= 3 and
+                patched.get('{build="full"}', 0) == before.get('{build="full"}', 0),
+                f"each edit was published as a patch: {before} then {patched}")
         # The log line comes when the build starts; the publication it counts, after it.
         deadline = time.monotonic() + 20
         while True:
@@ -211,8 +214,9 @@ def test_grown_zone_rebuilt(c, binary, workdir):
         c.check(wait_for(s, "svc-40.ns-5.svc.cluster.local", ["10.96.5.41"]) is not None,
                 "the rebuilt zone takes the next edit")
         last = harness.metric_samples(metrics, "dnsd_zone_publications_total")
-        c.expect_equal(last.get('{build="patch"}', 0) - after.get('{build="patch"}', 0), 1,
-                       "as a patch")
+        c.check(last.get('{build="patch"}', 0) > after.get('{build="patch"}', 0) and
+                last.get('{build="full"}', 0) == after.get('{build="full"}', 0),
+                f"as a patch: {after} then {last}")
 
 
 def test_broken_file_keeps_old_zone(c, binary, workdir):
