@@ -198,6 +198,36 @@ void loadEach(const std::vector<std::string>& files, const std::vector<bool>& pa
   for (auto& t : pool) t.join();
 }
 
+// The files of `paths` read as load() and loadChanges() read them: each file's identity,
+// whether `unchanged` says the cache still holds it as it is on disk, and the objects of the
+// others, parsed. The first error in file order, so that it never depends on timing.
+struct Read {
+  std::vector<std::string> files;
+  std::vector<FileId> ids;
+  std::vector<bool> unchanged;
+  std::vector<cluster::Inputs> parts;  // empty for an unchanged file
+};
+
+template <typename Unchanged>
+base::Result<Read> readChanged(const std::vector<std::string>& paths, Unchanged unchanged) {
+  base::Result<std::vector<std::string>> listed = manifest::files(paths);
+  if (!listed) return listed.error();
+  Read read{std::move(*listed), {}, {}, {}};
+  const size_t n = read.files.size();
+  read.ids.resize(n);
+  read.unchanged.assign(n, false);
+  read.parts.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    read.ids[i] = fileId(read.files[i]);
+    read.unchanged[i] = unchanged(read.files[i], read.ids[i]);
+  }
+  std::vector<std::optional<base::Error>> errors(n);
+  loadEach(read.files, read.unchanged, read.parts, errors);
+  for (size_t i = 0; i < n; ++i)
+    if (errors[i]) return *errors[i];
+  return read;
+}
+
 }  // namespace
 
 base::Result<std::vector<std::string>> files(const std::vector<std::string>& paths) {
@@ -220,27 +250,16 @@ const Cache::Entry* Cache::unchanged(const std::string& file, uint64_t inode, ui
 }
 
 base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache* cache) {
-  base::Result<std::vector<std::string>> listed = manifest::files(paths);
-  if (!listed) return listed.error();
-  const std::vector<std::string>& files = *listed;
-  std::vector<cluster::Inputs> parts(files.size());
-  std::vector<std::optional<base::Error>> errors(files.size());
-  std::vector<FileId> ids(files.size());
-  std::vector<bool> cached(files.size(), false);
-  for (size_t i = 0; cache && i < files.size(); ++i) {
-    ids[i] = fileId(files[i]);
-    if (const Cache::Entry* entry =
-            cache->unchanged(files[i], ids[i].inode, ids[i].size, ids[i].mtime_ns)) {
-      parts[i] = entry->inputs;
-      cached[i] = true;
-    }
-  }
-  loadEach(files, cached, parts, errors);
-  // Merged in file order, so the result (and the first error) never depends on timing.
+  base::Result<Read> read = readChanged(paths, [cache](const std::string& file, FileId id) {
+    return cache && cache->unchanged(file, id.inode, id.size, id.mtime_ns);
+  });
+  if (!read) return read.error();
+  const std::vector<std::string>& files = read->files;
+  const std::vector<FileId>& ids = read->ids;
+  std::vector<cluster::Inputs>& parts = read->parts;
+  for (size_t i = 0; i < files.size(); ++i)
+    if (read->unchanged[i]) parts[i] = cache->entries_.at(files[i]).inputs;
   cluster::Inputs inputs;
-  for (size_t i = 0; i < files.size(); ++i) {
-    if (errors[i]) return *errors[i];
-  }
   if (cache) {
     std::map<std::string, Cache::Entry> entries;
     cache->commit();
@@ -272,20 +291,14 @@ base::Result<cluster::Inputs> load(const std::vector<std::string>& paths, Cache*
 
 base::Result<std::vector<FileChange>> loadChanges(const std::vector<std::string>& paths,
                                                   Cache& cache) {
-  base::Result<std::vector<std::string>> listed = manifest::files(paths);
-  if (!listed) return listed.error();
-  const std::vector<std::string>& files = *listed;
-  std::vector<cluster::Inputs> parts(files.size());
-  std::vector<std::optional<base::Error>> errors(files.size());
-  std::vector<FileId> ids(files.size());
-  std::vector<bool> unchanged(files.size(), false);
-  for (size_t i = 0; i < files.size(); ++i) {
-    ids[i] = fileId(files[i]);
-    unchanged[i] = cache.unchanged(files[i], ids[i].inode, ids[i].size, ids[i].mtime_ns);
-  }
-  loadEach(files, unchanged, parts, errors);
-  for (size_t i = 0; i < files.size(); ++i)
-    if (errors[i]) return *errors[i];
+  base::Result<Read> read = readChanged(paths, [&cache](const std::string& file, FileId id) {
+    return cache.unchanged(file, id.inode, id.size, id.mtime_ns) != nullptr;
+  });
+  if (!read) return read.error();
+  const std::vector<std::string>& files = read->files;
+  const std::vector<FileId>& ids = read->ids;
+  const std::vector<bool>& unchanged = read->unchanged;
+  std::vector<cluster::Inputs>& parts = read->parts;
   cache.commit();
   std::vector<FileChange> changes;
   std::map<std::string, Cache::Entry> entries;
