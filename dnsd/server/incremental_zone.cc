@@ -87,7 +87,11 @@ void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions&
   for (auto& rs : cluster.services) {
     Key key{rs.service.meta.ns, rs.service.meta.name};
     for (const auto& ip : rs.service.cluster_ips) cluster_ips_.emplace(ip, key);
-    services_.emplace_hint(services_.end(), std::move(key), std::move(rs));
+    Kept kept;
+    zone::serviceRecords(rs, options_, kept.records);
+    kept.records.shrink_to_fit();
+    kept.cluster_ips = std::move(rs.service.cluster_ips);
+    services_.emplace_hint(services_.end(), std::move(key), std::move(kept));
   }
   namespaces_ = std::move(cluster.namespaces);
   extra_reverse_.clear();
@@ -100,11 +104,7 @@ void IncrementalZone::reset(cluster::Cluster cluster, const zone::RecordOptions&
                     [&](const base::Cidr& cidr) { return zone::reverseZoneOf(cidr) == apex; });
     if (!configured) extra_reverse_[apex] = 0;
   }
-  if (!extra_reverse_.empty()) {
-    zone::RecordList records;
-    for (const auto& [key, rs] : services_) zone::serviceRecords(rs, options_, records);
-    countPtrs(records, 1);
-  }
+  for (const auto& [key, kept] : services_) countPtrs(kept.records, 1);
   built_bytes_ = snapshot->bytes();
   editor_.adopt(std::move(snapshot), std::move(edit));
   ready_ = true;
@@ -160,16 +160,15 @@ bool IncrementalZone::countPtrs(const zone::RecordList& records, int sign) {
   return !emptied;
 }
 
-base::Status IncrementalZone::addService(
-    const kube::Store::ServiceObjects& objects, zone::Patch& patch,
-    std::vector<std::string>& warnings,
-    std::map<Key, std::optional<cluster::ResolvedService>>& next) {
+base::Status IncrementalZone::addService(const kube::Store::ServiceObjects& objects,
+                                         zone::Patch& patch, std::vector<std::string>& warnings,
+                                         std::map<Key, std::optional<Kept>>& next) {
   if (isKubeDns(objects.ns, objects.name))
     return base::Error{"Service kube-system/kube-dns changed", ""};
   Key key{objects.ns, objects.name};
   // What a full build makes of this Service: the same normalization, given the objects its
   // records come from.
-  std::optional<cluster::ResolvedService> now;
+  std::optional<Kept> now;
   if (objects.service) {
     const cluster::Service& svc = *objects.service;
     if (!svc.headless && svc.type != cluster::ServiceType::ExternalName && svc.cluster_ips.empty())
@@ -183,13 +182,17 @@ base::Status IncrementalZone::addService(
     auto normalized = cluster::normalize(std::move(inputs), cluster::Options{});
     if (!normalized) return normalized.error();
     warnings.insert(warnings.end(), normalized->warnings.begin(), normalized->warnings.end());
-    if (!normalized->services.empty()) now = std::move(normalized->services.front());
+    if (!normalized->services.empty()) {
+      cluster::ResolvedService& rs = normalized->services.front();
+      zone::serviceRecords(rs, options_, now.emplace().records);
+      now->records.shrink_to_fit();
+      now->cluster_ips = std::move(rs.service.cluster_ips);
+    }
   }
-  zone::RecordList before, after;
-  if (auto old = services_.find(key); old != services_.end())
-    zone::serviceRecords(old->second, options_, before);
-  if (now) zone::serviceRecords(*now, options_, after);
-  difference(before, after, patch.removed, patch.added);
+  static const zone::RecordList none;
+  auto old = services_.find(key);
+  difference(old != services_.end() ? old->second.records : none, now ? now->records : none,
+             patch.removed, patch.added);
   next[key] = std::move(now);
   return base::Ok{};
 }
@@ -208,7 +211,7 @@ base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
   changes_have_pods_ = changes.pod_count > 0;
   zone::Patch patch;
   patch.serial = serial;
-  std::map<Key, std::optional<cluster::ResolvedService>> next;
+  std::map<Key, std::optional<Kept>> next;
   for (const auto& objects : changes.services)
     if (auto added = addService(objects, patch, warnings, next); !added)
       return refuse(added.error().message);
@@ -218,7 +221,7 @@ base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
   std::map<base::IpAddress, const Key*> claimed;
   for (const auto& [key, now] : next)
     if (now)
-      for (const auto& ip : now->service.cluster_ips) {
+      for (const auto& ip : now->cluster_ips) {
         auto owner = cluster_ips_.find(ip);
         if (!claimed.emplace(ip, &key).second ||
             (owner != cluster_ips_.end() && !next.count(owner->second)))
@@ -252,13 +255,13 @@ base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
   applied_ = {std::make_shared<const zone::Patch>(std::move(patch)), std::move(base)};
   for (auto& [key, now] : next) {
     if (auto old = services_.find(key); old != services_.end()) {
-      for (const auto& ip : old->second.service.cluster_ips)
+      for (const auto& ip : old->second.cluster_ips)
         if (auto owner = cluster_ips_.find(ip); owner != cluster_ips_.end() && owner->second == key)
           cluster_ips_.erase(owner);
       services_.erase(old);
     }
     if (!now) continue;
-    for (const auto& ip : now->service.cluster_ips) cluster_ips_[ip] = key;
+    for (const auto& ip : now->cluster_ips) cluster_ips_[ip] = key;
     services_.emplace(key, std::move(*now));
   }
   for (const auto& [ns, exists] : namespaces)

@@ -63,9 +63,17 @@ class IncrementalZone {
 
  private:
   using Key = std::pair<std::string, std::string>;
+  // What a Service made at the last build or patch: its records, which are what its next
+  // change is compared with, and its ClusterIPs. Kept instead of the normalized Service,
+  // whose strings and vectors (endpoints, each with its ports) are many small allocations
+  // that churn scatters over the heap; the records are two, and need not be made again.
+  struct Kept {
+    std::vector<base::IpAddress> cluster_ips;
+    zone::RecordList records;
+  };
   base::Status addService(const kube::Store::ServiceObjects& objects, zone::Patch& patch,
                           std::vector<std::string>& warnings,
-                          std::map<Key, std::optional<cluster::ResolvedService>>& next);
+                          std::map<Key, std::optional<Kept>>& next);
   void namespaceNames(const std::string& ns, bool exists, zone::Patch& patch) const;
   void soaRecords(uint32_t serial, zone::RecordList& out) const;
   // PTRs in the reverse zones made for addresses outside every reverse CIDR: such a zone
@@ -77,7 +85,7 @@ class IncrementalZone {
   bool changes_have_pods_ = false;  // the store holds Pods (apply()'s changes.pod_count)
   zone::RecordOptions options_;
   std::vector<wire::Name> own_apexes_;
-  std::map<Key, cluster::ResolvedService> services_;
+  std::map<Key, Kept> services_;
   std::map<base::IpAddress, Key> cluster_ips_;  // the API server allows no two owners
   std::set<std::string> namespaces_;
   std::map<wire::Name, size_t> extra_reverse_;  // apex → its PTRs

@@ -61,6 +61,11 @@ class RecordList {
     entries_.reserve(records);
     bytes_.reserve(bytes);
   }
+  // Gives back the room reserve() or growth left, for a list kept long.
+  void shrink_to_fit() {
+    entries_.shrink_to_fit();
+    bytes_.shrink_to_fit();
+  }
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   View operator[](size_t i) const;
