@@ -407,11 +407,18 @@ def under_load(a, api, cluster, kubeconfig, workdir, procs):
     print(f"| events a second achieved (idle: Pod events, not watched) | "
           f"{med('idle', 'rate'):.0f} | {med('churn', 'rate'):.0f} | |")
     print()
-    print("| round | idle qps | churn qps | idle p99, ms | churn p99, ms |")
-    print("|---|---|---|---|---|")
+    # Each round's churn against the idle round just before it: the idle p99 drifts between
+    # rounds with whatever else the machine runs, and a ratio of two medians taken rounds
+    # apart carries that drift, where the median of paired ratios does not.
+    print("| round | idle qps | churn qps | ratio | idle p99, ms | churn p99, ms | ratio |")
+    print("|---|---|---|---|---|---|---|")
     for k, (i, c) in enumerate(zip(rows["idle"], rows["churn"])):
-        print(f"| {k + 1} | {i['qps']:,.0f} | {c['qps']:,.0f} | {i['p99']:.3f} | "
-              f"{c['p99']:.3f} |")
+        print(f"| {k + 1} | {i['qps']:,.0f} | {c['qps']:,.0f} | {c['qps'] / i['qps']:.2f} | "
+              f"{i['p99']:.3f} | {c['p99']:.3f} | {c['p99'] / i['p99']:.2f} |")
+    pairs = list(zip(rows["idle"], rows["churn"]))
+    print(f"| median of the rounds' ratios | | | "
+          f"{statistics.median(c['qps'] / i['qps'] for i, c in pairs):.2f} | | | "
+          f"{statistics.median(c['p99'] / i['p99'] for i, c in pairs):.2f} |")
 
 
 def arguments():
@@ -425,7 +432,7 @@ def arguments():
     parser.add_argument("--rate", type=int, default=0,
                         help="instead of the memory run: qps and p99 idle, then with RATE "
                         "events a second")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--latency-qps", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=1)

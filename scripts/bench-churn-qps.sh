@@ -3,7 +3,7 @@
 # 20,000 qps), idle and while the fake API server sends RATE random watch events a second
 # (bench/churn_soak.py --rate), in alternating rounds of the same run. Quote the ratios:
 # these machines are shared.
-#   scripts/bench-churn-qps.sh [N...]        default: 1000 50000; RATE=1000 ROUNDS=3
+#   scripts/bench-churn-qps.sh [N...]        default: 1000 50000; RATE=1000 ROUNDS=9
 # A release build in build-release/ (as scripts/bench.sh); dnsd pinned to CPU 0; the load
 # generators, the script and the fake API server to CPU 1.
 set -euo pipefail
@@ -14,6 +14,6 @@ ninja -C build-release dnsd/dnsd
 echo "dnsd $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%d)"
 for n in ${@:-1000 50000}; do
   python3 bench/churn_soak.py build-release/dnsd/dnsd "$n" --rate "${RATE:-1000}" \
-    --rounds "${ROUNDS:-3}"
+    --rounds "${ROUNDS:-9}"
   echo
 done
