@@ -99,13 +99,20 @@ bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
 }
 
 // Sends all of `data` on a blocking socket with a send timeout; false on error or timeout.
-bool sendAll(int fd, const uint8_t* data, size_t size) {
+// The whole message, or false once the client has not taken all of it within `timeout_ms`.
+// SO_SNDTIMEO bounds each send() alone, and a client that reads nothing can still take a
+// trickle (its receive window reopens by a few bytes now and then): each send() then returns
+// a little after waiting, and without a deadline for the message the transfer, and its slot,
+// would last for ever.
+bool sendAll(int fd, const uint8_t* data, size_t size, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (size > 0) {
     ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data += n;
     size -= static_cast<size_t>(n);
+    if (size > 0 && std::chrono::steady_clock::now() >= deadline) return false;
   }
   return true;
 }
@@ -269,10 +276,12 @@ void TransferServer::serve(int fd, sockaddr_storage peer, std::vector<uint8_t> q
   }
   const int64_t start = nowMs();
   transfer::Summary s;
-  if (state && sendAll(fd, pending.data(), pending.size()))
-    s = transfer::respond(
-        *state, query.data(), query.size(),
-        [fd](const uint8_t* data, size_t size) { return sendAll(fd, data, size); });
+  const int timeout = options_.send_timeout_ms;
+  if (state && sendAll(fd, pending.data(), pending.size(), timeout))
+    s = transfer::respond(*state, query.data(), query.size(),
+                          [fd, timeout](const uint8_t* data, size_t size) {
+                            return sendAll(fd, data, size, timeout);
+                          });
   const std::string who = addressText(peer);
   count(s);
   if (s.rcode != 0)
