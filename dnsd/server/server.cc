@@ -405,7 +405,67 @@ void publishForwardStats(const forward::Forwarder* forwarder, admin::Metrics& me
 // thereby published together by the next one.
 std::atomic<bool> api_changed{false};
 
+// After a publication of API changes, the next waits four times as long as that one took
+// (at most kApiMaxPause): the first change after a quiet spell goes out at once, a burst's
+// changes go out together at the end of the pause, and publishing takes at most about a
+// fifth of a core, which it may share with a worker. A cheap patch pauses a fraction of a
+// millisecond (a change that closely follows another waits that long); a whole-zone build,
+// which costs more, coalesces more.
+constexpr int kApiPauseFactor = 4;
+constexpr auto kApiMaxPause = std::chrono::milliseconds(20);
+// When the pause after the last publication of API changes ends (steady clock, ns).
+std::atomic<int64_t> api_pause_end{0};
+
+int64_t steadyNs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+void pauseAfterApi(std::chrono::steady_clock::time_point start,
+                   std::chrono::steady_clock::time_point end) {
+  api_pause_end = steadyNs(end + std::min<std::chrono::steady_clock::duration>(
+                                     kApiPauseFactor * (end - start), kApiMaxPause));
+}
+
+// What the API client's thread needs to patch the zone itself; set while waitForSignals()
+// runs, under reload_mutex.
+struct ApiPatcher {
+  const Config* config = nullptr;
+  zone::SnapshotHolder* holder = nullptr;
+  admin::Metrics* metrics = nullptr;
+  KubeSource* kube = nullptr;
+};
+ApiPatcher api_patcher;
+std::atomic<bool> api_patching{false};
+
+// On the API client's thread, after a change to the store. A change that comes after the
+// pause, into a zone that patches, is patched there and then: handing it to the main thread
+// would cost a signal and two more thread switches an event, as much as the patch itself.
+// The rest (a change during the pause, while the main thread publishes, or one that needs a
+// whole build) is signalled to the main thread, which publishes it as before; builds stay
+// off the thread that reads the watches.
 void onApiChange() {
+  if (api_changed.load()) return;  // the main thread will take it
+  if (api_patching.load() && steadyNs(std::chrono::steady_clock::now()) >= api_pause_end.load()) {
+    std::unique_lock lock(reload_mutex, std::try_to_lock);
+    if (lock.owns_lock() && api_patching.load() && incremental.ready() && !api_changed.load()) {
+      const auto start = std::chrono::steady_clock::now();
+      const ApiPatcher& p = api_patcher;
+      const auto current = p.holder->get();
+      const transfer::NextSerial next =
+          transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
+      const bool was_held = serial_held;
+      if (applyChanges("kubernetes", p.kube->takeChanges(), *p.holder, *p.metrics, next, start,
+                       spdlog::level::debug)) {
+        pauseAfterApi(start, std::chrono::steady_clock::now());
+        // The main thread, waiting up to a second, moves a held serial on: it is told
+        // (SIGUSR1 with api_changed clear) so that it wakes when the second is over.
+        if (serial_held && !was_held) ::kill(::getpid(), SIGUSR1);
+        return;
+      }
+      // The changes are taken: the main thread builds the whole zone from the store.
+      incremental.invalidate();
+    }
+  }
   if (!api_changed.exchange(true)) ::kill(::getpid(), SIGUSR1);
 }
 
@@ -438,38 +498,41 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
   // Builds and patches are background work to the workers, started by now on this core
   // and the other: a query's wake-up preempts them (the threads a build starts inherit it).
   base::yieldToQueries();
-  // After a publication of API changes, the next waits four times as long as that one took
-  // (at most kApiMaxPause): the first change after a quiet spell goes out at once, a burst's
-  // changes go out together at the end of the pause, and publishing takes at most about a
-  // fifth of the main thread's core, which it may share with a worker. A cheap patch pauses
-  // a fraction of a millisecond (a change that closely follows another waits that long); a
-  // whole-zone build, which costs more, coalesces more.
-  constexpr int kApiPauseFactor = 4;
-  constexpr auto kApiMaxPause = std::chrono::milliseconds(20);
-  auto next_api_publish = std::chrono::steady_clock::time_point();
+  if (kube && incremental_enabled) {
+    std::lock_guard lock(reload_mutex);
+    api_patcher = {&config, &holder, &metrics, kube};
+    api_patching = true;
+  }
+  // The API client's thread patches no more once this returns (what run() stops next).
+  struct StopPatching {
+    ~StopPatching() {
+      std::lock_guard lock(reload_mutex);
+      api_patching = false;
+    }
+  } stop_patching;
   bool api_deferred = false;
   auto publishApi = [&] {
     api_deferred = false;
     api_changed = false;
     const auto start = std::chrono::steady_clock::now();
     reload(config, holder, metrics, kube, true);
-    const auto end = std::chrono::steady_clock::now();
-    next_api_publish = end + std::min<std::chrono::steady_clock::duration>(
-                                 kApiPauseFactor * (end - start), kApiMaxPause);
+    pauseAfterApi(start, std::chrono::steady_clock::now());
   };
   for (;;) {
     timespec wait = nextWait();
     if (api_deferred) {
-      const auto left = next_api_publish - std::chrono::steady_clock::now();
       const long ns =
-          std::max<long>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
+          std::max<int64_t>(0, api_pause_end.load() - steadyNs(std::chrono::steady_clock::now()));
       if (ns < wait.tv_sec * 1'000'000'000L + wait.tv_nsec) wait = {0, ns};
     }
     int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig == SIGUSR1) {
+    if (sig == SIGUSR1 && !api_changed.load()) {
+      // Nothing to publish: the API client's thread patched the zone and held its serial,
+      // which the next wait (nextWait) moves on.
+    } else if (sig == SIGUSR1) {
       // api_changed stays set while the pause runs: the events that come meanwhile need no
       // signal, the publication at its end takes them all.
-      if (std::chrono::steady_clock::now() < next_api_publish)
+      if (steadyNs(std::chrono::steady_clock::now()) < api_pause_end.load())
         api_deferred = true;
       else
         publishApi();

@@ -240,6 +240,24 @@ def test_changes(c, binary, api, workdir):
                 "each change was patched into the zone served, none built it whole: "
                 f"{builds} then {after}")
 
+        # Two changes in one second: the second is served at once under the first's serial,
+        # never ahead of the clock, and the serial moves on once that second is over.
+        def serial():
+            soa = run_dig(p, "cluster.local", "SOA").rdatas("answer", "SOA")
+            return int(soa[0].split()[2]) if soa else 0
+
+        while time.time() % 1 > 0.3:
+            time.sleep(0.02)
+        api.apply(service("shop", "held-1", ["10.96.1.31"]))
+        api.apply(service("shop", "held-2", ["10.96.1.32"]))
+        c.check(wait_for(lambda: addresses(p, "held-2.shop.svc.cluster.local") ==
+                         ["10.96.1.32"]), "the second change of a second is served")
+        held = serial()
+        c.check(0 < held <= int(time.time()), "its serial is not ahead of the clock",
+                (held, time.time()))
+        c.check(wait_for(lambda: serial() > held, timeout=2.5),
+                "the serial moves on once the second is over", (held, serial(), time.time()))
+
         # A watch cut mid-object; while dnsd backs off, a Service goes and history is
         # compacted: it relists and applies the difference.
         relists = metric_total(d.metrics_port, "dnsd_kubernetes_relists_total")
