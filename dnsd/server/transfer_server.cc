@@ -98,8 +98,8 @@ bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
   return addressText(a) == addressText(b);
 }
 
-// Sends all of `data` on a blocking socket with a send timeout; false on error or timeout.
-// The whole message, or false once the client has not taken all of it within `timeout_ms`.
+// Sends all of `data` on a blocking socket: false on an error, or once the client has not
+// taken the whole message within `timeout_ms`.
 // SO_SNDTIMEO bounds each send() alone, and a client that reads nothing can still take a
 // trickle (its receive window reopens by a few bytes now and then): each send() then returns
 // a little after waiting, and without a deadline for the message the transfer, and its slot,
