@@ -429,7 +429,6 @@ void pauseAfterApi(std::chrono::steady_clock::time_point start,
 // What the API client's thread needs to patch the zone itself; set while waitForSignals()
 // runs, under reload_mutex.
 struct ApiPatcher {
-  const Config* config = nullptr;
   zone::SnapshotHolder* holder = nullptr;
   admin::Metrics* metrics = nullptr;
   KubeSource* kube = nullptr;
@@ -500,7 +499,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
   base::yieldToQueries();
   if (kube && incremental_enabled) {
     std::lock_guard lock(reload_mutex);
-    api_patcher = {&config, &holder, &metrics, kube};
+    api_patcher = {&holder, &metrics, kube};
     api_patching = true;
   }
   // The API client's thread patches no more once this returns (what run() stops next).
