@@ -420,10 +420,17 @@ int64_t steadyNs(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-void pauseAfterApi(std::chrono::steady_clock::time_point start,
-                   std::chrono::steady_clock::time_point end) {
-  api_pause_end = steadyNs(end + std::min<std::chrono::steady_clock::duration>(
-                                     kApiPauseFactor * (end - start), kApiMaxPause));
+// `cost`: what the publication took, which the pause is four times (at most kApiMaxPause).
+void pauseAfterApi(std::chrono::nanoseconds cost) {
+  api_pause_end = steadyNs(std::chrono::steady_clock::now()) +
+                  std::min<std::chrono::nanoseconds>(kApiPauseFactor * cost, kApiMaxPause).count();
+}
+
+// The calling thread's CPU time.
+std::chrono::nanoseconds threadCpu() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
 }
 
 // What the API client's thread needs to patch the zone itself; set while waitForSignals()
@@ -448,6 +455,10 @@ void onApiChange() {
     std::unique_lock lock(reload_mutex, std::try_to_lock);
     if (lock.owns_lock() && api_patching.load() && incremental.ready() && !api_changed.load()) {
       const auto start = std::chrono::steady_clock::now();
+      // The pause counts the patch's CPU, not its time on the clock: this thread yields to
+      // the workers (base::yieldToQueries), and a patch stretched by their queries must not
+      // hold back the next change four times as long.
+      const auto cpu = threadCpu();
       const ApiPatcher& p = api_patcher;
       const auto current = p.holder->get();
       const transfer::NextSerial next =
@@ -455,7 +466,7 @@ void onApiChange() {
       const bool was_held = serial_held;
       if (applyChanges("kubernetes", p.kube->takeChanges(), *p.holder, *p.metrics, next, start,
                        spdlog::level::debug)) {
-        pauseAfterApi(start, std::chrono::steady_clock::now());
+        pauseAfterApi(threadCpu() - cpu);
         // The main thread, waiting up to a second, moves a held serial on: it is told
         // (SIGUSR1 with api_changed clear) so that it wakes when the second is over.
         if (serial_held && !was_held) ::kill(::getpid(), SIGUSR1);
@@ -515,7 +526,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     api_changed = false;
     const auto start = std::chrono::steady_clock::now();
     reload(config, holder, metrics, kube, true);
-    pauseAfterApi(start, std::chrono::steady_clock::now());
+    pauseAfterApi(std::chrono::steady_clock::now() - start);
   };
   for (;;) {
     timespec wait = nextWait();
