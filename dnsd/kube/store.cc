@@ -237,6 +237,11 @@ Store::Changes Store::takeChanges() {
   return changes;
 }
 
+std::pair<size_t, size_t> Store::changedServices() const {
+  std::lock_guard lock(mutex_);
+  return {touched_services_.size(), services_.size()};
+}
+
 cluster::Inputs Store::takeInputs() {
   std::lock_guard lock(mutex_);
   cluster::Inputs taken = copy();

@@ -56,6 +56,9 @@ class Store {
     size_t pod_count = 0;                                  // Pods in the store
   };
   Changes takeChanges();
+  // How many Services changed since the last take, and how many the store holds: whether the
+  // changes are worth taking one by one, before they are copied.
+  std::pair<size_t, size_t> changedServices() const;
 
  private:
   using Key = std::pair<std::string, std::string>;  // namespace, name (sorts as normalize())

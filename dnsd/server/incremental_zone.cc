@@ -205,8 +205,7 @@ base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
   };
   if (!ready_) return refuse("no zone to change");
   if (changes.pods) return refuse("a Pod changed");
-  // A relist that changed much of the cluster is cheaper built whole.
-  if (changes.services.size() > std::max<size_t>(64, changes.service_count / 8))
+  if (!takes(changes.services.size(), changes.service_count))
     return refuse(std::to_string(changes.services.size()) + " Services changed");
   changes_have_pods_ = changes.pod_count > 0;
   zone::Patch patch;

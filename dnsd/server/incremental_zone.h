@@ -5,6 +5,7 @@
 // Service's records alone cannot say (see supported() and apply()).
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -33,6 +34,11 @@ class IncrementalZone {
   // Pods are watched (verified Pod names, autopath) and no --ptr-single (which ranks one
   // Service's names against another's for a shared address).
   static bool optionsAllow(const Config& config);
+  // Whether `changed` of the `total` Services are patched in: a relist that changed much of
+  // the cluster is cheaper built whole.
+  static bool takes(size_t changed, size_t total) {
+    return changed <= std::max<size_t>(64, total / 8);
+  }
 
   // After a full build from the API's objects alone: the cluster it was made of, the records'
   // options, the apexes of the zones made from the cluster (allZones() order: the cluster

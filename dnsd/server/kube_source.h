@@ -32,6 +32,7 @@ class KubeSource {
   // The same, forgetting the changes it holds; the changes since the last take.
   cluster::Inputs takeInputs() { return store_.takeInputs(); }
   kube::Store::Changes takeChanges() { return store_.takeChanges(); }
+  std::pair<size_t, size_t> changedServices() const { return store_.changedServices(); }
   admin::KubernetesValues values() const;
   std::string server() const { return options_.credentials.server; }
 

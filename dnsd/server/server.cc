@@ -42,6 +42,11 @@ namespace {
 
 uint32_t clockSeconds() { return static_cast<uint32_t>(std::time(nullptr)); }
 
+// The serial of the publication that replaces `current` (transfer::nextSerial).
+transfer::NextSerial nextSerialAfter(const std::shared_ptr<const zone::Snapshot>& current) {
+  return transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
+}
+
 struct Sockets {
   std::vector<int> udp;  // `workers` for each address, a worker each
   std::vector<int> tcp;
@@ -266,16 +271,25 @@ bool applyChanges(std::string_view source, const base::Result<kube::Store::Chang
   return true;
 }
 
+// The API's changes since the last publication, or why the whole zone is built instead: so
+// many changes (a relist after an outage) that the zone would refuse them are not copied
+// out of the store first.
+base::Result<kube::Store::Changes> apiChanges(KubeSource& kube) {
+  const auto [changed, total] = kube.changedServices();
+  if (!IncrementalZone::takes(changed, total))
+    return base::Error{std::to_string(changed) + " Services changed", ""};
+  return kube.takeChanges();
+}
+
 // `from_api`: the API changed (or the serial catches up), not the manifests; logged at
 // debug, as it happens often.
 void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& metrics,
             KubeSource* kube, bool from_api) {
   std::lock_guard lock(reload_mutex);
-  auto current = holder.get();
-  const transfer::NextSerial next =
-      transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
+  const auto current = holder.get();
+  const transfer::NextSerial next = nextSerialAfter(current);
   if (kube && from_api && incremental.ready() &&
-      applyChanges("kubernetes", kube->takeChanges(), holder, metrics, next,
+      applyChanges("kubernetes", apiChanges(*kube), holder, metrics, next,
                    std::chrono::steady_clock::now(), spdlog::level::debug))
     return;
   std::optional<ReadManifests> read;
@@ -460,11 +474,9 @@ void onApiChange() {
       // hold back the next change four times as long.
       const auto cpu = threadCpu();
       const ApiPatcher& p = api_patcher;
-      const auto current = p.holder->get();
-      const transfer::NextSerial next =
-          transfer::nextSerial(current ? current->serial() : 0, clockSeconds());
+      const transfer::NextSerial next = nextSerialAfter(p.holder->get());
       const bool was_held = serial_held;
-      if (applyChanges("kubernetes", p.kube->takeChanges(), *p.holder, *p.metrics, next, start,
+      if (applyChanges("kubernetes", apiChanges(*p.kube), *p.holder, *p.metrics, next, start,
                        spdlog::level::debug)) {
         pauseAfterApi(threadCpu() - cpu);
         // The main thread, waiting up to a second, moves a held serial on: it is told
@@ -496,8 +508,8 @@ timespec nextWait() {
 // passed it, with a publication of the current data.
 bool serialDue(const zone::SnapshotHolder& holder) {
   std::lock_guard lock(reload_mutex);
-  auto current = holder.get();
-  return serial_held && current && !transfer::nextSerial(current->serial(), clockSeconds()).held;
+  const auto current = holder.get();
+  return serial_held && current && !nextSerialAfter(current).held;
 }
 
 // Waits for SIGHUP (reload), SIGUSR1 (the API changed) and SIGINT/SIGTERM (stop, 0). Once

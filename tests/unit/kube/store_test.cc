@@ -120,7 +120,10 @@ TEST_CASE("changes name every Service whose records may differ, with its objects
 
   // A slice relabelled from web to api changes both.
   store.apply(Resource::EndpointSlices, EventType::Modified, slice("a", "web-1", "api"));
+  using Counts = std::pair<size_t, size_t>;
+  CHECK(store.changedServices() == Counts{2, 2});
   Store::Changes changes = store.takeChanges();
+  CHECK(store.changedServices() == Counts{0, 2});
   CHECK(touched(changes) == std::vector<std::string>{"a/api 1 slices", "a/web 0 slices"});
   CHECK(store.takeChanges().services.empty());
 
@@ -155,5 +158,6 @@ TEST_CASE("a relist touches only what it changed") {
   store.listed(Resource::Services, "", service("a", "web", "10.96.0.1"));  // as it was
   store.listed(Resource::Services, "", service("a", "api", "10.96.0.3"));  // changed
   store.end(Resource::Services, "");
+  CHECK(store.changedServices() == std::pair<size_t, size_t>{1, 2});
   CHECK(touched(store.takeChanges()) == std::vector<std::string>{"a/api 0 slices"});
 }
