@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <ctime>
 #include <random>
 
 #include "dnsd/base/priority.h"
@@ -94,6 +96,8 @@ struct Client::Loop {
   int stop = -1;
   CURLM* multi = nullptr;
   Clock::time_point timer = Clock::time_point::max();
+  Clock::time_point recall = Clock::time_point::max();  // Client::recallAt()
+  bool precise_wait = true;  // epoll_pwait2() works (Linux 5.11 and later)
   std::vector<std::unique_ptr<Watch>> watches;
   Decoder decoder;
   TokenSource tokens;
@@ -113,6 +117,12 @@ struct Client::Loop {
   }
 
   const Options& options() const { return client.options_; }
+
+  // The store changed, or a recall is due: a recall asked for before is answered by this.
+  void changed() {
+    recall = Clock::time_point::max();
+    client.changed_();
+  }
 
   // ---- curl's callbacks ----
 
@@ -311,7 +321,7 @@ struct Client::Loop {
     }
     w.body.erase(0, start);
     w.scanned = w.body.size();
-    if (w.changed) client.changed_();
+    if (w.changed) changed();
     if (w.body.size() > options().max_event_bytes)
       return w.abort =
                  "a watch event over " + std::to_string(options().max_event_bytes >> 20) + " MiB",
@@ -395,7 +405,7 @@ struct Client::Loop {
     if (!page) return retryLater(w, page.error().message);
     if (!page->continue_token.empty()) {
       w.continue_token = page->continue_token;
-      if (changed) client.changed_();
+      if (changed) this->changed();
       return request(w);
     }
     w.continue_token.clear();
@@ -407,7 +417,7 @@ struct Client::Loop {
     w.backoff = milliseconds(0);
     // The list that completes the sync changes what is served even when it is empty: the
     // zone built so far answers SERVFAIL, as unsynced.
-    if (client.markSynced() || changed) client.changed_();
+    if (client.markSynced() || changed) this->changed();
     w.phase = Watch::Phase::Watching;
     request(w);
   }
@@ -495,7 +505,7 @@ struct Client::Loop {
   }
 
   // Starts what is due, drops dead watches; the time until the next thing to do.
-  milliseconds housekeeping() {
+  Clock::duration housekeeping() {
     const auto now = Clock::now();
     auto next = now + std::chrono::seconds(1);
     bool connected = true;
@@ -517,16 +527,30 @@ struct Client::Loop {
       }
     }
     client.stats_.connected = connected;
-    next = std::min(next, timer);
-    return std::chrono::duration_cast<milliseconds>(std::max(next - now, Clock::duration(0)));
+    next = std::min({next, timer, recall});
+    return std::max(next - now, Clock::duration(0));
+  }
+
+  // epoll_wait() for at most `wait`: to the microsecond where the kernel has epoll_pwait2(),
+  // as a recall a fraction of a millisecond away needs; else rounded up to milliseconds.
+  int waitEvents(epoll_event* events, int size, Clock::duration wait) {
+    if (precise_wait) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      const timespec t{static_cast<time_t>(ns / 1'000'000'000),
+                       static_cast<long>(ns % 1'000'000'000)};
+      const int n = epoll_pwait2(epoll, events, size, &t, nullptr);
+      if (n >= 0 || errno != ENOSYS) return n;
+      precise_wait = false;
+    }
+    const auto ms = std::chrono::duration_cast<milliseconds>(wait).count() + 1;
+    return epoll_wait(epoll, events, size, static_cast<int>(ms));
   }
 
   void run() {
     int running = 0;
     epoll_event events[16];
     for (;;) {
-      const milliseconds wait = housekeeping();
-      const int n = epoll_wait(epoll, events, 16, static_cast<int>(wait.count()) + 1);
+      const int n = waitEvents(events, 16, housekeeping());
       for (int i = 0; i < n; ++i) {
         if (events[i].data.fd == stop) return;
         int flags = 0;
@@ -540,6 +564,7 @@ struct Client::Loop {
         curl.multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
       }
       finished();
+      if (Clock::now() >= recall) changed();
     }
   }
 };
@@ -575,6 +600,8 @@ base::Status Client::start() {
   });
   return base::Ok{};
 }
+
+void Client::recallAt(std::chrono::steady_clock::time_point when) { loop_->recall = when; }
 
 bool Client::markSynced() {
   for (const auto& w : loop_->watches)

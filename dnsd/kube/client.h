@@ -33,7 +33,7 @@ struct Options {
   // A watch that sends no byte for this long is dead: the API server sends a bookmark
   // about once a minute, so twice that and some.
   std::chrono::milliseconds idle_timeout{150000};
-  size_t max_event_bytes = 4 << 20;  // one watch event; more drops the connection
+  size_t max_event_bytes = 4 << 20;                // one watch event; more drops the connection
   std::chrono::milliseconds backoff_initial{800};  // client-go's reflector backoff
   std::chrono::milliseconds backoff_max{30000};
 };
@@ -47,7 +47,7 @@ struct ResourceStats {
 };
 
 struct Stats {
-  std::atomic<bool> connected{false};  // every watch is open
+  std::atomic<bool> connected{false};     // every watch is open
   std::atomic<int64_t> last_event_ns{0};  // steady clock of the last event or bookmark
   std::array<ResourceStats, kResourceCount> resources;
 };
@@ -55,7 +55,7 @@ struct Stats {
 class Client {
  public:
   // `changed` is called from the client's thread after an event or a relist changed the
-  // store; it must return quickly.
+  // store, or when a recall it asked for is due; it must return quickly.
   Client(Options options, Store& store, std::function<void()> changed);
   ~Client();  // stops the thread, closes every connection
   Client(const Client&) = delete;
@@ -65,6 +65,9 @@ class Client {
   // True once every watched resource has been listed whole; never false again.
   bool synced() const { return synced_.load(); }
   bool waitSynced(std::chrono::milliseconds timeout);
+  // From `changed` only: call it again at `when`, unless a change calls it before. For a
+  // caller that takes changes at most so often, and leaves them in the store meanwhile.
+  void recallAt(std::chrono::steady_clock::time_point when);
   const Stats& stats() const { return stats_; }
   // The resources watched, for metrics labels.
   std::vector<Resource> resources() const;

@@ -54,6 +54,7 @@ class Store {
     bool pods = false;                                     // a Pod changed
     size_t service_count = 0;                              // Services in the store
     size_t pod_count = 0;                                  // Pods in the store
+    bool empty() const { return services.empty() && namespaces.empty() && !pods; }
   };
   Changes takeChanges();
   // How many Services changed since the last take, and how many the store holds: whether the

@@ -33,6 +33,8 @@ class KubeSource {
   cluster::Inputs takeInputs() { return store_.takeInputs(); }
   kube::Store::Changes takeChanges() { return store_.takeChanges(); }
   std::pair<size_t, size_t> changedServices() const { return store_.changedServices(); }
+  // From the callback given to start() only (kube::Client::recallAt).
+  void recallAt(std::chrono::steady_clock::time_point when) { client_->recallAt(when); }
   admin::KubernetesValues values() const;
   std::string server() const { return options_.credentials.server; }
 

@@ -457,26 +457,35 @@ struct ApiPatcher {
 ApiPatcher api_patcher;
 std::atomic<bool> api_patching{false};
 
-// On the API client's thread, after a change to the store. A change that comes after the
-// pause, into a zone that patches, is patched there and then: handing it to the main thread
+// On the API client's thread, after a change to the store or at a recall it asked for. A
+// change into a zone that patches is patched there and then: handing it to the main thread
 // would cost a signal and two more thread switches an event, as much as the patch itself.
-// The rest (a change during the pause, while the main thread publishes, or one that needs a
-// whole build) is signalled to the main thread, which publishes it as before; builds stay
-// off the thread that reads the watches.
+// During the pause after a publication the changes wait in the store, and this thread is
+// called again when the pause is over (kube::Client::recallAt) to patch them together. The
+// rest (a change while the main thread publishes, or one that needs a whole build) is
+// signalled to the main thread, which publishes it as before; builds stay off the thread
+// that reads the watches.
 void onApiChange() {
   if (api_changed.load()) return;  // the main thread will take it
-  if (api_patching.load() && steadyNs(std::chrono::steady_clock::now()) >= api_pause_end.load()) {
+  if (api_patching.load()) {
     std::unique_lock lock(reload_mutex, std::try_to_lock);
     if (lock.owns_lock() && api_patching.load() && incremental.ready() && !api_changed.load()) {
+      const ApiPatcher& p = api_patcher;
       const auto start = std::chrono::steady_clock::now();
+      if (const int64_t end = api_pause_end.load(); steadyNs(start) < end) {
+        p.kube->recallAt(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(end)));
+        return;
+      }
       // The pause counts the patch's CPU, not its time on the clock: this thread yields to
       // the workers (base::yieldToQueries), and a patch stretched by their queries must not
       // hold back the next change four times as long.
       const auto cpu = threadCpu();
-      const ApiPatcher& p = api_patcher;
+      auto changes = apiChanges(*p.kube);
+      // A recall after the main thread took the changes (to move a held serial on).
+      if (changes && changes->empty()) return;
       const transfer::NextSerial next = nextSerialAfter(p.holder->get());
       const bool was_held = serial_held;
-      if (applyChanges("kubernetes", apiChanges(*p.kube), *p.holder, *p.metrics, next, start,
+      if (applyChanges("kubernetes", changes, *p.holder, *p.metrics, next, start,
                        spdlog::level::debug)) {
         pauseAfterApi(threadCpu() - cpu);
         // The main thread, waiting up to a second, moves a held serial on: it is told

@@ -17,7 +17,8 @@ Behaviours:
     reuse the files as the last reload read them, their names keeping their data); SIGHUP
     fails naming the file; once fixed, SIGHUP serves the new data.
   - A live dnsd follows the API: a Service added and deleted, an endpoint turning not ready,
-    a slice gaining an endpoint, a Namespace deleted with its objects.
+    a slice gaining an endpoint, a Namespace deleted with its objects; each patched into
+    the zone served, a burst of forty in fewer publications than changes.
   - A watch cut mid-object, history compacted meanwhile (410): dnsd lists again and applies
     the difference (a Service deleted while it was away goes, one added comes), counted in
     dnsd_kubernetes_relists_total; garbage on a watch, an event over 4 MiB, a watch that ends
@@ -257,6 +258,23 @@ def test_changes(c, binary, api, workdir):
                 (held, time.time()))
         c.check(wait_for(lambda: serial() > held, timeout=2.5),
                 "the serial moves on once the second is over", (held, serial(), time.time()))
+
+        # A burst of forty Services sent back to back: those that come during the pause
+        # after a patch wait in the store and are patched in together when it ends.
+        builds = metric_samples(d.metrics_port, "dnsd_zone_publications_total")
+        api.apply({"kind": "List", "items": [service("shop", f"burst-{i}", [f"10.96.2.{i + 1}"])
+                                             for i in range(40)]})
+        c.check(wait_for(lambda: addresses(p, "burst-39.shop.svc.cluster.local") ==
+                         ["10.96.2.40"]), "the last Service of a burst is served")
+        c.expect_equal([addresses(p, f"burst-{i}.shop.svc.cluster.local") for i in (0, 13, 27)],
+                       [["10.96.2.1"], ["10.96.2.14"], ["10.96.2.28"]],
+                       "and those before it")
+        after = metric_samples(d.metrics_port, "dnsd_zone_publications_total")
+        patches = after.get('{build="patch"}', 0) - builds.get('{build="patch"}', 0)
+        # (A zone this small grows past its compaction threshold with forty Services: it is
+        # built whole once the changes pause, so whole builds are not counted here.)
+        c.check(0 < patches < 40, "the burst was patched in fewer publications than changes",
+                (builds, after))
 
         # A watch cut mid-object; while dnsd backs off, a Service goes and history is
         # compacted: it relists and applies the difference.
