@@ -21,7 +21,12 @@ this process takes the same share of the load generators' core both ways. Also d
 per answer, all its threads together: dnsd is pinned to one core, so one second over it is
 what that core could answer at saturation, a measure the generators' own limit leaves alone.
 
-Usage: churn_soak.py DNSD_BINARY [N] [EVENTS] [--sample K] [--settled] [--seed S] [--cpu C]
+With --pace R the memory run sends R events a second instead of as fast as dnsd reads them:
+at a rate dnsd keeps up with, each event is patched into the zone alone, where a flood is
+mostly coalesced into whole builds.
+
+Usage: churn_soak.py DNSD_BINARY [N] [EVENTS] [--sample K] [--settled] [--pace R] [--seed S]
+                     [--cpu C]
        churn_soak.py DNSD_BINARY N --rate R [--rounds K] [--duration S] [--latency-qps Q]
 dnsd is pinned to CPU C (default 0), this script to the other one. Prints Markdown tables
 and writes nothing outside a temporary directory.
@@ -429,6 +434,9 @@ def arguments():
     parser.add_argument("--sample", type=int, default=100_000)
     parser.add_argument("--settled", action="store_true",
                         help="read each sample once dnsd has trimmed its heap, as the final one")
+    parser.add_argument("--pace", type=int, default=0,
+                        help="the memory run: send PACE events a second, not as fast as dnsd "
+                        "reads them")
     parser.add_argument("--rate", type=int, default=0,
                         help="instead of the memory run: qps and p99 idle, then with RATE "
                         "events a second")
@@ -477,6 +485,10 @@ def memory(a, api, cluster, kubeconfig, workdir, procs):
     next_sample = a.sample
     mark = 0
     while cluster.sent < a.events:
+        if a.pace:
+            wait = started + paused + cluster.sent / a.pace - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
         cluster.step()
         if cluster.steps & 63 == 0:
             while backlog(api) > QUEUE_BOUND:
@@ -521,7 +533,8 @@ def memory(a, api, cluster, kubeconfig, workdir, procs):
     fresh_heap = heap_kb(proc.pid)
 
     print(f"N={a.n}: {cluster.sent} events in {elapsed:.0f} s ({cluster.sent / elapsed:.0f}"
-          f"/s; the sender waited for dnsd {waited:.0f} s), dnsd received {received:.0f}, "
+          f"/s{f', paced at {a.pace}/s' if a.pace else ''}; the sender waited for dnsd "
+          f"{waited:.0f} s), dnsd received {received:.0f}, "
           f"published {publications:.0f} zones ({cluster.sent / max(1, publications):.1f} "
           f"events a publication); final state {len(cluster.keys)} Services")
     print()
