@@ -58,6 +58,23 @@ QUEUE_BOUND = 2000
 # After the last API event dnsd trims its heap once events have paused for 5 s (and its main
 # loop next wakes, within a second): both measured RSS are read after this long.
 SETTLE_S = 8.0
+# At tens of thousands of Services the quiet spell's work takes longer (a zone grown by
+# patches is built whole, seconds at 50,000, then the store is copied anew and the heap
+# trimmed): the churned RSS is read once it has stopped moving, within this long.
+SETTLE_MAX_S = 40.0
+
+
+def settled_rss(pid):
+    """RSS after SETTLE_S, once three readings a second apart agree within 0.2 MiB."""
+    time.sleep(SETTLE_S)
+    readings = [rss_mib(pid)]
+    deadline = time.monotonic() + SETTLE_MAX_S - SETTLE_S
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        readings.append(rss_mib(pid))
+        if len(readings) >= 3 and max(readings[-3:]) - min(readings[-3:]) <= 0.2:
+            break
+    return readings[-1]
 
 
 def slice_of(ns, name, headless, endpoints):
@@ -517,8 +534,7 @@ def memory(a, api, cluster, kubeconfig, workdir, procs):
         for line in f:
             if line.startswith("VmHWM:"):
                 hwm = int(line.split()[1]) / 1024
-    time.sleep(SETTLE_S)
-    churned_rss = rss_mib(proc.pid)
+    churned_rss = settled_rss(proc.pid)
     churned_smaps = smaps_rollup(proc.pid)
     churned_heap = heap_kb(proc.pid)
     stop(proc)
@@ -527,8 +543,7 @@ def memory(a, api, cluster, kubeconfig, workdir, procs):
     proc, prober, _ = start(a.binary, kubeconfig, a.cpu, workdir, "fresh")
     procs.append(proc)
     served(prober, f"soak-mark-{mark}.ns-0.svc.cluster.local", proc)
-    time.sleep(SETTLE_S)
-    fresh_rss = rss_mib(proc.pid)
+    fresh_rss = settled_rss(proc.pid)
     fresh_smaps = smaps_rollup(proc.pid)
     fresh_heap = heap_kb(proc.pid)
 

@@ -1,5 +1,6 @@
 #include "dnsd/kube/store.h"
 
+#include <iterator>
 #include <type_traits>
 
 #include "dnsd/cluster/names.h"
@@ -70,21 +71,28 @@ std::map<Key, cluster::EndpointSlice>::iterator Store::eraseSlice(
 
 bool Store::erase(Resource resource, const Key& key) {
   touch(resource, key);  // before: a slice's Service is read from it
+  const size_t before = held();
   switch (resource) {
     case Resource::Services:
-      return services_.erase(key) > 0;
-    case Resource::EndpointSlices: {
-      auto it = slices_.find(key);
-      if (it == slices_.end()) return false;
-      eraseSlice(it);
-      return true;
-    }
+      services_.erase(key);
+      break;
+    case Resource::EndpointSlices:
+      if (auto it = slices_.find(key); it != slices_.end()) eraseSlice(it);
+      break;
     case Resource::Namespaces:
-      return namespaces_.erase(key) > 0;
+      namespaces_.erase(key);
+      break;
     case Resource::Pods:
-      return pods_.erase(key) > 0;
+      pods_.erase(key);
+      break;
   }
-  return false;
+  if (held() == before) return false;
+  ++freed_;
+  return true;
+}
+
+size_t Store::held() const {
+  return services_.size() + slices_.size() + pods_.size() + namespaces_.size();
 }
 
 bool Store::upsert(Resource resource, Object&& object) {
@@ -96,6 +104,7 @@ bool Store::upsert(Resource resource, Object&& object) {
   if (resource == Resource::EndpointSlices)
     if (auto it = slices_.find(key); it != slices_.end()) was = it->second.service_name;
   bool changed = false;
+  const size_t before = held();
   switch (resource) {
     case Resource::Services:
       changed = put(services_, key, std::get<cluster::Service>(std::move(object.value)));
@@ -114,7 +123,8 @@ bool Store::upsert(Resource resource, Object&& object) {
       changed = put(pods_, key, std::get<cluster::Pod>(std::move(object.value)));
       break;
   }
-  if (!changed) return false;  // a relist names every object: only what changed is touched
+  if (!changed) return false;      // a relist names every object: only what changed is touched
+  if (held() == before) ++freed_;  // an object replaced, not added
   touch(resource, key);
   if (was) touched_services_.emplace(key.first, std::move(*was));
   return true;
@@ -235,6 +245,51 @@ Store::Changes Store::takeChanges() {
   touched_namespaces_.clear();
   touched_pods_ = false;
   return changes;
+}
+
+bool Store::compactIfChurned() {
+  {
+    std::lock_guard lock(mutex_);
+    if (freed_ == 0 || freed_ * 16 < held()) return false;
+    freed_ = 0;
+  }
+  copyAnew(services_);
+  copyAnew(slices_);
+  copyAnew(slices_by_service_);
+  copyAnew(pods_);
+  copyAnew(namespaces_);
+  return true;
+}
+
+// Each entry copied into a node of its own, a few hundred under the lock at a time, so that
+// the client's thread never waits long for it (the whole store takes a few hundred
+// milliseconds at tens of thousands of Services); what it changes between two runs is
+// allocated anew anyway. The old nodes are freed only once every entry is copied: freed as
+// it goes, each would go to this thread's cache of free chunks (glibc's tcache, which takes
+// any arena's), and the next copy of its size would be made in the old one's place.
+template <typename Objects>
+void Store::copyAnew(Objects& objects) {
+  constexpr size_t kRun = 256;
+  std::vector<typename Objects::node_type> old;
+  std::optional<typename Objects::key_type> last;
+  for (bool more = true; more;) {
+    std::lock_guard lock(mutex_);
+    auto it = last ? objects.upper_bound(*last) : objects.begin();
+    Objects copies;
+    for (size_t n = 0; n < kRun && it != objects.end(); ++n) {
+      copies.insert(copies.end(), *it);
+      old.push_back(objects.extract(it++));
+    }
+    more = it != objects.end();
+    if (more) {
+      const auto& done = *std::prev(copies.end());
+      if constexpr (std::is_same_v<typename Objects::key_type, typename Objects::value_type>)
+        last = done;  // a set
+      else
+        last = done.first;
+    }
+    objects.merge(copies);
+  }
 }
 
 std::pair<size_t, size_t> Store::changedServices() const {

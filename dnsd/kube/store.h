@@ -61,6 +61,15 @@ class Store {
   // changes are worth taking one by one, before they are copied.
   std::pair<size_t, size_t> changedServices() const;
 
+  // Every object copied into memory the calling thread allocates, and the old copies freed:
+  // after long churn the objects lie scattered over the pages of the thread that read the
+  // events, among freed ones, and a page one object is left on cannot be handed back.
+  // Only once the objects replaced or deleted since the last compaction number a sixteenth
+  // of those held (as a zone grown by patches is built whole, server/incremental_zone.h):
+  // the copy is worth its cost after churn, not after a few changes or the first lists,
+  // which leave no holes. True if it copied.
+  bool compactIfChurned();
+
  private:
   using Key = std::pair<std::string, std::string>;  // namespace, name (sorts as normalize())
   using Scope = std::pair<Resource, std::string>;
@@ -69,7 +78,10 @@ class Store {
   // Notes what a change of this object (before or after it) touches.
   void touch(Resource resource, const Key& key);
   bool namespaceExists(const std::string& ns) const;
-  cluster::Inputs copy() const;  // under mutex_
+  size_t held() const;  // objects of every resource
+  template <typename Objects>
+  void copyAnew(Objects& objects);  // compactIfChurned()'s copy, a run of keys at a time
+  cluster::Inputs copy() const;     // under mutex_
 
   mutable std::mutex mutex_;
   std::map<Key, cluster::Service> services_;
@@ -86,6 +98,7 @@ class Store {
   std::set<Key> touched_services_;
   std::set<std::string> touched_namespaces_;
   bool touched_pods_ = false;
+  size_t freed_ = 0;  // objects replaced or deleted since the last compaction
 };
 
 }  // namespace dnsd::kube

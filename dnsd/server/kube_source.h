@@ -33,6 +33,8 @@ class KubeSource {
   cluster::Inputs takeInputs() { return store_.takeInputs(); }
   kube::Store::Changes takeChanges() { return store_.takeChanges(); }
   std::pair<size_t, size_t> changedServices() const { return store_.changedServices(); }
+  // Before the heap is trimmed after a quiet spell (kube::Store::compactIfChurned).
+  bool compactStore() { return store_.compactIfChurned(); }
   // From the callback given to start() only (kube::Client::recallAt).
   void recallAt(std::chrono::steady_clock::time_point when) { client_->recallAt(when); }
   admin::KubernetesValues values() const;

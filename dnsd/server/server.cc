@@ -143,13 +143,27 @@ bool retired_pending = false;
 std::chrono::steady_clock::time_point last_change;
 constexpr auto kQuiet = std::chrono::seconds(5);
 
+// After churn the API store's objects lie scattered over the pages of the thread that read
+// them, among freed ones: copied anew before a trim, so that it can hand those pages back.
+void compactApiStore(KubeSource* kube) {
+  const auto start = std::chrono::steady_clock::now();
+  if (kube && kube->compactStore())
+    spdlog::info("kubernetes: the store's objects copied anew after churn in {} ms",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count());
+}
+
 // Called about once a second: trims once the replaced snapshot is gone (and changes have
 // paused for a while).
-void trimAfterRetired() {
-  std::lock_guard lock(reload_mutex);
-  if (!retired_pending || !retired.expired()) return;
-  if (std::chrono::steady_clock::now() - last_change < kQuiet) return;
-  retired_pending = false;
+void trimAfterRetired(KubeSource* kube) {
+  {
+    std::lock_guard lock(reload_mutex);
+    if (!retired_pending || !retired.expired()) return;
+    if (std::chrono::steady_clock::now() - last_change < kQuiet) return;
+    retired_pending = false;
+  }
+  compactApiStore(kube);  // outside the reload lock, which the API thread's patches take
   trimHeap();
 }
 
@@ -351,6 +365,9 @@ void compactWhenQuiet(const Config& config, zone::SnapshotHolder& holder, admin:
     incremental.invalidate();
   }
   spdlog::info("changes paused; building whole the zone that patches have grown");
+  // Churn that grew the zone churned the store too: copied anew first, the build's trim
+  // hands back its old pages as well (trimAfterRetired would, a wake-up later).
+  compactApiStore(kube);
   reload(config, holder, metrics, kube, false);
 }
 
@@ -576,7 +593,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
     if (kube) metrics.setKubernetes(kube->values());
     if (transfers) metrics.setTransfers(transfers->stats());
     if (kube || follow_manifests) compactWhenQuiet(config, holder, metrics, kube);
-    trimAfterRetired();
+    trimAfterRetired(kube);
     if (forwarder && forwarder->loopDetected()) {
       spdlog::error(
           "forwarding loop detected: the probe {} came back to dnsd; an upstream "

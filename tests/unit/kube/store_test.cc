@@ -1,8 +1,10 @@
 // The store: events change it only when what DNS reads changes, and a relist applies the
 // difference without removing anything before the list is whole.
+#include "dnsd/kube/store.h"
+
 #include <doctest/doctest.h>
 
-#include "dnsd/kube/store.h"
+#include <thread>
 
 namespace {
 
@@ -82,8 +84,10 @@ TEST_CASE("a relist of one namespace leaves the others alone") {
   REQUIRE(inputs.services.size() == 1);
   CHECK(inputs.services[0].meta.id() == "b/y");
 
-  store.apply(Resource::Namespaces, EventType::Added, Object{"a", dnsd::kube::NamespaceObject{"a"}, {}});
-  store.apply(Resource::Namespaces, EventType::Added, Object{"b", dnsd::kube::NamespaceObject{"b"}, {}});
+  store.apply(Resource::Namespaces, EventType::Added,
+              Object{"a", dnsd::kube::NamespaceObject{"a"}, {}});
+  store.apply(Resource::Namespaces, EventType::Added,
+              Object{"b", dnsd::kube::NamespaceObject{"b"}, {}});
   store.begin(Resource::Namespaces, "b");
   store.listed(Resource::Namespaces, "b", Object{"b", dnsd::kube::NamespaceObject{"b"}, {}});
   CHECK(!store.end(Resource::Namespaces, "b"));
@@ -138,7 +142,8 @@ TEST_CASE("changes name every Service whose records may differ, with its objects
 TEST_CASE("changes say whether each namespace an object was in still exists") {
   Store store;
   store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1"));
-  store.apply(Resource::Namespaces, EventType::Added, Object{"b", dnsd::kube::NamespaceObject{}, {}});
+  store.apply(Resource::Namespaces, EventType::Added,
+              Object{"b", dnsd::kube::NamespaceObject{}, {}});
   Store::Changes changes = store.takeChanges();
   using Exists = std::vector<std::pair<std::string, bool>>;
   CHECK(changes.namespaces == Exists{{"a", true}, {"b", true}});
@@ -160,4 +165,90 @@ TEST_CASE("a relist touches only what it changed") {
   store.end(Resource::Services, "");
   CHECK(store.changedServices() == std::pair<size_t, size_t>{1, 2});
   CHECK(touched(store.takeChanges()) == std::vector<std::string>{"a/api 0 slices"});
+}
+
+TEST_CASE("compacting keeps every object and the changes not yet taken") {
+  Store store;
+  store.apply(Resource::Services, EventType::Added, service("a", "web", "10.96.0.1"));
+  store.apply(Resource::Services, EventType::Added, service("a", "api", "10.96.0.2"));
+  store.apply(Resource::EndpointSlices, EventType::Added, slice("a", "web-1", "web"));
+  store.apply(Resource::Namespaces, EventType::Added,
+              Object{"a", dnsd::kube::NamespaceObject{"a"}, {}});
+  store.takeInputs();
+  CHECK_FALSE(store.compactIfChurned());  // the first objects leave no holes
+  store.apply(Resource::Services, EventType::Modified, service("a", "api", "10.96.0.3"));
+  CHECK(store.compactIfChurned());
+  CHECK_FALSE(store.compactIfChurned());  // nothing replaced since
+  const auto inputs = store.inputs();
+  REQUIRE(inputs.services.size() == 2);
+  CHECK(inputs.services.at(0).meta.name == "api");
+  CHECK(inputs.services.at(0).cluster_ips.at(0).str() == "10.96.0.3");
+  CHECK(inputs.slices.size() == 1);
+  CHECK(inputs.namespaces == std::vector<std::string>{"a"});
+  CHECK(touched(store.takeChanges()) == std::vector<std::string>{"a/api 0 slices"});
+  // The slices are still found by their Service.
+  store.apply(Resource::Services, EventType::Modified, service("a", "web", "10.96.0.4"));
+  CHECK(touched(store.takeChanges()) == std::vector<std::string>{"a/web 1 slices"});
+}
+
+TEST_CASE("the store is compacted once a sixteenth of its objects were replaced or deleted") {
+  Store store;
+  // More than one run of the copy (it takes a few hundred keys under the lock at a time).
+  for (int i = 0; i < 600; ++i) {
+    const std::string name = "s" + std::to_string(i);
+    store.apply(
+        Resource::Services, EventType::Added,
+        service("a", name, "10.96." + std::to_string(i / 250) + "." + std::to_string(i % 250)));
+    store.apply(Resource::EndpointSlices, EventType::Added, slice("a", name + "-1", name));
+  }
+  store.takeInputs();
+  CHECK_FALSE(store.compactIfChurned());
+  for (int i = 0; i < 37; ++i)
+    store.apply(Resource::Services, EventType::Modified,
+                service("a", "s" + std::to_string(i), "10.97.0." + std::to_string(i)));
+  // Unchanged for DNS: nothing replaced.
+  store.apply(Resource::Services, EventType::Modified, service("a", "s40", "10.96.0.40"));
+  CHECK_FALSE(store.compactIfChurned());  // 37 of 1,200
+  for (int i = 0; i < 38; ++i)
+    store.apply(Resource::EndpointSlices, EventType::Deleted,
+                Object{"a/s" + std::to_string(100 + i) + "-1", {}, {}});
+  CHECK(store.compactIfChurned());  // 75 of 1,162
+  const auto inputs = store.inputs();
+  CHECK(inputs.services.size() == 600);
+  CHECK(inputs.slices.size() == 562);
+  CHECK(store.takeChanges().services.size() == 75);
+  // Every Service still finds its slices.
+  for (int i : {0, 137, 138, 255, 256, 257, 599}) {
+    const std::string name = "s" + std::to_string(i);
+    store.apply(Resource::Services, EventType::Modified, service("a", name, "10.98.0.1"));
+    CHECK(
+        touched(store.takeChanges()) ==
+        std::vector<std::string>{"a/" + name + (i >= 100 && i < 138 ? " 0 slices" : " 1 slices")});
+  }
+}
+
+TEST_CASE("events applied while the store is compacted are all kept") {
+  Store store;
+  for (int i = 0; i < 2000; ++i)
+    store.apply(Resource::Services, EventType::Added,
+                service("a", "s" + std::to_string(i), "10.96.0.1"));
+  for (int i = 0; i < 200; ++i)
+    store.apply(Resource::Services, EventType::Modified,
+                service("a", "s" + std::to_string(i), "10.96.0.2"));
+  // The client's thread goes on while the copy runs between its runs of keys.
+  std::thread client([&] {
+    for (int i = 0; i < 2000; ++i) {
+      store.apply(Resource::Services, EventType::Added,
+                  service("b", "t" + std::to_string(i), "10.96.0.3"));
+      store.apply(Resource::Services, EventType::Deleted,
+                  Object{"a/s" + std::to_string(i), {}, {}});
+    }
+  });
+  CHECK(store.compactIfChurned());
+  while (store.compactIfChurned()) {
+  }
+  client.join();
+  const auto inputs = store.inputs();
+  REQUIRE(inputs.services.size() == 2000);
+  for (const auto& s : inputs.services) CHECK(s.meta.ns == "b");
 }
