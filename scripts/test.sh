@@ -21,7 +21,7 @@ meson_status=$?
 # Each part's summary line is read back from its own log, after it finished: nothing
 # printed later can land below the closing total.
 python3 scripts/count_tests.py build/meson-logs/testlog.json "$layering_failed" "$meson_status" \
-  > build/main-summary.txt
+  > build/main-summary.txt 2> build/main-failures.txt
 main=$(tail -1 build/main-summary.txt)
 echo "main build: $main"
 summaries=("main build: $main")
@@ -46,6 +46,11 @@ for s in "${summaries[@]}"; do
   passed=$((passed + p))
   failed=$((failed + f))
 done
+# What failed in the main build is named again here, at the end, where a CI excerpt sees it.
+if [ -s build/main-failures.txt ]; then
+  echo "main build, failed:"
+  head -40 build/main-failures.txt
+fi
 printf '  (%s)\n' "${summaries[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
