@@ -33,6 +33,10 @@ class ManifestChanges {
   base::Result<kube::Store::Changes> apply(const std::vector<manifest::FileChange>& files,
                                            const manifest::Cache& cache);
 
+  // The store's objects copied anew once edits replaced enough of them
+  // (kube::Store::compactIfChurned), before the heap is trimmed: whether it copied.
+  bool compactStore() { return store_.compactIfChurned(); }
+
  private:
   void add(kube::Resource resource, std::string key, const auto& object, const std::string& file);
   void remove(kube::Resource resource, const std::string& key, const std::string& file);

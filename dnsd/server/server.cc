@@ -143,12 +143,18 @@ bool retired_pending = false;
 std::chrono::steady_clock::time_point last_change;
 constexpr auto kQuiet = std::chrono::seconds(5);
 
-// After churn the API store's objects lie scattered over the pages of the thread that read
-// them, among freed ones: copied anew before a trim, so that it can hand those pages back.
-void compactApiStore(KubeSource* kube) {
+// After churn the stores' objects (the API's, or the manifests' with --reload-cache) lie
+// scattered over the pages of the thread that read them, among freed ones: copied anew before
+// a trim, so that it can hand those pages back.
+void compactStores(KubeSource* kube) {
   const auto start = std::chrono::steady_clock::now();
-  if (kube && kube->compactStore())
-    spdlog::info("kubernetes: the store's objects copied anew after churn in {} ms",
+  bool copied = kube && kube->compactStore();
+  if (follow_manifests) {
+    std::lock_guard lock(reload_mutex);
+    copied = manifest_changes.compactStore() || copied;
+  }
+  if (copied)
+    spdlog::info("the store's objects copied anew after churn in {} ms",
                  std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - start)
                      .count());
@@ -163,7 +169,7 @@ void trimAfterRetired(KubeSource* kube) {
     if (std::chrono::steady_clock::now() - last_change < kQuiet) return;
     retired_pending = false;
   }
-  compactApiStore(kube);  // outside the reload lock, which the API thread's patches take
+  compactStores(kube);  // outside the reload lock, which the API thread's patches take
   trimHeap();
 }
 
@@ -367,7 +373,7 @@ void compactWhenQuiet(const Config& config, zone::SnapshotHolder& holder, admin:
   spdlog::info("changes paused; building whole the zone that patches have grown");
   // Churn that grew the zone churned the store too: copied anew first, the build's trim
   // hands back its old pages as well (trimAfterRetired would, a wake-up later).
-  compactApiStore(kube);
+  compactStores(kube);
   reload(config, holder, metrics, kube, false);
 }
 
