@@ -397,8 +397,9 @@ class Server:
     """One dnsd process on 127.0.0.1:PORT. Use as a context manager, or call stop()."""
 
     def __init__(self, binary, manifests, checks=None, extra_args=(), name="dnsd",
-                 ready_name="cluster.local", keep_port=False):
+                 ready_name="cluster.local", keep_port=False, env=None):
         self.binary = binary
+        self.env = env  # the environment dnsd runs in; None: this process's
         self.manifests = list(manifests)
         self.extra_args = list(extra_args)
         self.name = name
@@ -435,7 +436,7 @@ class Server:
         self._log_file.flush()
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=self._log_file, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, env=self.env)
         try:
             self.wait_ready()
         except BaseException:

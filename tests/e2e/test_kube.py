@@ -31,6 +31,8 @@ Behaviours:
     credential; a token file rotated while running is read again after the 401.
   - A missing RBAC permission: /ready 503, the log says 403 and the resource; once granted,
     dnsd syncs.
+  - On a kernel without epoll_pwait2() (tests/e2e/no_epoll_pwait2.c, preloaded), dnsd
+    follows the API as well, its watches remade after their idle timeout.
   - glibc (getent) in a network namespace with a Pod's resolv.conf resolves a Service
     created after dnsd started.
 """
@@ -147,12 +149,12 @@ def metric_total(port, name):
 class Dnsd(Server):
     """dnsd fed by the API; ready once it answers, or, with wait=False, once it runs."""
 
-    def __init__(self, binary, kubeconfig, checks, extra=(), wait=True):
+    def __init__(self, binary, kubeconfig, checks, extra=(), wait=True, env=None):
         self.metrics_port = free_port()
         super().__init__(binary, [], checks, name="dnsd-kube",
                          extra_args=["--kubeconfig", kubeconfig, "--metrics",
                                      f"127.0.0.1:{self.metrics_port}",
-                                     "--kube-idle-timeout", "3"] + list(extra))
+                                     "--kube-idle-timeout", "3"] + list(extra), env=env)
         self.wait = wait
 
     def wait_ready(self, timeout=harness.READY_TIMEOUT):
@@ -540,6 +542,41 @@ def check_files_kept(c, api, d, manifest, zone_file):
     api.delete("Service", "shop", "after-failed-reload")
 
 
+def preload(shim):
+    """LD_PRELOAD for dnsd with `shim`: after a sanitizer's runtime, which must come first."""
+    real = os.environ.get("DNSD_BINARY", "")
+    out = subprocess.run(["ldd", real], capture_output=True, text=True).stdout if real else ""
+    runtimes = [line.split("=>")[1].split()[0] for line in out.splitlines()
+                if "=>" in line and any(f"lib{s}san.so" in line for s in ("a", "t", "ub"))]
+    return " ".join(runtimes + [shim])
+
+
+def test_without_epoll_pwait2(c, binary, api, workdir):
+    # A kernel before Linux 5.11 has no epoll_pwait2(): the API client waits with
+    # epoll_wait() in whole milliseconds instead, and must follow the API as well.
+    shim = os.environ.get("DNSD_NO_EPOLL_PWAIT2", "")
+    if not c.check(os.path.exists(shim), "the epoll_pwait2 shim is built (DNSD_NO_EPOLL_PWAIT2)",
+                   shim):
+        return
+    kubeconfig = os.path.join(workdir, "old-kernel.kubeconfig")
+    api.write_kubeconfig(kubeconfig, token="secret-token")
+    env = dict(os.environ, LD_PRELOAD=preload(shim))
+    with Dnsd(binary, kubeconfig, c, env=env) as d:
+        p = d.port
+        api.apply(service("shop", "old-kernel", ["10.96.1.80"]))
+        c.check(wait_for(lambda: addresses(p, "old-kernel.shop.svc.cluster.local") ==
+                         ["10.96.1.80"]), "without epoll_pwait2: a Service added is served")
+        # Past the watches' idle timeout (3 s): they are cut and made again on the
+        # millisecond timer.
+        time.sleep(4)
+        api.delete("Service", "shop", "old-kernel")
+        c.check(wait_for(lambda: rcode(p, "old-kernel.shop.svc.cluster.local") == "NXDOMAIN"),
+                "without epoll_pwait2: a Service deleted is gone")
+        c.check("epoll_pwait2 fails with ENOSYS" in d.log(),
+                "the shim was in the process (its epoll_pwait2 was called)", d.log()[-2000:])
+        c.check(d.alive(), "dnsd still runs")
+
+
 def test_pod_resolver(c, binary, api, workdir):
     kubeconfig = os.path.join(workdir, "pod.kubeconfig")
     api.write_kubeconfig(kubeconfig, token="secret-token")
@@ -571,7 +608,8 @@ def main():
         for obj in cluster_objects():
             api.apply(obj)
         for test in (test_records_equal_manifests, test_scope_and_sources, test_changes,
-                     test_unauthorized, test_forbidden, test_pod_resolver):
+                     test_unauthorized, test_forbidden, test_without_epoll_pwait2,
+                     test_pod_resolver):
             # In this order, on one API: each builds on the objects the ones before left,
             # and leaves tokens, permissions and faults as it found them.
             c.run(test, c, binary, api, workdir)
