@@ -32,7 +32,8 @@ Behaviours:
   - A missing RBAC permission: /ready 503, the log says 403 and the resource; once granted,
     dnsd syncs.
   - On a kernel without epoll_pwait2() (tests/e2e/no_epoll_pwait2.c, preloaded), dnsd
-    follows the API as well, its watches remade after their idle timeout.
+    follows the API as well: a Service added and deleted, a burst whose tail waits out the
+    pause after a patch on the millisecond timer.
   - glibc (getent) in a network namespace with a Pod's resolv.conf resolves a Service
     created after dnsd started.
 """
@@ -566,9 +567,14 @@ def test_without_epoll_pwait2(c, binary, api, workdir):
         api.apply(service("shop", "old-kernel", ["10.96.1.80"]))
         c.check(wait_for(lambda: addresses(p, "old-kernel.shop.svc.cluster.local") ==
                          ["10.96.1.80"]), "without epoll_pwait2: a Service added is served")
-        # Past the watches' idle timeout (3 s): they are cut and made again on the
-        # millisecond timer.
-        time.sleep(4)
+        # Those that come during the pause after a patch are patched when the loop's timer,
+        # now in whole milliseconds, calls the client back.
+        api.apply({"kind": "List", "items": [service("shop", f"old-burst-{i}",
+                                                     [f"10.96.3.{i + 1}"]) for i in range(20)]})
+        c.check(wait_for(lambda: addresses(p, "old-burst-19.shop.svc.cluster.local") ==
+                         ["10.96.3.20"]), "without epoll_pwait2: the last of a burst is served")
+        for i in range(20):
+            api.delete("Service", "shop", f"old-burst-{i}")
         api.delete("Service", "shop", "old-kernel")
         c.check(wait_for(lambda: rcode(p, "old-kernel.shop.svc.cluster.local") == "NXDOMAIN"),
                 "without epoll_pwait2: a Service deleted is gone")
