@@ -23,7 +23,9 @@ namespace {
 
 constexpr size_t kMaxInput = 64 * 1024;
 
-void checkObject(const kube::Object& object) {
+// The API server's own rules: a Pod's or EndpointSlice's name may be a DNS subdomain (it
+// never becomes a label of the zone); a Service's or Namespace's name must be a label.
+void checkObject(kube::Resource resource, const kube::Object& object) {
   if (std::holds_alternative<std::monostate>(object.value)) return;
   if (object.key.empty()) fail("an object kept without a key");
   auto slash = object.key.find('/');
@@ -32,7 +34,10 @@ void checkObject(const kube::Object& object) {
     if (!cluster::isDnsLabel(object.key.substr(0, slash))) fail("a bad namespace kept");
     name = name.substr(slash + 1);
   }
-  if (!cluster::isDnsLabel(name)) fail("a bad name kept: %s", object.key.c_str());
+  const bool subdomain =
+      resource == kube::Resource::Pods || resource == kube::Resource::EndpointSlices;
+  if (subdomain ? !cluster::isSubdomainName(name) : !cluster::isDnsLabel(name))
+    fail("a bad name kept: %s", object.key.c_str());
 }
 
 }  // namespace
@@ -51,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string body(line.substr(1));
       store.begin(resource, "");
       auto page = decoder.list(resource, body, [&](kube::Object&& object) {
-        checkObject(object);
+        checkObject(resource, object);
         store.listed(resource, "", std::move(object));
       });
       if (!page && page.error().message.empty()) fail("list error without a message");
@@ -63,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (event.error().message.empty()) fail("event error without a message");
       continue;
     }
-    checkObject(event->object);
+    checkObject(resource, event->object);
     if (event->type != kube::EventType::Bookmark && event->type != kube::EventType::Error)
       store.apply(resource, event->type, std::move(event->object));
   }
