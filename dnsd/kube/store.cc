@@ -112,8 +112,13 @@ bool Store::upsert(Resource resource, Object&& object) {
     case Resource::EndpointSlices:
       changed = put(slices_, key, std::get<cluster::EndpointSlice>(std::move(object.value)));
       if (changed) {
-        if (was) slices_by_service_.erase({key.first, *was, key.second});
-        slices_by_service_.emplace(key.first, slices_[key].service_name, key.second);
+        const std::string& now = slices_.find(key)->second.service_name;
+        if (was && *was == now) {
+          was.reset();  // still its Service's: the index holds it, touch() names the Service
+        } else {
+          if (was) slices_by_service_.erase({key.first, *was, key.second});
+          slices_by_service_.emplace(key.first, now, key.second);
+        }
       }
       break;
     case Resource::Namespaces:

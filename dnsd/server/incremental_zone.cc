@@ -160,12 +160,12 @@ bool IncrementalZone::countPtrs(const zone::RecordList& records, int sign) {
   return !emptied;
 }
 
-base::Status IncrementalZone::addService(const kube::Store::ServiceObjects& objects,
-                                         zone::Patch& patch, std::vector<std::string>& warnings,
+base::Status IncrementalZone::addService(kube::Store::ServiceObjects&& objects, zone::Patch& patch,
+                                         std::vector<std::string>& warnings,
                                          std::map<Key, std::optional<Kept>>& next) {
   if (isKubeDns(objects.ns, objects.name))
     return base::Error{"Service kube-system/kube-dns changed", ""};
-  Key key{objects.ns, objects.name};
+  Key key{std::move(objects.ns), std::move(objects.name)};
   // What a full build makes of this Service: the same normalization, given the objects its
   // records come from.
   std::optional<Kept> now;
@@ -177,8 +177,8 @@ base::Status IncrementalZone::addService(const kube::Store::ServiceObjects& obje
     if (changes_have_pods_ && svc.selector && !svc.selector->empty() && objects.slices.empty())
       return base::Error{"Service " + svc.meta.id() + " selects Pods and has no slices", ""};
     cluster::Inputs inputs;
-    inputs.services.push_back(svc);
-    inputs.slices = objects.slices;
+    inputs.services.push_back(std::move(*objects.service));
+    inputs.slices = std::move(objects.slices);
     auto normalized = cluster::normalize(std::move(inputs), cluster::Options{});
     if (!normalized) return normalized.error();
     warnings.insert(warnings.end(), normalized->warnings.begin(), normalized->warnings.end());
@@ -193,12 +193,12 @@ base::Status IncrementalZone::addService(const kube::Store::ServiceObjects& obje
   auto old = services_.find(key);
   difference(old != services_.end() ? old->second.records : none, now ? now->records : none,
              patch.removed, patch.added);
-  next[key] = std::move(now);
+  next.insert_or_assign(std::move(key), std::move(now));
   return base::Ok{};
 }
 
 base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
-    const kube::Store::Changes& changes, uint32_t serial, std::vector<std::string>& warnings) {
+    kube::Store::Changes&& changes, uint32_t serial, std::vector<std::string>& warnings) {
   auto refuse = [&](const std::string& why) -> base::Error {
     ready_ = false;
     return base::Error{why, ""};
@@ -211,8 +211,8 @@ base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
   zone::Patch patch;
   patch.serial = serial;
   std::map<Key, std::optional<Kept>> next;
-  for (const auto& objects : changes.services)
-    if (auto added = addService(objects, patch, warnings, next); !added)
+  for (auto& objects : changes.services)
+    if (auto added = addService(std::move(objects), patch, warnings, next); !added)
       return refuse(added.error().message);
   // The API server gives no two Services one ClusterIP, and a full build refuses it: an
   // address of a changed Service may belong to another only if that one changed too and let
@@ -253,7 +253,13 @@ base::Result<std::shared_ptr<const zone::Snapshot>> IncrementalZone::apply(
   }
   applied_ = {std::make_shared<const zone::Patch>(std::move(patch)), std::move(base)};
   for (auto& [key, now] : next) {
-    if (auto old = services_.find(key); old != services_.end()) {
+    auto old = services_.find(key);
+    // The common change, endpoints: the entry and its addresses' owners stay.
+    if (old != services_.end() && now && now->cluster_ips == old->second.cluster_ips) {
+      old->second = std::move(*now);
+      continue;
+    }
+    if (old != services_.end()) {
       for (const auto& ip : old->second.cluster_ips)
         if (auto owner = cluster_ips_.find(ip); owner != cluster_ips_.end() && owner->second == key)
           cluster_ips_.erase(owner);

@@ -53,8 +53,10 @@ class IncrementalZone {
   // The zone with the store's changes applied under `serial`, as a full build of the store
   // would make it; an error says why it cannot be done so (the caller then builds it whole,
   // which reports anything wrong with the objects), and invalidates this.
-  // `warnings` gets what the changed objects' normalization warns of.
-  base::Result<std::shared_ptr<const zone::Snapshot>> apply(const kube::Store::Changes& changes,
+  // `warnings` gets what the changed objects' normalization warns of. The changes' objects
+  // are moved into the normalization, not copied: an event's Service and slices are its
+  // largest allocations.
+  base::Result<std::shared_ptr<const zone::Snapshot>> apply(kube::Store::Changes&& changes,
                                                             uint32_t serial,
                                                             std::vector<std::string>& warnings);
 
@@ -77,7 +79,7 @@ class IncrementalZone {
     std::vector<base::IpAddress> cluster_ips;
     zone::RecordList records;
   };
-  base::Status addService(const kube::Store::ServiceObjects& objects, zone::Patch& patch,
+  base::Status addService(kube::Store::ServiceObjects&& objects, zone::Patch& patch,
                           std::vector<std::string>& warnings,
                           std::map<Key, std::optional<Kept>>& next);
   void namespaceNames(const std::string& ns, bool exists, zone::Patch& patch) const;

@@ -261,7 +261,7 @@ void publishHosts(zone::SnapshotHolder& holder, admin::Metrics& metrics) {
 // Applies the changes since the last build to the zone served, API events and manifest edits
 // alike: true when published, false when the zone must be built whole. `source` names them in
 // the log; API events come often, so they are logged at debug.
-bool applyChanges(std::string_view source, const base::Result<kube::Store::Changes>& changes,
+bool applyChanges(std::string_view source, base::Result<kube::Store::Changes>&& changes,
                   zone::SnapshotHolder& holder, admin::Metrics& metrics,
                   const transfer::NextSerial& next, std::chrono::steady_clock::time_point start,
                   spdlog::level::level_enum level) {
@@ -271,7 +271,8 @@ bool applyChanges(std::string_view source, const base::Result<kube::Store::Chang
   }
   auto current = holder.get();
   std::vector<std::string> warnings;
-  auto patched = incremental.apply(*changes, next.serial, warnings);
+  const size_t services = changes->services.size();
+  auto patched = incremental.apply(std::move(*changes), next.serial, warnings);
   if (!patched) {
     spdlog::debug("{}: building the whole zone: {}", source, patched.error().message);
     return false;
@@ -286,7 +287,7 @@ bool applyChanges(std::string_view source, const base::Result<kube::Store::Chang
   retired = current;
   retired_pending = current != nullptr;
   spdlog::log(level, "{}: {} changed services applied to the zone, serial {}, in {:.3f} ms", source,
-              changes->services.size(), (*patched)->serial(),
+              services, (*patched)->serial(),
               std::chrono::duration<double, std::milli>(last_change - start).count());
   return true;
 }
@@ -324,8 +325,8 @@ void reload(const Config& config, zone::SnapshotHolder& holder, admin::Metrics& 
       return;
     }
     auto changes = manifest_changes.apply(*files, manifest_cache);
-    if (incremental.ready() &&
-        applyChanges("manifests", changes, holder, metrics, next, start, spdlog::level::info))
+    if (incremental.ready() && applyChanges("manifests", std::move(changes), holder, metrics, next,
+                                            start, spdlog::level::info))
       return;
     read = ReadManifests{manifest::cached(manifest_cache), true};
   }
@@ -508,7 +509,7 @@ void onApiChange() {
       if (changes && changes->empty()) return;
       const transfer::NextSerial next = nextSerialAfter(p.holder->get());
       const bool was_held = serial_held;
-      if (applyChanges("kubernetes", changes, *p.holder, *p.metrics, next, start,
+      if (applyChanges("kubernetes", std::move(changes), *p.holder, *p.metrics, next, start,
                        spdlog::level::debug)) {
         pauseAfterApi(threadCpu() - cpu);
         // The main thread, waiting up to a second, moves a held serial on: it is told

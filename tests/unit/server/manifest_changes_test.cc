@@ -210,7 +210,7 @@ class Sequence {
     if (c_.percent(30) && listed_.compactStore()) ++compacted;
     if (changes && incremental_.ready()) {
       std::vector<std::string> warnings;
-      auto patched = incremental_.apply(*changes, serial_, warnings);
+      auto patched = incremental_.apply(std::move(*changes), serial_, warnings);
       if (patched) {
         served_ = *patched;
         ++applied;
