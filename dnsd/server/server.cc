@@ -40,7 +40,15 @@
 namespace dnsd::server {
 namespace {
 
-uint32_t clockSeconds() { return static_cast<uint32_t>(std::time(nullptr)); }
+// The clock's whole seconds, read from the clock nextWait() sleeps by. Not time(): glibc
+// reads it from the kernel's coarse clock, which lags CLOCK_REALTIME by up to a tick (or
+// longer on a busy virtual machine), so a wait that ended just after a second began could
+// still find the serial held and sleep another second.
+uint32_t clockSeconds() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<uint32_t>(now.tv_sec);
+}
 
 // The serial of the publication that replaces `current` (transfer::nextSerial).
 transfer::NextSerial nextSerialAfter(const std::shared_ptr<const zone::Snapshot>& current) {
@@ -581,10 +589,7 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
       if (ns < wait.tv_sec * 1'000'000'000L + wait.tv_nsec) wait = {0, ns};
     }
     int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig == SIGUSR1 && !api_changed.load()) {
-      // Nothing to publish: the API client's thread patched the zone and held its serial,
-      // which the next wait (nextWait) moves on.
-    } else if (sig == SIGUSR1) {
+    if (sig == SIGUSR1 && api_changed.load()) {
       // api_changed stays set while the pause runs: the events that come meanwhile need no
       // signal, the publication at its end takes them all.
       if (steadyNs(std::chrono::steady_clock::now()) < api_pause_end.load())
@@ -593,7 +598,9 @@ int waitForSignals(const sigset_t& signals, const Config& config, zone::Snapshot
         publishApi();
     } else if (sig < 0 && api_deferred) {  // the wait ran out: the burst's interval is over
       publishApi();
-    } else if (sig < 0 && serialDue(holder)) {  // the wait ran out, no signal
+    } else if ((sig < 0 || sig == SIGUSR1) && serialDue(holder)) {
+      // The held serial's second is over, whatever woke this: the wait, or the API thread
+      // telling of a patch that held the serial (nextWait then waits for the second's end).
       reload(config, holder, metrics, kube, true);
     }
     publishForwardStats(forwarder, metrics);

@@ -196,7 +196,8 @@ def test_records_equal_manifests(c, binary, api, workdir):
 def test_changes(c, binary, api, workdir):
     kubeconfig = os.path.join(workdir, "live.kubeconfig")
     api.write_kubeconfig(kubeconfig, token="secret-token")
-    with Dnsd(binary, kubeconfig, c) as d:
+    # At debug, the log printed with a failure names every publication and its serial.
+    with Dnsd(binary, kubeconfig, c, extra=["--log-level", "debug"]) as d:
         p = d.port
         c.expect_equal(addresses(p, "web.shop.svc.cluster.local"), ["10.96.1.10"],
                        "a ClusterIP Service from the API")
@@ -260,7 +261,9 @@ def test_changes(c, binary, api, workdir):
         c.check(0 < held <= int(time.time()), "its serial is not ahead of the clock",
                 (held, time.time()))
         c.check(wait_for(lambda: serial() > held, timeout=2.5),
-                "the serial moves on once the second is over", (held, serial(), time.time()))
+                "the serial moves on once the second is over",
+                (held, serial(), time.time(),
+                 metric_samples(d.metrics_port, "dnsd_zone_publications_total")))
 
         # A burst of forty Services sent back to back: those that come during the pause
         # after a patch wait in the store and are patched in together when it ends.
