@@ -245,24 +245,34 @@ def test_changes(c, binary, api, workdir):
                 "each change was patched into the zone served, none built it whole: "
                 f"{builds} then {after}")
 
-        # Two changes in one second: the second is served at once under the first's serial,
-        # never ahead of the clock, and the serial moves on once that second is over.
+        # Two publications in one second: the second is served at once under the first's
+        # serial, never ahead of the clock, and the serial moves on once that second is over.
+        # Each change is waited for before the next is sent: two changes read together are
+        # one publication, whose serial is new and has nothing to move on from. A slow
+        # machine that lets the second end before both are served tries again.
         def serial():
             soa = run_dig(p, "cluster.local", "SOA").rdatas("answer", "SOA")
             return int(soa[0].split()[2]) if soa else 0
 
-        while time.time() % 1 > 0.3:
-            time.sleep(0.02)
-        api.apply(service("shop", "held-1", ["10.96.1.31"]))
-        api.apply(service("shop", "held-2", ["10.96.1.32"]))
-        c.check(wait_for(lambda: addresses(p, "held-2.shop.svc.cluster.local") ==
-                         ["10.96.1.32"]), "the second change of a second is served")
-        held = serial()
+        for attempt in range(4):
+            while time.time() % 1 > 0.3:
+                time.sleep(0.02)
+            second = int(time.time())
+            ips = [f"10.96.1.{31 + 2 * attempt}", f"10.96.1.{32 + 2 * attempt}"]
+            served = True
+            for name, ip in zip(("held-1", "held-2"), ips):
+                api.apply(service("shop", name, [ip]))
+                served = served and wait_for(
+                    lambda: addresses(p, f"{name}.shop.svc.cluster.local") == [ip])
+            held = serial()
+            if not served or int(time.time()) == second:
+                break
+        c.check(served, "the second change of a second is served")
         c.check(0 < held <= int(time.time()), "its serial is not ahead of the clock",
                 (held, time.time()))
         c.check(wait_for(lambda: serial() > held, timeout=2.5),
                 "the serial moves on once the second is over",
-                (held, serial(), time.time(),
+                (held, serial(), time.time(), attempt,
                  metric_samples(d.metrics_port, "dnsd_zone_publications_total")))
 
         # A burst of forty Services sent back to back: those that come during the pause
